@@ -1,0 +1,97 @@
+//! Mutual exclusion and agreement the way Leslie Lamport built them: from
+//! atomic loads, stores and fences.
+//!
+//! # What is here
+//!
+//! - [`Bakery`]: Lamport's bakery lock (1974) for `N` participants. First come,
+//!   first served, and no compare-and-swap or fetch-add anywhere, so it runs on
+//!   chips whose atomics are only loads and stores, such as the Cortex-M0+
+//!   cores of the RP2040 or `riscv32imc`.
+//! - [`Lock<R, T>`](Lock): data guarded by any raw lock, used like `Mutex<T>`.
+//!
+//! # Participants
+//!
+//! A bakery keeps one ticket register per participant, so it must know who is
+//! calling, and two threads acting as the same participant would break mutual
+//! exclusion. `doorway` never takes a bare index from safe code. There are two
+//! ways in:
+//!
+//! - [`Lock::participants`] borrows the lock mutably and hands out one
+//!   [`Participant`] per index. The borrow makes them unique; no `std` and no
+//!   compare-and-swap are needed. A participant's guard borrows it mutably, so
+//!   re-entry is a compile error.
+//! - With `std`, [`Lock::lock`] lets any thread lock: on first use the thread
+//!   claims a free participant slot of that lock (one compare-and-swap, once)
+//!   and keeps it until it exits. A thread beyond the lock's capacity gets a
+//!   panic that names the capacity, never a shared slot.
+//!
+//! ```
+//! use doorway::{Bakery, Lock};
+//!
+//! // Two workers, a bakery with two participant registers.
+//! let mut total = Lock::<Bakery<2>, u64>::new(0);
+//! let [mut alice, mut bob] = total.participants();
+//! std::thread::scope(|s| {
+//!     s.spawn(move || (0..1000).for_each(|_| *alice.lock() += 1));
+//!     s.spawn(move || (0..1000).for_each(|_| *bob.lock() += 1));
+//! });
+//! assert_eq!(total.into_inner(), 2000);
+//! ```
+//!
+//! # Raw locks
+//!
+//! Every lock implements [`RawLock`] (lock, try_lock, unlock, is_locked, each
+//! naming its participant); the FIFO ones also implement [`FifoLock`], which
+//! splits acquisition into Lamport's doorway and waiting room.
+//!
+//! # Proof
+//!
+//! Every primitive is model-checked with [loom](https://docs.rs/loom): two
+//! participants exhaustively, three under a preemption bound, and every fence
+//! is removed and weakened in turn to show that the models then find two
+//! participants in the critical section. The models live in `loom-tests/`;
+//! the fences each carry a comment naming the reordering they forbid.
+//!
+//! # Features
+//!
+//! - `std` (default): thread-claimed participants ([`Lock::lock`]), and waits
+//!   that yield to the OS scheduler after a short spin.
+//!
+//! Without `std` the crate is `no_std` and needs only atomic loads and stores
+//! of 8 and 32 bits.
+
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(any(feature = "std", loom))]
+extern crate std;
+
+mod sync;
+
+pub mod bakery;
+mod lock;
+mod raw;
+#[cfg(all(feature = "std", not(loom)))]
+mod slot;
+
+pub use bakery::Bakery;
+pub use lock::{Guard, Lock, Participant};
+pub use raw::{FifoLock, Participants, RawLock};
+#[cfg(all(feature = "std", not(loom)))]
+pub use slot::{Seat, SeatTable};
+
+/// A [`Lock`] over Lamport's [`Bakery`] with `N` participants.
+pub type BakeryLock<const N: usize, T> = Lock<Bakery<N>, T>;
+
+#[cfg(any(feature = "std", loom))]
+#[doc(hidden)]
+pub mod harness;
+
+/// Hooks for the loom models in `loom-tests/`; exists only under `--cfg loom`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::sync::FenceSite;
+    pub use crate::sync::loom_waits;
+    pub use crate::sync::mutation::{self, Mutation};
+}

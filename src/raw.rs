@@ -1,0 +1,126 @@
+//! The interface every lock in the crate implements.
+//!
+//! A raw lock owns no data. It is shared by *participants*, numbered
+//! `0..PARTICIPANTS`, and every call names the participant making it: the
+//! bakery and Peterson's lock read and write one register per participant, so
+//! they must know who is calling. Naming the wrong participant, or the same one
+//! from two threads at once, breaks mutual exclusion, which is why the methods
+//! are `unsafe`. The safe layer, [`Lock`](crate::Lock), makes participants
+//! unique by construction.
+
+/// How many participants a raw lock can tell apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Participants {
+    /// Participants `0..n`, each with registers of its own.
+    Bounded(usize),
+    /// Any number: the lock ignores who is calling (e.g. the ticket lock).
+    Anonymous,
+}
+
+impl Participants {
+    /// Whether participant `index` exists.
+    pub const fn admits(self, index: usize) -> bool {
+        match self {
+            Participants::Bounded(n) => index < n,
+            Participants::Anonymous => true,
+        }
+    }
+}
+
+/// A lock without data: mutual exclusion among numbered participants.
+///
+/// # Safety
+///
+/// Implementations must guarantee, whenever callers keep the contracts of the
+/// methods below:
+///
+/// - **mutual exclusion**: between a participant's successful `lock` or
+///   `try_lock` and its `unlock`, no other participant's `lock` or `try_lock`
+///   returns successfully;
+/// - **synchronization**: everything a holder did before `unlock` happens
+///   before everything the next holder does after its acquisition returns
+///   (release on unlock, acquire on lock);
+/// - **`try_lock` does not wait** for any other participant to take a step.
+pub unsafe trait RawLock: Default + Sync {
+    /// The participants this lock can tell apart.
+    const PARTICIPANTS: Participants;
+
+    /// An unlocked lock, for `static`s and `const` constructors.
+    ///
+    /// Absent under `cfg(loom)`, whose atomics cannot be built in `const` context.
+    #[cfg(not(loom))]
+    #[allow(clippy::declare_interior_mutable_const)] // a template for `static`s, as in `lock_api`
+    const INIT: Self;
+
+    /// One seat per participant, for threads that claim a participant on first
+    /// use ([`Lock::lock`](crate::Lock::lock)); `[Seat; 0]` for anonymous locks.
+    #[cfg(all(feature = "std", not(loom)))]
+    type Seats: crate::slot::SeatTable;
+
+    /// Acquires the lock for participant `who`, waiting as long as it takes.
+    ///
+    /// Panics if `who` already holds or is acquiring this lock and the
+    /// implementation can see it (every lock in this crate can).
+    ///
+    /// # Safety
+    ///
+    /// `who` must be admitted by [`PARTICIPANTS`](Self::PARTICIPANTS), and no
+    /// other thread may use `who` on this lock from the start of this call
+    /// until the matching `unlock` returns.
+    unsafe fn lock(&self, who: usize);
+
+    /// Tries once to acquire the lock for `who`, without waiting for anyone.
+    ///
+    /// May fail while another participant is merely about to acquire; it
+    /// never succeeds while another participant holds the lock.
+    ///
+    /// # Safety
+    ///
+    /// As for [`lock`](Self::lock); after a failure, `who` holds nothing.
+    unsafe fn try_lock(&self, who: usize) -> bool;
+
+    /// Releases the lock held by `who`.
+    ///
+    /// # Safety
+    ///
+    /// `who` must hold the lock, acquired by a call that kept the contract of
+    /// [`lock`](Self::lock), and not yet released.
+    unsafe fn unlock(&self, who: usize);
+
+    /// Whether some participant holds the lock or is on its way in: a snapshot
+    /// that may be stale by the time it returns.
+    fn is_locked(&self) -> bool;
+}
+
+/// A lock that admits participants first come, first served.
+///
+/// Acquisition splits, as in Lamport's paper, into a **doorway** that takes a
+/// place in line and a **waiting room** where the participant waits for its
+/// turn. If participant `p` finishes its doorway before participant `q` starts
+/// its own, then `p` enters the critical section before `q`. `lock(who)` is
+/// `wait_turn(who, doorway(who))`.
+///
+/// # Safety
+///
+/// Implementations must keep the first-come-first-served order above, and
+/// `wait_turn(who, doorway(who))` must be a valid `lock(who)`.
+pub unsafe trait FifoLock: RawLock {
+    /// What the doorway hands to the waiting room (a ticket number, or `()`
+    /// when the ticket lives in the lock's own registers).
+    type Ticket;
+
+    /// Takes `who`'s place in line.
+    ///
+    /// # Safety
+    ///
+    /// As for [`RawLock::lock`]; the ticket must go to `wait_turn` for the
+    /// same `who`.
+    unsafe fn doorway(&self, who: usize) -> Self::Ticket;
+
+    /// Waits until it is `who`'s turn; on return `who` holds the lock.
+    ///
+    /// # Safety
+    ///
+    /// `ticket` is the result of `who`'s last `doorway` call on this lock.
+    unsafe fn wait_turn(&self, who: usize, ticket: Self::Ticket);
+}

@@ -1,0 +1,218 @@
+//! Participant slots claimed by threads (`std` only).
+//!
+//! [`Lock::participants`](crate::Lock::participants) hands out participant
+//! handles that the borrow checker keeps unique; that needs neither `std` nor
+//! compare-and-swap. This module is the other way in, for threads that were
+//! not handed a participant: the first time a thread locks a given lock, it
+//! claims one of the lock's free *seats*, and keeps it for as long as it lives.
+//!
+//! # Invariants
+//!
+//! - A seat holds `0` (never claimed) or the token of the thread that owns it.
+//!   Tokens are never reused, so a seat that shows a thread's token belongs to
+//!   that thread and to no other, ever.
+//! - A seat changes owner only by compare-and-swap: `0 → token` for a fresh
+//!   seat, `dead token → token` for a seat whose owner has exited. Claims are
+//!   once per thread and lock, never on the lock's path.
+//! - A thread's token leaves the registry of live threads when the thread
+//!   exits (its thread-local destructor). The registry's mutex orders that exit
+//!   before any reclaim of its seats, so the new owner happens-after everything
+//!   the old owner did with the seat.
+//!
+//! Seats are given back lazily: an exited thread's seat is free for the taking
+//! as soon as the thread is gone, and the next thread that finds no fresh seat
+//! takes it. A thread that finds every seat owned by a live thread waits up to
+//! 100 ms for an owner to finish exiting, then panics, naming the capacity. Lazy release is what lets locks be `const`, movable and dropped in
+//! any order relative to the threads that used them: no thread-local ever
+//! points into a lock.
+
+use crate::raw::{Participants, RawLock};
+use crate::sync::{AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// One participant slot's owner record: the token of the thread that claimed it.
+#[derive(Debug, Default)]
+pub struct Seat {
+    owner: AtomicUsize,
+}
+
+const UNCLAIMED: usize = 0;
+
+impl Seat {
+    #[allow(clippy::declare_interior_mutable_const)] // a template for arrays
+    const FREE: Seat = Seat {
+        owner: AtomicUsize::new(UNCLAIMED),
+    };
+}
+
+/// A lock's seats, one per participant.
+pub trait SeatTable: Send + Sync + 'static {
+    /// No seat claimed.
+    #[allow(clippy::declare_interior_mutable_const)] // a template for `static`s
+    const EMPTY: Self;
+
+    /// The seats, indexed by participant.
+    fn seats(&self) -> &[Seat];
+}
+
+impl<const N: usize> SeatTable for [Seat; N] {
+    const EMPTY: Self = [Seat::FREE; N];
+
+    fn seats(&self) -> &[Seat] {
+        self
+    }
+}
+
+/// Threads alive now, by token, and the next token to hand out.
+struct Registry {
+    next_token: usize,
+    live: BTreeSet<usize>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    next_token: UNCLAIMED + 1,
+    live: BTreeSet::new(),
+});
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    // Nothing panics while holding the registry, but a poisoned mutex would
+    // still hold a consistent set; carry on rather than cascade the panic.
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The current thread's entry in the registry; leaving it marks the thread dead.
+struct ThreadToken(usize);
+
+impl ThreadToken {
+    fn register() -> Self {
+        let mut registry = registry();
+        let token = registry.next_token;
+        registry.next_token = token.checked_add(1).expect(
+            "doorway: thread tokens exhausted (usize::MAX threads have used doorway locks)",
+        );
+        registry.live.insert(token);
+        ThreadToken(token)
+    }
+}
+
+impl Drop for ThreadToken {
+    fn drop(&mut self) {
+        registry().live.remove(&self.0);
+    }
+}
+
+std::thread_local! {
+    static TOKEN: ThreadToken = ThreadToken::register();
+    /// The last seat this thread used: (address of the seat table, index).
+    static LAST_SEAT: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+fn current_token() -> usize {
+    TOKEN
+        .try_with(|token| token.0)
+        .expect("doorway: a lock was used by a thread after its thread-locals were destroyed")
+}
+
+/// The participant the calling thread uses on a lock with these seats,
+/// claimed on first use.
+///
+/// Panics, naming the capacity, when every seat is owned by a live thread.
+pub(crate) fn claim<R: RawLock>(table: &R::Seats) -> usize {
+    let seats = table.seats();
+    match R::PARTICIPANTS {
+        Participants::Anonymous => 0,
+        Participants::Bounded(capacity) => {
+            debug_assert_eq!(
+                seats.len(),
+                capacity,
+                "seat table must match the participants"
+            );
+            let me = current_token();
+            remembered_seat(seats, me)
+                .or_else(|| own_seat(seats, me))
+                .or_else(|| fresh_seat(seats, me))
+                .or_else(|| seat_of_exited_thread(seats, me))
+                .or_else(|| seat_of_exiting_thread(seats, me))
+                .map(|index| remember_seat(seats, index))
+                .unwrap_or_else(|| no_seat_left::<R>(capacity))
+        }
+    }
+}
+
+fn remembered_seat(seats: &[Seat], me: usize) -> Option<usize> {
+    let (table, index) = LAST_SEAT.with(Cell::get);
+    // The check against the seat itself makes a stale memory harmless: a moved
+    // or dropped table simply misses, and a token matches only its own seat.
+    (table == seats.as_ptr() as usize && seats.get(index)?.owner.load(Ordering::Relaxed) == me)
+        .then_some(index)
+}
+
+fn remember_seat(seats: &[Seat], index: usize) -> usize {
+    LAST_SEAT.with(|last| last.set((seats.as_ptr() as usize, index)));
+    index
+}
+
+fn own_seat(seats: &[Seat], me: usize) -> Option<usize> {
+    // Only this thread ever writes its own token, so a relaxed load suffices.
+    seats
+        .iter()
+        .position(|seat| seat.owner.load(Ordering::Relaxed) == me)
+}
+
+fn fresh_seat(seats: &[Seat], me: usize) -> Option<usize> {
+    seats.iter().position(|seat| {
+        seat.owner.load(Ordering::Relaxed) == UNCLAIMED
+            && seat
+                .owner
+                .compare_exchange(UNCLAIMED, me, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+    })
+}
+
+fn seat_of_exited_thread(seats: &[Seat], me: usize) -> Option<usize> {
+    // Holding the registry while reading owners: an owner absent from `live`
+    // has run its exit destructor, which took this mutex after its last use of
+    // the seat. Acquiring the mutex here orders that use before ours.
+    let registry = registry();
+    seats.iter().position(|seat| {
+        let owner = seat.owner.load(Ordering::Relaxed);
+        owner != UNCLAIMED
+            && !registry.live.contains(&owner)
+            && seat
+                .owner
+                .compare_exchange(owner, me, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+    })
+}
+
+/// How long a thread that finds every seat taken waits for one to free up.
+const EXIT_GRACE: Duration = Duration::from_millis(100);
+
+/// Waits briefly for an owner to finish exiting. A scoped thread counts as
+/// joined as soon as its closure returns, before its thread-local destructors
+/// (and so its registry exit) have run; without this grace, a thread started
+/// right after such a join could find every seat still taken.
+#[cold]
+fn seat_of_exiting_thread(seats: &[Seat], me: usize) -> Option<usize> {
+    let deadline = Instant::now() + EXIT_GRACE;
+    while Instant::now() < deadline {
+        std::thread::yield_now();
+        if let Some(index) = seat_of_exited_thread(seats, me) {
+            return Some(index);
+        }
+    }
+    None
+}
+
+#[cold]
+fn no_seat_left<R: RawLock>(capacity: usize) -> ! {
+    panic!(
+        "doorway: {} has {capacity} participant slots and all are held by live threads; \
+         a thread keeps its slot until it exits. Size the lock for every thread that \
+         uses it, or hand out participants with `Lock::participants`",
+        core::any::type_name::<R>()
+    )
+}
