@@ -1,0 +1,385 @@
+//! Running loom models of doorway's primitives: bounds, timing, and the fence
+//! mutations every model must catch.
+//!
+//! Build and run with `RUSTFLAGS="--cfg loom" cargo test --release -p
+//! doorway-loom-tests -- --nocapture`. Outside `--cfg loom` this crate is
+//! empty.
+//!
+//! Every model prints one line: its name, its bound, how long it took, and how
+//! many spin-waits it cut short at the crate's loom spin cap (those executions
+//! were explored up to the cut and then run to the end without branching).
+//!
+//! A primitive joins with one line of [`lock_models!`], which instantiates the
+//! generic models below for it.
+#![cfg(loom)]
+
+use doorway::__loom::{FenceSite, Mutation, loom_waits, mutation};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+pub use doorway::harness;
+
+/// How far loom explores a model.
+#[derive(Clone, Copy, Debug)]
+pub enum Bound {
+    /// Every interleaving.
+    Exhaustive,
+    /// Interleavings with at most this many preemptions per execution.
+    Preemptions(usize),
+}
+
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bound::Exhaustive => f.write_str("exhaustive"),
+            Bound::Preemptions(n) => write!(f, "preemption bound {n}"),
+        }
+    }
+}
+
+/// A model: a name, a bound, and the scenario loom runs in every execution.
+pub struct Model {
+    /// What the model checks, for the report line.
+    pub name: String,
+    /// How far loom explores.
+    pub bound: Bound,
+    /// Turns a spin-wait may take before exploration from that point stops.
+    pub spin_cap: usize,
+    scenario: std::sync::Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Model {
+    /// A model of `scenario` under `bound`, with the default spin cap.
+    pub fn new(
+        name: impl Into<String>,
+        bound: Bound,
+        scenario: impl Fn() + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            bound,
+            spin_cap: loom_waits::DEFAULT_CAP,
+            scenario: std::sync::Arc::new(scenario),
+        }
+    }
+
+    /// The same model with spin-waits capped at `turns`.
+    pub fn spin_cap(mut self, turns: usize) -> Self {
+        self.spin_cap = turns;
+        self
+    }
+
+    fn builder(&self) -> loom::model::Builder {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = match self.bound {
+            Bound::Exhaustive => None,
+            Bound::Preemptions(n) => Some(n),
+        };
+        // Branches per execution, not executions: spin-waits in three-thread
+        // models need more than loom's default of 1,000.
+        builder.max_branches = 20_000;
+        builder
+    }
+
+    fn explore(&self) {
+        let scenario = self.scenario.clone();
+        loom_waits::with_cap(self.spin_cap, || self.builder().check(move || scenario()));
+    }
+
+    /// Runs the model; it must pass. Prints one report line and returns the
+    /// fence sites its executions went through.
+    pub fn check(&self) -> BTreeSet<FenceSite> {
+        loom_waits::take_cuts();
+        let start = Instant::now();
+        let ((), fences) = mutation::executed_by(|| self.explore());
+        self.report(start.elapsed(), "ok");
+        fences
+    }
+
+    /// Runs the model with one fence mutated; loom must find a violation of
+    /// mutual exclusion or agreement. Returns what loom reported.
+    pub fn expect_violation(&self, site: FenceSite, how: Mutation) -> String {
+        loom_waits::take_cuts();
+        let start = Instant::now();
+        let outcome = expecting_panic(|| mutation::with(site, how, || self.explore()));
+        let elapsed = start.elapsed();
+        let what = format!("{how:?} `{site}`");
+        let message = match outcome {
+            Ok(()) => panic!(
+                "{}: loom found no violation with {what}; either the fence is not needed or the model is too weak",
+                self.name
+            ),
+            Err(message) => message,
+        };
+        assert!(
+            is_safety_violation(&message),
+            "{}: with {what}, loom failed for another reason than a safety violation: {message}",
+            self.name
+        );
+        self.report(elapsed, &format!("caught {what}"));
+        message
+    }
+}
+
+/// Whether a failure message reports a broken safety property (two
+/// participants in a critical section, or two different decisions), as opposed
+/// to, say, loom running out of branches.
+fn is_safety_violation(message: &str) -> bool {
+    [
+        "Causality violation",
+        "mutual exclusion violated",
+        "agreement violated",
+    ]
+    .iter()
+    .any(|needle| message.contains(needle))
+}
+
+impl Model {
+    fn report(&self, elapsed: Duration, outcome: &str) {
+        let cuts = loom_waits::take_cuts();
+        println!(
+            "loom | {name:<58} | {bound:<20} | spin cap {cap:>2} | {secs:>8.2} s | cut waits {cuts:>6} | {outcome}",
+            name = self.name,
+            bound = self.bound,
+            cap = self.spin_cap,
+            secs = elapsed.as_secs_f64()
+        );
+    }
+}
+
+std::thread_local! {
+    /// While a mutation test runs: the messages of the panics it raised.
+    static EXPECTED_PANICS: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Panics that a mutation test expects are recorded instead of printed; all
+/// others reach the default hook.
+fn install_quiet_panic_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let default = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let recorded = EXPECTED_PANICS.with(|panics| match panics.borrow_mut().as_mut() {
+                Some(panics) => {
+                    panics.extend(panic_message(info));
+                    true
+                }
+                None => false,
+            });
+            if !recorded {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// The text of a panic. Panics without text are loom's coroutine library
+/// unwinding the other threads of a failed execution, and carry no finding.
+fn panic_message(info: &panic::PanicHookInfo<'_>) -> Option<String> {
+    let payload = info.payload();
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())?;
+    Some(match info.location() {
+        Some(at) => format!("{text} (at {at})"),
+        None => text,
+    })
+}
+
+/// Runs `f`; if it panicked, returns the recorded panic messages, safety
+/// violations first.
+fn expecting_panic(f: impl FnOnce()) -> Result<(), String> {
+    install_quiet_panic_hook();
+    EXPECTED_PANICS.with(|panics| *panics.borrow_mut() = Some(Vec::new()));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    let mut messages = EXPECTED_PANICS
+        .with(|panics| panics.borrow_mut().take())
+        .unwrap_or_default();
+    messages.sort_by_key(|message| !is_safety_violation(message));
+    result.map_err(|_| messages.join(" | "))
+}
+
+/// Checks that every fence in `declared` is executed by `models` and that
+/// removing or weakening each one makes at least one of the models fail.
+///
+/// A mutation counts as caught at the first model that fails, so the cheapest
+/// models should come first.
+pub fn every_fence_is_necessary(declared: &[FenceSite], models: &[Model]) {
+    let executed: BTreeSet<FenceSite> = models.iter().flat_map(Model::check).collect();
+    let declared_set: BTreeSet<FenceSite> = declared.iter().copied().collect();
+    assert_eq!(
+        executed, declared_set,
+        "the models must execute exactly the declared fences"
+    );
+    for &site in declared {
+        for how in Mutation::ALL {
+            let caught = models.iter().any(|model| catches(model, site, how));
+            assert!(caught, "no model catches {how:?} `{site}`");
+        }
+    }
+}
+
+fn catches(model: &Model, site: FenceSite, how: Mutation) -> bool {
+    let start = Instant::now();
+    match expecting_panic(|| mutation::with(site, how, || model.explore())) {
+        Err(message) if is_safety_violation(&message) => {
+            let finding = message.split(" (at ").next().unwrap_or_default();
+            model.report(
+                start.elapsed(),
+                &format!("caught {how:?} `{site}`: {finding}"),
+            );
+            true
+        }
+        Err(message) => panic!(
+            "{}: with {how:?} `{site}`, loom failed for another reason than a safety violation: {message}",
+            model.name
+        ),
+        Ok(()) => {
+            model.report(start.elapsed(), &format!("missed {how:?} `{site}`"));
+            false
+        }
+    }
+}
+
+/// How far the standard lock models explore, per primitive.
+///
+/// Measured on a 2-core machine for the bakery: two participants with one
+/// acquisition each take about a second exhaustively, while two acquisitions
+/// each did not finish in five minutes exhaustively, and took 3 s at bound 3
+/// and 11 s at bound 4. Three participants explode with the spin-waits: one
+/// acquisition each took 0.1 s at bound 1, 13 s at bound 2 with waits capped
+/// at 8 turns, 76 s with 16 turns, and did not finish in 10 minutes uncapped.
+#[derive(Clone, Copy, Debug)]
+pub struct LockBounds {
+    /// Preemption bound for 2 participants × 2 acquisitions (and for `try_lock`
+    /// with 2 tries against `lock`).
+    pub two_twice: usize,
+    /// Preemption bound for 3 participants × 1 acquisition.
+    pub three_once: usize,
+    /// Spin cap for 3 participants × 1 acquisition.
+    pub three_once_spin_cap: usize,
+    /// Preemption bound for 3 participants × 2 acquisitions.
+    pub three_twice: usize,
+}
+
+impl Default for LockBounds {
+    fn default() -> Self {
+        Self {
+            two_twice: 4,
+            three_once: 2,
+            three_once_spin_cap: 8,
+            three_twice: 1,
+        }
+    }
+}
+
+/// The standard models of a [`RawLock`](doorway::RawLock), instantiated as
+/// `#[test]`s:
+///
+/// - mutual exclusion, 2 participants × 1 acquisition, exhaustive;
+/// - mutual exclusion, 2 participants × 2 acquisitions, bounded;
+/// - mutual exclusion, 3 participants × 1 and × 2 acquisitions, bounded;
+/// - `try_lock` against `lock`: 1 try exhaustive, 2 tries bounded;
+/// - every fence in `fences` removed, then weakened, each caught by one of
+///   the 2-participant models.
+///
+/// A lock with only two participants passes `three: none`.
+///
+/// ```ignore
+/// doorway_loom_tests::lock_models! {
+///     two: Bakery::<2>::new(),
+///     three: Bakery::<3>::new(),
+///     bounds: LockBounds::default(),
+///     fences: &doorway::bakery::FENCES,
+/// }
+/// ```
+#[macro_export]
+macro_rules! lock_models {
+    (two: $two:expr, three: none, bounds: $bounds:expr, fences: $fences:expr $(,)?) => {
+        $crate::lock_models!(@two $two, $bounds, $fences);
+    };
+    (two: $two:expr, three: $three:expr, bounds: $bounds:expr, fences: $fences:expr $(,)?) => {
+        $crate::lock_models!(@two $two, $bounds, $fences);
+
+        #[test]
+        fn mutual_exclusion_three_participants_once_bounded() {
+            let bounds: $crate::LockBounds = $bounds;
+            $crate::Model::new(
+                format!("{} 3 participants x 1 acquisition", stringify!($three)),
+                $crate::Bound::Preemptions(bounds.three_once),
+                || $crate::harness::mutual_exclusion($three, 3, 1),
+            )
+            .spin_cap(bounds.three_once_spin_cap)
+            .check();
+        }
+
+        #[test]
+        fn mutual_exclusion_three_participants_twice_bounded() {
+            let bounds: $crate::LockBounds = $bounds;
+            $crate::Model::new(
+                format!("{} 3 participants x 2 acquisitions", stringify!($three)),
+                $crate::Bound::Preemptions(bounds.three_twice),
+                || $crate::harness::mutual_exclusion($three, 3, 2),
+            )
+            .check();
+        }
+    };
+    (@two $two:expr, $bounds:expr, $fences:expr) => {
+        fn two_participants_once() -> $crate::Model {
+            $crate::Model::new(
+                format!("{} 2 participants x 1 acquisition", stringify!($two)),
+                $crate::Bound::Exhaustive,
+                || $crate::harness::mutual_exclusion($two, 2, 1),
+            )
+        }
+
+        fn try_lock_once_against_lock() -> $crate::Model {
+            $crate::Model::new(
+                format!("{} lock vs 1 try_lock", stringify!($two)),
+                $crate::Bound::Exhaustive,
+                || $crate::harness::try_lock_exclusion($two, 2, 1, 1),
+            )
+        }
+
+        #[test]
+        fn mutual_exclusion_two_participants_once_exhaustive() {
+            two_participants_once().check();
+        }
+
+        #[test]
+        fn mutual_exclusion_two_participants_twice_bounded() {
+            let bounds: $crate::LockBounds = $bounds;
+            $crate::Model::new(
+                format!("{} 2 participants x 2 acquisitions", stringify!($two)),
+                $crate::Bound::Preemptions(bounds.two_twice),
+                || $crate::harness::mutual_exclusion($two, 2, 2),
+            )
+            .check();
+        }
+
+        #[test]
+        fn try_lock_once_against_lock_exhaustive() {
+            try_lock_once_against_lock().check();
+        }
+
+        #[test]
+        fn try_lock_twice_against_lock_bounded() {
+            let bounds: $crate::LockBounds = $bounds;
+            $crate::Model::new(
+                format!("{} lock vs 2 try_locks", stringify!($two)),
+                $crate::Bound::Preemptions(bounds.two_twice),
+                || $crate::harness::try_lock_exclusion($two, 2, 1, 2),
+            )
+            .check();
+        }
+
+        #[test]
+        fn every_fence_is_necessary() {
+            $crate::every_fence_is_necessary($fences, &[two_participants_once(), try_lock_once_against_lock()]);
+        }
+    };
+}
