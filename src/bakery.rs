@@ -78,6 +78,8 @@
 //! paper, so they share cache lines: every doorway write invalidates the other
 //! cores' copies.
 
+#[cfg(not(loom))]
+use crate::raw::ConstInit;
 use crate::raw::{FifoLock, Participants, RawLock};
 use crate::sync::{
     AtomicU8, AtomicU32, FenceSite, Ordering::*, const_fn_unless_loom, fence, spin_until,
@@ -127,6 +129,9 @@ pub struct Bakery<const N: usize> {
     choosing: [AtomicU8; N],
     number: [AtomicU32; N],
     ticket_limit: u32,
+    /// Threads that lock without a participant handle claim one here.
+    #[cfg(all(feature = "std", not(loom)))]
+    seats: crate::slot::Seats<N>,
 }
 
 impl<const N: usize> Bakery<N> {
@@ -144,6 +149,8 @@ impl<const N: usize> Bakery<N> {
                 choosing: zeroed_u8s(),
                 number: zeroed_u32s(),
                 ticket_limit,
+                #[cfg(all(feature = "std", not(loom)))]
+                seats: crate::slot::Seats::new(),
             }
         }
     }
@@ -214,13 +221,9 @@ impl<const N: usize> Bakery<N> {
 // a waiter passes on is `Release`, every load it passes on is `Acquire`), and
 // `try_lock` reads each register once without waiting.
 unsafe impl<const N: usize> RawLock for Bakery<N> {
-    const PARTICIPANTS: Participants = Participants::Bounded(N);
-
-    #[cfg(not(loom))]
-    const INIT: Self = Self::new();
-
-    #[cfg(all(feature = "std", not(loom)))]
-    type Seats = [crate::slot::Seat; N];
+    fn participants(&self) -> Participants {
+        Participants::Bounded(N)
+    }
 
     unsafe fn lock(&self, me: usize) {
         // SAFETY: the caller's contract is `doorway`'s and `wait_turn`'s.
@@ -278,6 +281,19 @@ unsafe impl<const N: usize> FifoLock for Bakery<N> {
             spin_until(|| !self.is_choosing(j));
             spin_until(|| !self.is_ahead(j, me, ticket));
         }
+    }
+}
+
+#[cfg(not(loom))]
+impl<const N: usize> ConstInit for Bakery<N> {
+    const INIT: Self = Self::new();
+}
+
+// SAFETY: seats hand each live thread its own participant, `0..N`.
+#[cfg(all(feature = "std", not(loom)))]
+unsafe impl<const N: usize> crate::raw::ThreadParticipant for Bakery<N> {
+    fn thread_participant(&self) -> usize {
+        self.seats.claim(core::any::type_name::<Self>())
     }
 }
 

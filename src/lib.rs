@@ -76,9 +76,13 @@ mod slot;
 
 pub use bakery::Bakery;
 pub use lock::{Guard, Lock, Participant};
+#[cfg(not(loom))]
+pub use raw::ConstInit;
+#[cfg(all(feature = "std", not(loom)))]
+pub use raw::ThreadParticipant;
 pub use raw::{FifoLock, Participants, RawLock};
 #[cfg(all(feature = "std", not(loom)))]
-pub use slot::{Seat, SeatTable};
+pub use slot::Seats;
 
 /// A [`Lock`] over Lamport's [`Bakery`] with `N` participants.
 pub type BakeryLock<const N: usize, T> = Lock<Bakery<N>, T>;

@@ -13,7 +13,7 @@
 //!   handle does not compile; re-entry through [`Lock::lock`] reaches the raw
 //!   lock, which panics.
 
-use crate::raw::{Participants, RawLock};
+use crate::raw::RawLock;
 use crate::sync::UnsafeCell;
 use core::fmt;
 use core::marker::PhantomData;
@@ -38,8 +38,6 @@ use core::ops::{Deref, DerefMut};
 /// ```
 pub struct Lock<R: RawLock, T: ?Sized> {
     raw: R,
-    #[cfg(all(feature = "std", not(loom)))]
-    seats: R::Seats,
     data: UnsafeCell<T>,
 }
 
@@ -47,21 +45,28 @@ pub struct Lock<R: RawLock, T: ?Sized> {
 // contract), possibly on another thread, which needs `T: Send`, as for `Mutex`.
 unsafe impl<R: RawLock, T: ?Sized + Send> Sync for Lock<R, T> {}
 
+#[cfg(not(loom))]
+impl<R: RawLock + crate::raw::ConstInit, T> Lock<R, T> {
+    /// An unlocked lock holding `value`; `const`, so it can sit in a `static`.
+    pub const fn new(value: T) -> Self {
+        Self::from_raw(R::INIT, value)
+    }
+}
+
+#[cfg(loom)]
+impl<R: RawLock, T> Lock<R, T> {
+    /// An unlocked lock holding `value`.
+    pub fn new(value: T) -> Self {
+        Self::from_raw(R::default(), value)
+    }
+}
+
 impl<R: RawLock, T> Lock<R, T> {
     crate::sync::const_fn_unless_loom! {
-        /// An unlocked lock holding `value`.
-        pub fn new(value: T) -> Self {
-            Self::from_raw(raw_init::<R>(), value)
-        }
-    }
-
-    crate::sync::const_fn_unless_loom! {
-        /// Wraps `value` in the given raw lock, e.g. one built with a custom capacity.
+        /// Wraps `value` in the given raw lock, e.g. one sized at run time.
         pub fn from_raw(raw: R, value: T) -> Self {
             Self {
                 raw,
-                #[cfg(all(feature = "std", not(loom)))]
-                seats: <R::Seats as crate::slot::SeatTable>::EMPTY,
                 data: UnsafeCell::new(value),
             }
         }
@@ -73,39 +78,29 @@ impl<R: RawLock, T> Lock<R, T> {
     }
 }
 
-#[cfg(not(loom))]
-const fn raw_init<R: RawLock>() -> R {
-    R::INIT
-}
-
-#[cfg(loom)]
-fn raw_init<R: RawLock>() -> R {
-    R::default()
-}
-
 impl<R: RawLock, T: ?Sized> Lock<R, T> {
     /// Hands out `K` participants, numbered `0..K`, for as long as the lock
     /// stays mutably borrowed.
     ///
     /// The borrow is what makes them unique: no one can ask again, or lock
     /// through [`lock`](Self::lock), until every handle is gone. Needs neither
-    /// `std` nor compare-and-swap. Asking for more participants than the raw
-    /// lock has is a compile error:
+    /// `std` nor compare-and-swap.
     ///
-    /// ```compile_fail,E0080
+    /// # Panics
+    ///
+    /// When the raw lock has fewer than `K` participants.
+    ///
+    /// ```should_panic
     /// let mut lock = doorway::Lock::<doorway::Bakery<2>, u32>::new(0);
     /// let [a, b, c] = lock.participants(); // Bakery<2> has two participants
     /// ```
     pub fn participants<const K: usize>(&mut self) -> [Participant<'_, R, T>; K] {
-        const {
-            assert!(
-                match R::PARTICIPANTS {
-                    Participants::Bounded(n) => K <= n,
-                    Participants::Anonymous => true,
-                },
-                "more participants requested than the raw lock has"
-            )
-        };
+        let capacity = self.raw.participants();
+        assert!(
+            K == 0 || capacity.admits(K - 1),
+            "{K} participants requested from {}, which has {capacity:?}",
+            core::any::type_name::<R>()
+        );
         let lock: &Self = self;
         core::array::from_fn(|index| Participant {
             lock,
@@ -127,7 +122,7 @@ impl<R: RawLock, T: ?Sized> Lock<R, T> {
     /// could name the same index).
     pub unsafe fn participant_unchecked(&self, index: usize) -> Participant<'_, R, T> {
         assert!(
-            R::PARTICIPANTS.admits(index),
+            self.raw.participants().admits(index),
             "participant {index} is out of range for {}",
             core::any::type_name::<R>()
         );
@@ -155,7 +150,7 @@ impl<R: RawLock, T: ?Sized> Lock<R, T> {
 }
 
 #[cfg(all(feature = "std", not(loom)))]
-impl<R: RawLock, T: ?Sized> Lock<R, T> {
+impl<R: crate::raw::ThreadParticipant, T: ?Sized> Lock<R, T> {
     /// Locks as the calling thread's participant, claiming one on first use.
     ///
     /// The thread keeps its participant slot until it exits; then the slot is
@@ -179,9 +174,9 @@ impl<R: RawLock, T: ?Sized> Lock<R, T> {
     /// assert_eq!(*TOTAL.lock(), 8);
     /// ```
     pub fn lock(&self) -> Guard<'_, R, T> {
-        let who = crate::slot::claim::<R>(&self.seats);
-        // SAFETY: `who` is this thread's seat, which no other live thread can
-        // own, and handles from `participants` cannot coexist with `&self`.
+        let who = self.raw.thread_participant();
+        // SAFETY: `who` is this thread's participant, which no other live
+        // thread gets, and handles from `participants` cannot coexist with `&self`.
         unsafe { self.raw.lock(who) };
         Guard::new(self, who)
     }
@@ -192,7 +187,7 @@ impl<R: RawLock, T: ?Sized> Lock<R, T> {
     ///
     /// As for [`lock`](Self::lock).
     pub fn try_lock(&self) -> Option<Guard<'_, R, T>> {
-        let who = crate::slot::claim::<R>(&self.seats);
+        let who = self.raw.thread_participant();
         // SAFETY: as in `lock`.
         unsafe { self.raw.try_lock(who) }.then(|| Guard::new(self, who))
     }

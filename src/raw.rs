@@ -40,22 +40,11 @@ impl Participants {
 /// - **synchronization**: everything a holder did before `unlock` happens
 ///   before everything the next holder does after its acquisition returns
 ///   (release on unlock, acquire on lock);
-/// - **`try_lock` does not wait** for any other participant to take a step.
+/// - **`try_lock` does not wait** for any other participant to take a step;
+/// - [`participants`](Self::participants) never changes for a given lock.
 pub unsafe trait RawLock: Default + Sync {
     /// The participants this lock can tell apart.
-    const PARTICIPANTS: Participants;
-
-    /// An unlocked lock, for `static`s and `const` constructors.
-    ///
-    /// Absent under `cfg(loom)`, whose atomics cannot be built in `const` context.
-    #[cfg(not(loom))]
-    #[allow(clippy::declare_interior_mutable_const)] // a template for `static`s, as in `lock_api`
-    const INIT: Self;
-
-    /// One seat per participant, for threads that claim a participant on first
-    /// use ([`Lock::lock`](crate::Lock::lock)); `[Seat; 0]` for anonymous locks.
-    #[cfg(all(feature = "std", not(loom)))]
-    type Seats: crate::slot::SeatTable;
+    fn participants(&self) -> Participants;
 
     /// Acquires the lock for participant `who`, waiting as long as it takes.
     ///
@@ -64,7 +53,7 @@ pub unsafe trait RawLock: Default + Sync {
     ///
     /// # Safety
     ///
-    /// `who` must be admitted by [`PARTICIPANTS`](Self::PARTICIPANTS), and no
+    /// `who` must be admitted by [`participants`](Self::participants), and no
     /// other thread may use `who` on this lock from the start of this call
     /// until the matching `unlock` returns.
     unsafe fn lock(&self, who: usize);
@@ -90,6 +79,36 @@ pub unsafe trait RawLock: Default + Sync {
     /// Whether some participant holds the lock or is on its way in: a snapshot
     /// that may be stale by the time it returns.
     fn is_locked(&self) -> bool;
+}
+
+/// A raw lock that can be built in `const` context, for `static`s,
+/// [`Lock::new`](crate::Lock::new) and `lock_api` mutexes.
+///
+/// Absent under `cfg(loom)`, whose atomics cannot be built in `const` context.
+#[cfg(not(loom))]
+pub trait ConstInit: Sized {
+    /// An unlocked lock.
+    #[allow(clippy::declare_interior_mutable_const)] // a template for `static`s, as in `lock_api`
+    const INIT: Self;
+}
+
+/// A raw lock that finds the calling thread's participant by itself, so that
+/// any thread can lock it without being handed a participant
+/// ([`Lock::lock`](crate::Lock::lock)).
+///
+/// # Safety
+///
+/// While a thread is alive, no other thread may get the same participant from
+/// [`thread_participant`](Self::thread_participant) of the same lock, and the
+/// participant must be admitted by [`RawLock::participants`]. (A lock whose
+/// participants are [`Anonymous`](Participants::Anonymous) may return any
+/// index.)
+#[cfg(all(feature = "std", not(loom)))]
+pub unsafe trait ThreadParticipant: RawLock {
+    /// The calling thread's participant, claimed on first use.
+    ///
+    /// Panics with a message naming the capacity when none is left.
+    fn thread_participant(&self) -> usize;
 }
 
 /// A lock that admits participants first come, first served.

@@ -21,48 +21,65 @@
 //!
 //! Seats are given back lazily: an exited thread's seat is free for the taking
 //! as soon as the thread is gone, and the next thread that finds no fresh seat
-//! takes it. A thread that finds every seat owned by a live thread waits up to
-//! 100 ms for an owner to finish exiting, then panics, naming the capacity. Lazy release is what lets locks be `const`, movable and dropped in
+//! takes it. Lazy release is what lets locks be `const`, movable and dropped in
 //! any order relative to the threads that used them: no thread-local ever
-//! points into a lock.
+//! points into a lock. A thread that finds every seat owned by a live thread
+//! waits up to 100 ms for an owner to finish exiting, then panics, naming the
+//! capacity.
 
-use crate::raw::{Participants, RawLock};
 use crate::sync::{AtomicUsize, Ordering};
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// One participant slot's owner record: the token of the thread that claimed it.
-#[derive(Debug, Default)]
-pub struct Seat {
-    owner: AtomicUsize,
+/// One thread-claimable seat per participant of a lock with `N` participants.
+///
+/// A lock that embeds `Seats<N>` implements
+/// [`ThreadParticipant`](crate::raw::ThreadParticipant) by calling
+/// [`claim`](Self::claim).
+pub struct Seats<const N: usize> {
+    owners: [AtomicUsize; N],
 }
 
 const UNCLAIMED: usize = 0;
 
-impl Seat {
-    #[allow(clippy::declare_interior_mutable_const)] // a template for arrays
-    const FREE: Seat = Seat {
-        owner: AtomicUsize::new(UNCLAIMED),
-    };
-}
-
-/// A lock's seats, one per participant.
-pub trait SeatTable: Send + Sync + 'static {
+impl<const N: usize> Seats<N> {
     /// No seat claimed.
-    #[allow(clippy::declare_interior_mutable_const)] // a template for `static`s
-    const EMPTY: Self;
+    pub const fn new() -> Self {
+        Self {
+            owners: [const { AtomicUsize::new(UNCLAIMED) }; N],
+        }
+    }
 
-    /// The seats, indexed by participant.
-    fn seats(&self) -> &[Seat];
+    /// The participant the calling thread uses on the lock that owns these
+    /// seats, claimed on first use. `lock` names the lock in the panic.
+    ///
+    /// Panics, naming the capacity, when every seat is owned by a live thread.
+    pub fn claim(&self, lock: &'static str) -> usize {
+        let seats = &self.owners[..];
+        let me = current_token();
+        remembered_seat(seats, me)
+            .or_else(|| own_seat(seats, me))
+            .or_else(|| fresh_seat(seats, me))
+            .or_else(|| seat_of_exited_thread(seats, me))
+            .or_else(|| seat_of_exiting_thread(seats, me))
+            .map(|index| remember_seat(seats, index))
+            .unwrap_or_else(|| no_seat_left(lock, N))
+    }
 }
 
-impl<const N: usize> SeatTable for [Seat; N] {
-    const EMPTY: Self = [Seat::FREE; N];
+impl<const N: usize> Default for Seats<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
-    fn seats(&self) -> &[Seat] {
-        self
+impl<const N: usize> core::fmt::Debug for Seats<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Seats")
+            .field("capacity", &N)
+            .finish_non_exhaustive()
     }
 }
 
@@ -116,37 +133,14 @@ fn current_token() -> usize {
         .expect("doorway: a lock was used by a thread after its thread-locals were destroyed")
 }
 
-/// The participant the calling thread uses on a lock with these seats,
-/// claimed on first use.
-///
-/// Panics, naming the capacity, when every seat is owned by a live thread.
-pub(crate) fn claim<R: RawLock>(table: &R::Seats) -> usize {
-    let seats = table.seats();
-    match R::PARTICIPANTS {
-        Participants::Anonymous => 0,
-        Participants::Bounded(capacity) => {
-            debug_assert_eq!(
-                seats.len(),
-                capacity,
-                "seat table must match the participants"
-            );
-            let me = current_token();
-            remembered_seat(seats, me)
-                .or_else(|| own_seat(seats, me))
-                .or_else(|| fresh_seat(seats, me))
-                .or_else(|| seat_of_exited_thread(seats, me))
-                .or_else(|| seat_of_exiting_thread(seats, me))
-                .map(|index| remember_seat(seats, index))
-                .unwrap_or_else(|| no_seat_left::<R>(capacity))
-        }
-    }
-}
+/// A seat is its owner's token.
+type Seat = AtomicUsize;
 
 fn remembered_seat(seats: &[Seat], me: usize) -> Option<usize> {
     let (table, index) = LAST_SEAT.with(Cell::get);
     // The check against the seat itself makes a stale memory harmless: a moved
     // or dropped table simply misses, and a token matches only its own seat.
-    (table == seats.as_ptr() as usize && seats.get(index)?.owner.load(Ordering::Relaxed) == me)
+    (table == seats.as_ptr() as usize && seats.get(index)?.load(Ordering::Relaxed) == me)
         .then_some(index)
 }
 
@@ -159,14 +153,13 @@ fn own_seat(seats: &[Seat], me: usize) -> Option<usize> {
     // Only this thread ever writes its own token, so a relaxed load suffices.
     seats
         .iter()
-        .position(|seat| seat.owner.load(Ordering::Relaxed) == me)
+        .position(|seat| seat.load(Ordering::Relaxed) == me)
 }
 
 fn fresh_seat(seats: &[Seat], me: usize) -> Option<usize> {
     seats.iter().position(|seat| {
-        seat.owner.load(Ordering::Relaxed) == UNCLAIMED
+        seat.load(Ordering::Relaxed) == UNCLAIMED
             && seat
-                .owner
                 .compare_exchange(UNCLAIMED, me, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
     })
@@ -178,11 +171,10 @@ fn seat_of_exited_thread(seats: &[Seat], me: usize) -> Option<usize> {
     // the seat. Acquiring the mutex here orders that use before ours.
     let registry = registry();
     seats.iter().position(|seat| {
-        let owner = seat.owner.load(Ordering::Relaxed);
+        let owner = seat.load(Ordering::Relaxed);
         owner != UNCLAIMED
             && !registry.live.contains(&owner)
             && seat
-                .owner
                 .compare_exchange(owner, me, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
     })
@@ -208,11 +200,10 @@ fn seat_of_exiting_thread(seats: &[Seat], me: usize) -> Option<usize> {
 }
 
 #[cold]
-fn no_seat_left<R: RawLock>(capacity: usize) -> ! {
+fn no_seat_left(lock: &str, capacity: usize) -> ! {
     panic!(
-        "doorway: {} has {capacity} participant slots and all are held by live threads; \
+        "doorway: {lock} has {capacity} participant slots and all are held by live threads; \
          a thread keeps its slot until it exits. Size the lock for every thread that \
-         uses it, or hand out participants with `Lock::participants`",
-        core::any::type_name::<R>()
+         uses it, or hand out participants with `Lock::participants`"
     )
 }
