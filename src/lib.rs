@@ -8,6 +8,9 @@
 //!   chips whose atomics are only loads and stores, such as the Cortex-M0+
 //!   cores of the RP2040 or `riscv32imc`.
 //! - [`Lock<R, T>`](Lock): data guarded by any raw lock, used like `Mutex<T>`.
+//! - [`PaxosRegister`]: agreement on one value among `N` threads from loads
+//!   and stores only, which no stalled thread can block; [`PaxosLog`] (`std`)
+//!   is a sequence of such decisions. See [`paxos`].
 //!
 //! # Participants
 //!
@@ -58,7 +61,8 @@
 //!   that yield to the OS scheduler after a short spin.
 //!
 //! Without `std` the crate is `no_std` and needs only atomic loads and stores
-//! of 8 and 32 bits.
+//! of 8 and 32 bits; the Paxos register uses 64-bit ones where the target has
+//! them.
 
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -70,12 +74,16 @@ mod sync;
 
 pub mod bakery;
 mod lock;
+pub mod paxos;
 mod raw;
 #[cfg(all(feature = "std", not(loom)))]
 mod slot;
 
 pub use bakery::Bakery;
 pub use lock::{Guard, Lock, Participant};
+#[cfg(any(feature = "std", loom))]
+pub use paxos::PaxosLog;
+pub use paxos::PaxosRegister;
 #[cfg(not(loom))]
 pub use raw::ConstInit;
 #[cfg(all(feature = "std", not(loom)))]
@@ -91,6 +99,10 @@ pub type BakeryLock<const N: usize, T> = Lock<Bakery<N>, T>;
 #[doc(hidden)]
 pub mod harness;
 
+#[cfg(any(feature = "std", loom))]
+#[doc(hidden)]
+pub mod harness_paxos;
+
 /// Hooks for the loom models in `loom-tests/`; exists only under `--cfg loom`.
 #[cfg(loom)]
 #[doc(hidden)]
@@ -98,4 +110,6 @@ pub mod __loom {
     pub use crate::sync::FenceSite;
     pub use crate::sync::loom_waits;
     pub use crate::sync::mutation::{self, Mutation};
+
+    pub use crate::paxos::flaw::{self, Flaw};
 }
