@@ -387,7 +387,7 @@ fn a_latch_writer_stopped_at_any_store_blocks_no_reader() {
 #[should_panic(expected = "already handed out")]
 fn proposers_are_handed_out_once() {
     let mut register = PaxosRegister::<u8, 2>::new();
-    drop(register.proposers());
+    let _ = register.proposers();
     let _ = register.proposers();
 }
 
@@ -419,7 +419,7 @@ fn an_index_that_proposes_twice_panics() {
 #[should_panic(expected = "already handed out")]
 fn replicas_are_handed_out_once() {
     let mut log = PaxosLog::<u8, 2>::with_capacity(1);
-    drop(log.replicas());
+    let _ = log.replicas();
     let _ = log.replicas();
 }
 
