@@ -438,13 +438,20 @@ fn latch_block(k: u32) -> Block {
     Block::from_fields([k, k, k])
 }
 
-/// A writer stores blocks `1..=writes` into a [`LatchBlock`] while a reader
-/// reads it `reads` times. Every read that succeeds must be one whole block
-/// ("atomicity violated" otherwise) and no older than the reader's previous
-/// read. If `halt_after` is set, the writer stops forever after that many of
-/// its steps (a latch write is 8 stores); once it has stopped, a read must
-/// succeed at once and return the last whole block.
-pub fn latch_reads_whole_blocks(writes: u32, reads: usize, halt_after: Option<usize>) {
+/// A [`LatchBlock`] holds block `settled` (blocks `1..=settled` were written
+/// before anyone else arrived); then a writer stores blocks `settled + 1` to
+/// `settled + racing` while a reader reads the latch `reads` times. Every
+/// read that succeeds must be one whole block ("atomicity violated"
+/// otherwise) and no older than the reader's previous read. If `halt_after`
+/// is set, the writer stops forever after that many of its racing steps (a
+/// latch write is 8 stores); once it has stopped, a read must succeed at
+/// once and return the last whole block.
+pub fn latch_reads_whole_blocks(
+    settled: u32,
+    racing: u32,
+    reads: usize,
+    halt_after: Option<usize>,
+) {
     fn check(block: Block, previous: u32) -> u32 {
         let [a, b, c] = block.to_fields();
         assert!(
@@ -458,19 +465,23 @@ pub fn latch_reads_whole_blocks(writes: u32, reads: usize, halt_after: Option<us
         );
         a
     }
-    let latch = Arc::new(block::empty::<LatchBlock>());
+    let latch = block::empty::<LatchBlock>();
+    for k in 1..=settled {
+        unstoppable(latch.write(latch_block(k), &mut crate::paxos::steps::Unbounded));
+    }
+    let latch = Arc::new(latch);
     let writer = {
         let latch = Arc::clone(&latch);
         thread::spawn(move || {
             let mut budget = HaltAfter::new(halt_after.unwrap_or(usize::MAX));
-            for k in 1..=writes {
+            for k in settled + 1..=settled + racing {
                 if latch.write(latch_block(k), &mut budget).is_err() {
                     return;
                 }
             }
         })
     };
-    let mut last = 0;
+    let mut last = settled;
     for _ in 0..reads {
         if let Some(block) = latch.read() {
             last = check(block, last);
@@ -481,14 +492,19 @@ pub fn latch_reads_whole_blocks(writes: u32, reads: usize, halt_after: Option<us
         .read()
         .expect("a stopped or finished writer must never make its block unreadable");
     let last = check(block, last);
-    let whole = match halt_after {
-        None => writes,
-        // Write `k` becomes visible at its fifth step (`seq := s + 2`).
+    let finished = match halt_after {
+        None => racing,
+        // A write becomes visible at its fifth store (`seq := s + 2`).
         Some(steps) => {
-            (steps.saturating_sub(5) / 8 + usize::from(steps >= 5)).min(writes as usize) as u32
+            let visible = if steps >= 5 { (steps - 5) / 8 + 1 } else { 0 };
+            visible.min(racing as usize) as u32
         }
     };
-    assert_eq!(last, whole, "the latch lost or invented a write");
+    assert_eq!(
+        last,
+        settled + finished,
+        "the latch lost or invented a write"
+    );
 }
 
 /// A small deterministic generator for the stress tests' random values.

@@ -372,14 +372,14 @@ register_suite!(latch_blocks: LatchBlock, write_steps: 8, visible_after: 5);
 #[test]
 fn a_latch_stays_whole_under_a_concurrent_reader() {
     for _ in 0..if cfg!(miri) { 2 } else { 2000 } {
-        scenario::latch_reads_whole_blocks(4, 8, None);
+        scenario::latch_reads_whole_blocks(0, 4, 8, None);
     }
 }
 
 #[test]
 fn a_latch_writer_stopped_at_any_store_blocks_no_reader() {
     for k in 0..=16 {
-        scenario::latch_reads_whole_blocks(2, 4, Some(k));
+        scenario::latch_reads_whole_blocks(1, 2, 4, Some(k));
     }
 }
 
