@@ -70,12 +70,16 @@ mod sync;
 
 pub mod bakery;
 mod lock;
+pub mod percore;
 mod raw;
 #[cfg(all(feature = "std", not(loom)))]
 mod slot;
 
 pub use bakery::Bakery;
 pub use lock::{Guard, Lock, Participant};
+pub use percore::{PerCore, PerCoreBakery};
+#[cfg(all(feature = "std", not(loom)))]
+pub use percore::{MachinePerCore, PinError, Pinned};
 #[cfg(not(loom))]
 pub use raw::ConstInit;
 #[cfg(all(feature = "std", not(loom)))]
