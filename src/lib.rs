@@ -77,9 +77,9 @@ mod slot;
 
 pub use bakery::Bakery;
 pub use lock::{Guard, Lock, Participant};
-pub use percore::{PerCore, PerCoreBakery};
 #[cfg(all(feature = "std", not(loom)))]
 pub use percore::{MachinePerCore, PinError, Pinned};
+pub use percore::{PerCore, PerCoreBakery};
 #[cfg(not(loom))]
 pub use raw::ConstInit;
 #[cfg(all(feature = "std", not(loom)))]

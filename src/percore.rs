@@ -98,9 +98,13 @@
 //! Everything else is message passing. Every store a waiter may pass on is
 //! `Release` and every load in the waiting loop is `Acquire`, so a core that
 //! passes `j` has synchronized with `j`'s latest store, which comes after `j`'s
-//! last critical section. The shared color is stored `Release` at exit and
-//! loaded `Acquire`, so a core that passes on a color change has synchronized
-//! with the critical section of the core that changed it.
+//! last critical section. That includes the `choosing` store: packed with the
+//! ticket, it also writes ticket 0, which a waiter passes on (in Lamport's
+//! layout the exit's zero in `number[j]` would still be there). The loom
+//! models with two acquisitions per core find two cores in the critical
+//! section when that store is `Relaxed`. The shared color is stored `Release`
+//! at exit and loaded `Acquire`, so a core that passes on a color change has
+//! synchronized with the critical section of the core that changed it.
 //!
 //! # Participants are cores
 //!
@@ -132,8 +136,8 @@ use crate::raw::{FifoLock, Participants, RawLock};
 use crate::sync::{
     AtomicU32, FenceSite, Ordering::*, const_fn_unless_loom, fence, spin_until, zeroed_padded_u32s,
 };
-use crossbeam_utils::CachePadded;
 use core::fmt;
+use crossbeam_utils::CachePadded;
 
 #[cfg(all(feature = "std", not(loom)))]
 pub use pinning::{Machine, MachinePerCore, PinError, Pinned};
@@ -489,7 +493,11 @@ impl<S: Storage> PerCoreBakery<S> {
     /// batch, take the next ticket. Returns the place, or `None` if a ticket
     /// in the batch is at the limit (invariant 6).
     fn take_ticket(&self, me: usize) -> Option<Place> {
-        self.word(me).store(Word::CHOOSING.0, Relaxed);
+        // Release: this store also clears `me`'s ticket, and a waiter in its
+        // second test passes on a ticket of 0, so it needs the edge to `me`'s
+        // last critical section (Lamport's separate `number` register keeps
+        // the exit's zero until the new ticket).
+        self.word(me).store(Word::CHOOSING.0, Release);
         fence(SeqCst, ANNOUNCE);
         let color = self.current_color();
         let highest = self
@@ -829,7 +837,10 @@ mod pinning {
                     "this thread already holds core {held} of this lock; a thread uses one core per lock"
                 ),
                 PinError::CannotPin { core } => {
-                    write!(f, "the operating system did not pin this thread to core {core}")
+                    write!(
+                        f,
+                        "the operating system did not pin this thread to core {core}"
+                    )
                 }
             }
         }
