@@ -1102,9 +1102,134 @@ mod tests {
 
     #[test]
     fn machine_sized_lock_has_a_register_per_core() {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        assert!(MachinePerCore::new().cores() >= 1);
-        assert!(MachinePerCore::new().cores() <= cores.max(1));
+        let cores = core_affinity::get_core_ids().map_or(0, |ids| ids.len());
+        assert_eq!(MachinePerCore::new().cores(), cores.max(1));
+    }
+
+    /// Pinning tests pin spawned threads only, never the test runner's.
+    mod pinned {
+        use super::*;
+        use crate::Lock;
+        use std::sync::{Arc, Barrier};
+
+        fn machine_lock<T>(value: T) -> Lock<MachinePerCore, T> {
+            Lock::from_raw(MachinePerCore::new(), value)
+        }
+
+        #[test]
+        fn pinned_workers_share_a_counter() {
+            let counter = machine_lock(0u64);
+            let cores = counter.raw().cores();
+            let rounds = ROUNDS as u64;
+            std::thread::scope(|s| {
+                for core in 0..cores {
+                    let counter = &counter;
+                    s.spawn(move || {
+                        let mut me = counter.pin(core).expect("a free core");
+                        assert_eq!(me.core(), core);
+                        for _ in 0..rounds {
+                            let mut guard = me.lock();
+                            assert_eq!(guard.participant(), core);
+                            *guard += 1;
+                        }
+                    });
+                }
+            });
+            assert_eq!(counter.into_inner(), cores as u64 * rounds);
+        }
+
+        #[test]
+        fn a_core_has_one_pinned_thread_at_a_time() {
+            let lock = machine_lock(());
+            let pinned = Barrier::new(2);
+            let released = Barrier::new(2);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let handle = lock.pin(0).expect("core 0 is free");
+                    pinned.wait();
+                    released.wait(); // the other thread was refused
+                    drop(handle);
+                    pinned.wait();
+                });
+                pinned.wait();
+                let refused = s.spawn(|| lock.pin(0).map(drop)).join().unwrap();
+                assert_eq!(refused, Err(PinError::CoreTaken { core: 0 }));
+                released.wait();
+                pinned.wait(); // the handle is dropped
+                let again = s.spawn(|| lock.pin(0).map(drop)).join().unwrap();
+                assert_eq!(again, Ok(()), "a dropped handle gave its core back");
+            });
+        }
+
+        #[test]
+        fn a_thread_holds_one_core_per_lock() {
+            let lock = Lock::from_raw(MachinePerCore::with_cores(2), ());
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let _first = lock.pin(0).expect("core 0 is free");
+                    assert_eq!(
+                        lock.pin(1).err(),
+                        Some(PinError::AlreadyHolding { held: 0 })
+                    );
+                    assert_eq!(
+                        lock.pin(0).err(),
+                        Some(PinError::AlreadyHolding { held: 0 })
+                    );
+                });
+            });
+        }
+
+        #[test]
+        fn cores_beyond_the_lock_are_refused() {
+            let lock = Lock::from_raw(MachinePerCore::with_cores(1), ());
+            let refused = std::thread::scope(|s| s.spawn(|| lock.pin(1).err()).join().unwrap());
+            assert_eq!(refused, Some(PinError::NoSuchCore { core: 1, cores: 1 }));
+            let message = std::format!("{}", refused.unwrap());
+            assert!(message.contains("the lock has 1 cores"), "{message}");
+        }
+
+        #[test]
+        fn locking_without_the_handle_uses_the_pinned_core() {
+            let lock = machine_lock(0u32);
+            let core = lock.raw().cores() - 1;
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let mut handle = lock.pin(core).expect("a free core");
+                    assert_eq!(lock.lock().participant(), core);
+                    *handle.lock() += 1;
+                });
+            });
+            assert_eq!(*lock.lock(), 1);
+        }
+
+        #[test]
+        fn a_handle_dropped_while_its_thread_holds_the_lock_keeps_the_core() {
+            let lock = Arc::new(machine_lock(()));
+            let holding = Arc::new(Barrier::new(2));
+            let checked = Arc::new(Barrier::new(2));
+            let owner = {
+                let (lock, holding, checked) = (lock.clone(), holding.clone(), checked.clone());
+                std::thread::spawn(move || {
+                    let handle = lock.pin(0).expect("core 0 is free");
+                    let guard = lock.lock(); // through the thread's seat: core 0
+                    drop(handle);
+                    holding.wait();
+                    checked.wait();
+                    drop(guard);
+                })
+            };
+            holding.wait();
+            let lock2 = lock.clone();
+            let refused = std::thread::spawn(move || lock2.pin(0).map(drop)).join().unwrap();
+            assert_eq!(refused, Err(PinError::CoreTaken { core: 0 }));
+            checked.wait();
+            owner.join().unwrap();
+            // The owner has exited (a joined `spawn` thread has run its
+            // thread-local destructors), so its seat is free again.
+            let lock2 = lock.clone();
+            let again = std::thread::spawn(move || lock2.pin(0).map(drop)).join().unwrap();
+            assert_eq!(again, Ok(()));
+        }
     }
 
     #[test]
