@@ -1220,14 +1220,18 @@ mod tests {
             };
             holding.wait();
             let lock2 = lock.clone();
-            let refused = std::thread::spawn(move || lock2.pin(0).map(drop)).join().unwrap();
+            let refused = std::thread::spawn(move || lock2.pin(0).map(drop))
+                .join()
+                .unwrap();
             assert_eq!(refused, Err(PinError::CoreTaken { core: 0 }));
             checked.wait();
             owner.join().unwrap();
             // The owner has exited (a joined `spawn` thread has run its
             // thread-local destructors), so its seat is free again.
             let lock2 = lock.clone();
-            let again = std::thread::spawn(move || lock2.pin(0).map(drop)).join().unwrap();
+            let again = std::thread::spawn(move || lock2.pin(0).map(drop))
+                .join()
+                .unwrap();
             assert_eq!(again, Ok(()));
         }
     }
