@@ -108,7 +108,7 @@
 //!
 //! # Participants are cores
 //!
-//! A participant index is a core index. With `std`, [`Lock::pin`] pins the
+//! A participant index is a core index. With `std`, [`Lock::pin`](crate::Lock::pin) pins the
 //! calling thread to a core with `core_affinity` and claims that core's
 //! register once; a second claim of the same core, by any live thread, is a
 //! [`PinError`], and the claim ends when the [`Pinned`] handle is dropped.
@@ -350,7 +350,7 @@ impl<const N: usize> Storage for Fixed<N> {}
 /// - [`PerCore<N>`] for a const `N` cores: `const`, `no_std`, usable in a
 ///   `static`.
 /// - `MachinePerCore` (with `std`): sized at run time to the machine's cores,
-///   with [`Lock::pin`] handing out pinned per-core handles.
+///   with [`Lock::pin`](crate::Lock::pin) handing out pinned per-core handles.
 ///
 /// ```
 /// use doorway::{Lock, MachinePerCore};
@@ -464,16 +464,14 @@ impl<S: Storage> PerCoreBakery<S> {
 
     /// Every core but `me`, in index order.
     fn rivals(&self, me: usize) -> impl Iterator<Item = Rival<'_>> {
-        let (below, from_me) = self.registers().split_at(me);
-        let below = below.iter().map(|register| Rival {
-            register,
-            wins_ties: true,
-        });
-        let above = from_me[1..].iter().map(|register| Rival {
-            register,
-            wins_ties: false,
-        });
-        below.chain(above)
+        self.registers()
+            .iter()
+            .enumerate()
+            .filter(move |&(j, _)| j != me)
+            .map(move |(j, register)| Rival {
+                register,
+                wins_ties: j < me,
+            })
     }
 
     fn current_color(&self) -> Color {
@@ -503,10 +501,14 @@ impl<S: Storage> PerCoreBakery<S> {
         let highest = self
             .rivals(me)
             .map(|rival| Word(rival.register.load(Relaxed)))
-            .filter(|seen| seen.color() == color)
-            .map(Word::ticket)
-            .max()
-            .unwrap_or(0);
+            .fold(0, |highest, seen| {
+                let ticket = if seen.color() == color {
+                    seen.ticket()
+                } else {
+                    0
+                };
+                highest.max(ticket)
+            });
         if highest >= self.ticket_limit {
             #[cfg(loom)]
             assert!(
@@ -549,8 +551,18 @@ impl<S: Storage> PerCoreBakery<S> {
 
     /// Waits until `rival` is not in `place`'s way, reading only its line (and
     /// the shared color, when the rival is in the other batch).
+    #[inline(always)]
     fn wait_for(&self, rival: Rival<'_>, place: Place) {
-        let mut seen = rival.load();
+        let seen = rival.load();
+        // The common case, kept small: an idle core is in nobody's way.
+        if seen != Word::IDLE {
+            self.wait_for_busy(rival, seen, place);
+        }
+    }
+
+    /// [`wait_for`](Self::wait_for) past a first look that found `rival` busy.
+    #[inline(never)]
+    fn wait_for_busy(&self, rival: Rival<'_>, mut seen: Word, place: Place) {
         if seen.is_choosing() {
             spin_until(|| {
                 seen = rival.load();
