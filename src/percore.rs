@@ -29,7 +29,7 @@
 //!                   wait while ticket(word[j]) ≠ 0 and color(word[j]) ≠ c
 //!                              and color = c
 //! critical section
-//! exit:     color := not c
+//! exit:     color := not c            -- skipped if it already is
 //!           word[i] := 0
 //! ```
 //!
@@ -125,9 +125,10 @@
 //!
 //! Per uncontended acquisition: two stores to the core's own line, two `SeqCst`
 //! fences, one load of the shared color and `2(N − 1)` loads of other cores'
-//! lines (one sweep for the ticket, one for the waiting room); release is two
-//! stores, the shared color and the core's own line. A waiting core spins on
-//! one other core's line at a time. The price of padding is memory: `N` lines
+//! lines (one sweep for the ticket, one for the waiting room); release is a
+//! load of the shared color, a store to it when the batch changes, and a store
+//! to the core's own line. A waiting core spins on one other core's line at a
+//! time. The price of padding is memory: `N` lines
 //! instead of two, 128 bytes each on x86-64.
 
 #[cfg(not(loom))]
@@ -631,9 +632,15 @@ where
             "doorway: core {me} unlocked a {} it does not hold",
             core::any::type_name::<Self>()
         );
-        // Release: a core that passes on the color change has synchronized
-        // with this critical section.
-        self.color.store(mine.color().other().0, Release);
+        let next = mine.color().other();
+        // Only the holder writes the color (invariant 1), so when it already
+        // names the other batch, storing it again would change nothing but
+        // cost the line a transfer: that happens on every other handoff.
+        if Color(self.color.load(Relaxed)) != next {
+            // Release: a core that passes on the color change has
+            // synchronized with this critical section.
+            self.color.store(next.0, Release);
+        }
         self.leave(me);
     }
 
@@ -753,7 +760,8 @@ mod pinning {
 
     impl PerCoreBakery<Machine> {
         /// An unlocked per-core bakery with one register per core this process
-        /// may run on (as `core_affinity` lists them).
+        /// may run on, as `core_affinity` listed them when a per-core lock
+        /// first asked (build the first one before pinning any thread).
         pub fn new() -> Self {
             Self::with_cores(machine_core_count())
         }
@@ -867,9 +875,12 @@ mod pinning {
         /// Pins the calling thread to core `core` and claims that core's
         /// register: the thread's per-core handle.
         ///
-        /// The claim lasts until the handle is dropped (the thread stays
-        /// pinned). While it lasts, [`Lock::lock`](crate::Lock::lock) on this
-        /// thread uses the same core, and no other thread can claim it.
+        /// The claim lasts until the handle is dropped; the thread stays
+        /// pinned (and threads it spawns inherit the pinning). While the claim
+        /// lasts, [`Lock::lock`](crate::Lock::lock) on this thread uses the
+        /// same core, and no other thread can claim it. Pin before locking
+        /// through `Lock::lock`, which otherwise claims a core for the thread
+        /// until it exits.
         ///
         /// # Errors
         ///
