@@ -933,6 +933,12 @@ mod pinning {
     ///
     /// Neither `Send` nor `Clone`: the core belongs to the thread pinned to it.
     /// Dropping the handle gives the core back.
+    ///
+    /// ```compile_fail,E0277
+    /// fn send<T: Send>(_: T) {}
+    /// let lock = doorway::Lock::from_raw(doorway::MachinePerCore::new(), ());
+    /// send(lock.pin(0).unwrap()); // a core's handle stays on its pinned thread
+    /// ```
     pub struct Pinned<'a, S: Storage, T: ?Sized>
     where
         PerCoreBakery<S>: Default,
@@ -950,7 +956,14 @@ mod pinning {
         PerCoreBakery<S>: Default,
     {
         /// Locks as this core, waiting as long as it takes. The guard borrows
-        /// the handle, so re-entry through it does not compile.
+        /// the handle, so re-entry through it does not compile:
+        ///
+        /// ```compile_fail,E0499
+        /// let lock = doorway::Lock::from_raw(doorway::MachinePerCore::new(), 0);
+        /// let mut me = lock.pin(0).unwrap();
+        /// let first = me.lock();
+        /// let second = me.lock(); // re-entry: `me` is already borrowed by `first`
+        /// ```
         pub fn lock(&mut self) -> Guard<'_, PerCoreBakery<S>, T> {
             // SAFETY: `core` is claimed for this thread until the handle drops
             // (it cannot drop while the guard borrows it), no other thread's
