@@ -66,7 +66,7 @@
 //!    joins the next batch after `i`'s batch has become the one served first.
 //!    Ties come only from overlapping doorways and go to the lower index.
 //! 6. **The ticket field is never exceeded.** A failed `try_lock` withdraws
-//!    its ticket without leaving the batch (it was never served), so a storm
+//!    its ticket without turning the color (it was never served), so a storm
 //!    of failing `try_lock`s can push tickets past `N`. Tickets therefore also
 //!    stop at [`TICKET_LIMIT`], the largest value of the 30-bit field, the way
 //!    Lamport's bakery stops at `u32::MAX`: a core that reads a ticket at the
@@ -108,13 +108,13 @@
 //!
 //! # Participants are cores
 //!
-//! A participant index is a core index. With `std`, [`Lock::pin`](crate::Lock::pin) pins the
-//! calling thread to a core with `core_affinity` and claims that core's
-//! register once; a second claim of the same core, by any live thread, is a
-//! [`PinError`], and the claim ends when the [`Pinned`] handle is dropped.
-//! [`Lock::lock`](crate::Lock::lock) also works: it uses the calling thread's
-//! pinned core, or claims a free core register for the thread (without moving
-//! the thread). Without `std`, a core index comes from the platform (the
+//! A participant index is a core index. With `std`,
+//! [`Lock::pin`](crate::Lock::pin) pins the calling thread to a core with
+//! `core_affinity` and claims that core's register once; a second claim of the
+//! same core, by any live thread, is a [`PinError`], and the claim ends when
+//! the [`Pinned`] handle is dropped. [`Lock::lock`](crate::Lock::lock) also
+//! works: it uses the calling thread's pinned core, or claims a free core
+//! register for the thread (without moving the thread). Without `std`, a core index comes from the platform (the
 //! RP2040's `CPUID` register, RISC-V's `mhartid`): pass it to
 //! [`Lock::participant_unchecked`](crate::Lock::participant_unchecked), whose
 //! safety contract is exactly that the index is unique; or split the lock with
@@ -128,8 +128,8 @@
 //! lines (one sweep for the ticket, one for the waiting room); release is a
 //! load of the shared color, a store to it when the batch changes, and a store
 //! to the core's own line. A waiting core spins on one other core's line at a
-//! time. The price of padding is memory: `N` lines
-//! instead of two, 128 bytes each on x86-64.
+//! time. The price of padding is memory: `N + 1` lines instead of two, 128
+//! bytes each on x86-64.
 
 #[cfg(not(loom))]
 use crate::raw::ConstInit;
