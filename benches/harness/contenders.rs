@@ -10,7 +10,7 @@
 //! [`lineup`].
 
 use doorway::harness::Visit;
-use doorway::{Bakery, FifoLock, RawLock};
+use doorway::{Bakery, FifoLock, PerCore, RawLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A lock, for the duration of one run.
@@ -51,6 +51,7 @@ pub trait Family {
 /// Walks every lock, doorway's first, then the baselines.
 pub fn lineup(visitor: &mut impl FamilyVisitor) {
     visitor.family::<TextbookBakery>();
+    visitor.family::<PerCoreBakery>();
     visitor.family::<SpinTicketMutex>();
     visitor.family::<ParkingLotMutex>();
     visitor.family::<StdMutex>();
@@ -162,6 +163,20 @@ impl Family for TextbookBakery {
     fn build(participants: usize, visitor: &mut impl Visitor) -> bool {
         sized!(participants, visitor, Self::NAME, |N| Fifo(
             Bakery::<N>::new()
+        ))
+    }
+}
+
+/// The per-core bakery, sized to the threads that use it; worker `k` (pinned
+/// to core `k`) is core `k`.
+pub struct PerCoreBakery;
+
+impl Family for PerCoreBakery {
+    const NAME: &'static str = "doorway PerCore";
+    const FIFO: bool = true;
+    fn build(participants: usize, visitor: &mut impl Visitor) -> bool {
+        sized!(participants, visitor, Self::NAME, |N| Fifo(
+            PerCore::<N>::new()
         ))
     }
 }
