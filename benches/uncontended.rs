@@ -1,45 +1,58 @@
 //! Uncontended lock+unlock: one thread, nobody else in line.
 //!
-//! The cost of the doorway alone: for the bakery, three stores, two `SeqCst`
-//! fences and `3(N - 1)` loads; for `spin::TicketMutex`, one fetch-add and one
-//! store. Run with `cargo bench --bench uncontended`.
+//! For the bakery the cost grows with its participants: three stores, two
+//! `SeqCst` fences and `3(N − 1)` loads per acquisition, so it is measured at
+//! N = 2, 4, 8, 16 and 64. Every other lock of the lineup is measured once.
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use doorway::{Bakery, Lock, RawLock};
+mod harness;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
+use harness::contenders::{self, Contender, Family, FamilyVisitor, Visitor};
 use std::hint::black_box;
+use std::time::Duration;
 
-fn raw<R: RawLock>(c: &mut Criterion, name: &str) {
-    let lock = R::default();
-    c.bench_function(name, |b| {
-        b.iter(|| {
-            // SAFETY: participant 0 is used by this thread only.
-            unsafe {
-                black_box(&lock).lock(0);
-                black_box(&lock).unlock(0);
-            }
-        })
-    });
+/// Participant counts at which the bakery's O(N) scan is measured.
+const BAKERY_SIZES: [usize; 5] = [2, 4, 8, 16, 64];
+
+struct Uncontended<'g, 'c> {
+    group: &'g mut BenchmarkGroup<'c, WallTime>,
+    participants: usize,
+}
+
+impl FamilyVisitor for Uncontended<'_, '_> {
+    fn family<F: Family>(&mut self) {
+        let sizes: &[usize] = if F::NAME == contenders::TextbookBakery::NAME {
+            &BAKERY_SIZES
+        } else {
+            &[2]
+        };
+        for &participants in sizes {
+            self.participants = participants;
+            F::build(participants, self);
+        }
+    }
+}
+
+impl Visitor for Uncontended<'_, '_> {
+    fn visit<C: Contender>(&mut self, name: &'static str, lock: C) {
+        self.group
+            .bench_function(BenchmarkId::new(name, self.participants), |b| {
+                b.iter(|| black_box(&lock).with_lock(0, || black_box(())))
+            });
+    }
 }
 
 fn uncontended(c: &mut Criterion) {
-    raw::<Bakery<2>>(c, "uncontended/doorway Bakery<2> raw");
-    raw::<Bakery<8>>(c, "uncontended/doorway Bakery<8> raw");
-
-    let mut counter = Lock::<Bakery<2>, u64>::new(0);
-    {
-        let [mut me, _] = counter.participants();
-        c.bench_function("uncontended/doorway Lock<Bakery<2>> participant", |b| {
-            b.iter(|| *me.lock() += 1)
-        });
-    }
-    c.bench_function("uncontended/doorway Lock<Bakery<2>> thread slot", |b| {
-        b.iter(|| *counter.lock() += 1)
+    let mut group = c.benchmark_group("uncontended");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2));
+    contenders::lineup(&mut Uncontended {
+        group: &mut group,
+        participants: 0,
     });
-
-    let ticket = spin::mutex::TicketMutex::<u64>::new(0);
-    c.bench_function("uncontended/spin TicketMutex", |b| {
-        b.iter(|| *black_box(&ticket).lock() += 1)
-    });
+    group.finish();
 }
 
 criterion_group!(benches, uncontended);

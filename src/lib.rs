@@ -7,6 +7,11 @@
 //!   first served, and no compare-and-swap or fetch-add anywhere, so it runs on
 //!   chips whose atomics are only loads and stores, such as the Cortex-M0+
 //!   cores of the RP2040 or `riscv32imc`.
+//! - [`PerCore`]: the per-core bakery, Taubenfeld's Black-White Bakery with
+//!   each core's `choosing` bit, color and ticket packed in one word in its
+//!   own cache line; tickets bounded by the number of cores. With `std`,
+//!   `MachinePerCore` is sized to the machine and hands out pinned per-core
+//!   handles.
 //! - [`Lock<R, T>`](Lock): data guarded by any raw lock, used like `Mutex<T>`.
 //! - [`PaxosRegister`]: agreement on one value among `N` threads from loads
 //!   and stores only, which no stalled thread can block; [`PaxosLog`] (`std`)
@@ -75,6 +80,7 @@ mod sync;
 pub mod bakery;
 mod lock;
 pub mod paxos;
+pub mod percore;
 mod raw;
 #[cfg(all(feature = "std", not(loom)))]
 mod slot;
@@ -84,6 +90,9 @@ pub use lock::{Guard, Lock, Participant};
 #[cfg(any(feature = "std", loom))]
 pub use paxos::PaxosLog;
 pub use paxos::PaxosRegister;
+#[cfg(all(feature = "std", not(loom)))]
+pub use percore::{MachinePerCore, PinError, Pinned};
+pub use percore::{PerCore, PerCoreBakery};
 #[cfg(not(loom))]
 pub use raw::ConstInit;
 #[cfg(all(feature = "std", not(loom)))]

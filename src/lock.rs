@@ -271,7 +271,8 @@ pub struct Guard<'a, R: RawLock, T: ?Sized> {
 unsafe impl<R: RawLock, T: ?Sized + Sync> Sync for Guard<'_, R, T> {}
 
 impl<'a, R: RawLock, T: ?Sized> Guard<'a, R, T> {
-    fn new(lock: &'a Lock<R, T>, who: usize) -> Self {
+    /// A guard for `who`, which must have just acquired `lock`'s raw lock.
+    pub(crate) fn new(lock: &'a Lock<R, T>, who: usize) -> Self {
         Self {
             lock,
             who,

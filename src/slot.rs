@@ -15,9 +15,9 @@
 //!   seat, `dead token → token` for a seat whose owner has exited. Claims are
 //!   once per thread and lock, never on the lock's path.
 //! - A thread's token leaves the registry of live threads when the thread
-//!   exits (its thread-local destructor). The registry's mutex orders that exit
-//!   before any reclaim of its seats, so the new owner happens-after everything
-//!   the old owner did with the seat.
+//!   exits (its thread-local destructor) and no [`LiveHold`] on it remains.
+//!   The registry's mutex orders that exit before any reclaim of its seats, so
+//!   the new owner happens-after everything the old owner did with the seat.
 //!
 //! Seats are given back lazily: an exited thread's seat is free for the taking
 //! as soon as the thread is gone, and the next thread that finds no fresh seat
@@ -29,7 +29,7 @@
 
 use crate::sync::{AtomicUsize, Ordering};
 use std::cell::Cell;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -57,15 +57,91 @@ impl<const N: usize> Seats<N> {
     ///
     /// Panics, naming the capacity, when every seat is owned by a live thread.
     pub fn claim(&self, lock: &'static str) -> usize {
-        let seats = &self.owners[..];
-        let me = current_token();
-        remembered_seat(seats, me)
-            .or_else(|| own_seat(seats, me))
-            .or_else(|| fresh_seat(seats, me))
-            .or_else(|| seat_of_exited_thread(seats, me))
-            .or_else(|| seat_of_exiting_thread(seats, me))
-            .map(|index| remember_seat(seats, index))
-            .unwrap_or_else(|| no_seat_left(lock, N))
+        claim(&self.owners, lock)
+    }
+}
+
+/// [`Seats::claim`] over any table of seats, e.g. one sized at run time.
+pub(crate) fn claim(seats: &[Seat], lock: &'static str) -> usize {
+    let me = current_token();
+    remembered_seat(seats, me)
+        .or_else(|| own_seat(seats, me))
+        .or_else(|| fresh_seat(seats, me))
+        .or_else(|| seat_of_exited_thread(seats, me))
+        .or_else(|| seat_of_exiting_thread(seats, me))
+        .map(|index| remember_seat(seats, index))
+        .unwrap_or_else(|| no_seat_left(lock, seats.len()))
+}
+
+/// The seat of `seats` that the calling thread owns, if any.
+pub(crate) fn seat_of_current_thread(seats: &[Seat]) -> Option<usize> {
+    own_seat(seats, current_token())
+}
+
+/// Claims the one seat `seats[index]` for the calling thread, if it is
+/// unclaimed or its owner has exited. Returns whether the thread owns it now.
+pub(crate) fn claim_exactly(seats: &[Seat], index: usize) -> bool {
+    let me = current_token();
+    let seat = &seats[index];
+    let owner = seat.load(Ordering::Relaxed);
+    if owner == me {
+        return true;
+    }
+    if owner == UNCLAIMED
+        && seat
+            .compare_exchange(UNCLAIMED, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    {
+        return true;
+    }
+    // As in `seat_of_exited_thread`: holding the registry orders the exited
+    // owner's last use of the seat before ours.
+    let registry = registry();
+    let owner = seat.load(Ordering::Relaxed);
+    owner != UNCLAIMED
+        && !registry.live.contains_key(&owner)
+        && seat
+            .compare_exchange(owner, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+}
+
+/// Gives back `seats[index]`, owned by the thread that `hold` keeps live,
+/// before that thread exits. The release store orders the owner's last use of
+/// the seat before the next owner's acquiring claim.
+pub(crate) fn release(seats: &[Seat], index: usize, hold: &LiveHold) {
+    debug_assert_eq!(
+        seats[index].load(Ordering::Relaxed),
+        hold.0,
+        "doorway: a seat was released by a thread that does not own it"
+    );
+    seats[index].store(UNCLAIMED, Ordering::Release);
+}
+
+/// Keeps the calling thread counted as live, and so its seats unreclaimable,
+/// for as long as the hold exists, even after the thread's own thread-local
+/// token is destroyed.
+///
+/// A handle that uses a seat without asking the registry on every use (a
+/// pinned per-core handle) holds one: thread-locals are destroyed in no
+/// particular order, and without the hold a handle kept in another thread-local
+/// could outlive its thread's token and share its seat with a new owner.
+pub(crate) struct LiveHold(usize);
+
+impl LiveHold {
+    /// A hold on the calling thread.
+    pub(crate) fn current_thread() -> Self {
+        let token = current_token();
+        *registry()
+            .live
+            .get_mut(&token)
+            .expect("a thread with a token is live") += 1;
+        LiveHold(token)
+    }
+}
+
+impl Drop for LiveHold {
+    fn drop(&mut self) {
+        let_go(self.0);
     }
 }
 
@@ -83,16 +159,28 @@ impl<const N: usize> core::fmt::Debug for Seats<N> {
     }
 }
 
-/// Threads alive now, by token, and the next token to hand out.
+/// Threads alive now, by token, each with its number of holds (the thread's
+/// own token, plus every [`LiveHold`]), and the next token to hand out.
 struct Registry {
     next_token: usize,
-    live: BTreeSet<usize>,
+    live: BTreeMap<usize, usize>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     next_token: UNCLAIMED + 1,
-    live: BTreeSet::new(),
+    live: BTreeMap::new(),
 });
+
+/// Drops one hold on `token`; the last one makes the thread dead.
+fn let_go(token: usize) {
+    let mut registry = registry();
+    if let Some(holds) = registry.live.get_mut(&token) {
+        *holds -= 1;
+        if *holds == 0 {
+            registry.live.remove(&token);
+        }
+    }
+}
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
     // Nothing panics while holding the registry, but a poisoned mutex would
@@ -110,14 +198,14 @@ impl ThreadToken {
         registry.next_token = token.checked_add(1).expect(
             "doorway: thread tokens exhausted (usize::MAX threads have used doorway locks)",
         );
-        registry.live.insert(token);
+        registry.live.insert(token, 1);
         ThreadToken(token)
     }
 }
 
 impl Drop for ThreadToken {
     fn drop(&mut self) {
-        registry().live.remove(&self.0);
+        let_go(self.0);
     }
 }
 
@@ -173,7 +261,7 @@ fn seat_of_exited_thread(seats: &[Seat], me: usize) -> Option<usize> {
     seats.iter().position(|seat| {
         let owner = seat.load(Ordering::Relaxed);
         owner != UNCLAIMED
-            && !registry.live.contains(&owner)
+            && !registry.live.contains_key(&owner)
             && seat
                 .compare_exchange(owner, me, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()

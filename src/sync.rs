@@ -71,6 +71,8 @@ macro_rules! zeroed_arrays {
 zeroed_arrays! {
     zeroed_u8s: AtomicU8 = AtomicU8::new(0);
     zeroed_u32s: AtomicU32 = AtomicU32::new(0);
+    zeroed_padded_u32s: crossbeam_utils::CachePadded<AtomicU32> =
+        crossbeam_utils::CachePadded::new(AtomicU32::new(0));
 }
 
 /// The name of one fence in one algorithm.

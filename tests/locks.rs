@@ -183,3 +183,7 @@ raw_lock_suite!(bakery_2: doorway::Bakery<2>, participants: 2);
 raw_lock_suite!(bakery_4: doorway::Bakery<4>, participants: 4);
 fifo_lock_suite!(bakery_4_fifo: doorway::Bakery<4>, participants: 4);
 bounded_participants_suite!(bakery_3_capacity: doorway::Bakery<3>, participants: 3);
+raw_lock_suite!(percore_2: doorway::PerCore<2>, participants: 2);
+raw_lock_suite!(percore_4: doorway::PerCore<4>, participants: 4);
+fifo_lock_suite!(percore_4_fifo: doorway::PerCore<4>, participants: 4);
+bounded_participants_suite!(percore_3_capacity: doorway::PerCore<3>, participants: 3);

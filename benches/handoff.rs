@@ -1,0 +1,73 @@
+//! Handoff throughput against thread count: every thread hammers one lock
+//! with an empty critical section, from 1 thread up to one per core.
+//!
+//! Time per iteration is time per acquisition across all threads. Threads are
+//! the harness's persistent pinned pool; a run that loses an increment fails.
+
+mod harness;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
+use harness::contenders::{self, Contender, Family, FamilyVisitor, Visitor};
+use harness::pool::Pool;
+use harness::work::Work;
+use harness::{WATCHDOG, contended_run, thread_counts};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Handoff<'g, 'c> {
+    group: &'g mut BenchmarkGroup<'c, WallTime>,
+    threads: usize,
+}
+
+impl FamilyVisitor for Handoff<'_, '_> {
+    fn family<F: Family>(&mut self) {
+        F::build(self.threads, self);
+    }
+}
+
+impl Visitor for Handoff<'_, '_> {
+    fn visit<C: Contender>(&mut self, name: &'static str, lock: C) {
+        let lock = Arc::new(lock);
+        let threads = self.threads;
+        self.group
+            .bench_function(BenchmarkId::new(name, threads), |b| {
+                b.iter_custom(|iters| {
+                    let per_thread = iters.div_ceil(threads as u64);
+                    let run = contended_run(
+                        Pool::global(),
+                        &lock,
+                        threads,
+                        per_thread,
+                        Work::NONE,
+                        Work::NONE,
+                        WATCHDOG,
+                    );
+                    assert_eq!(run.lost, 0, "{name} lost increments");
+                    let planned = per_thread * threads as u64;
+                    run.report
+                        .scaled_to(planned)
+                        .mul_f64(iters as f64 / planned as f64)
+                })
+            });
+    }
+}
+
+fn handoff(c: &mut Criterion) {
+    let pool = Pool::global();
+    let mut group = c.benchmark_group("handoff");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30);
+    for threads in thread_counts(pool.cores()) {
+        contenders::lineup(&mut Handoff {
+            group: &mut group,
+            threads,
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, handoff);
+criterion_main!(benches);

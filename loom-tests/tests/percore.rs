@@ -1,0 +1,93 @@
+//! Loom models of the per-core bakery: the standard lock models, the ticket
+//! bound (Taubenfeld's `N` with `lock` alone, and the field limit, started at
+//! 1 so that models reach it), and first come, first served across batches.
+//!
+//! Besides the fence mutations below, every model with two acquisitions per
+//! core catches a `Relaxed` store of the `choosing` word, whose release edge a
+//! waiter needs when it passes on that word's zero ticket.
+#![cfg(loom)]
+
+use doorway::PerCore;
+use doorway_loom_tests::{Bound, LockBounds, Model, harness};
+
+doorway_loom_tests::lock_models! {
+    two: PerCore::<2>::new(),
+    three: PerCore::<3>::new(),
+    bounds: LockBounds::default(),
+    fences: &doorway::percore::FENCES,
+}
+
+/// Tickets capped at 1: an arrival that finds a ticket in its batch steps out
+/// of the doorway and waits for it to drain, then starts again.
+#[test]
+fn ticket_limit_one_two_cores_exhaustive() {
+    Model::new(
+        "PerCore<2> tickets capped at 1, 2 cores x 1 acquisition",
+        Bound::Exhaustive,
+        || harness::mutual_exclusion(PerCore::<2>::with_ticket_limit(1), 2, 1),
+    )
+    .check();
+}
+
+/// Tickets capped at 1, two acquisitions each: batches change color while
+/// arrivals step out of the doorway and come back.
+#[test]
+fn ticket_limit_one_two_cores_twice_bounded() {
+    Model::new(
+        "PerCore<2> tickets capped at 1, 2 cores x 2 acquisitions",
+        Bound::Preemptions(3),
+        || harness::mutual_exclusion(PerCore::<2>::with_ticket_limit(1), 2, 2),
+    )
+    .check();
+}
+
+/// Tickets capped at 1 against `try_lock`: a try that finds the limit fails
+/// at once instead of waiting.
+#[test]
+fn ticket_limit_one_try_lock_against_lock_bounded() {
+    Model::new(
+        "PerCore<2> tickets capped at 1, lock vs 2 try_locks",
+        Bound::Preemptions(4),
+        || harness::try_lock_exclusion(PerCore::<2>::with_ticket_limit(1), 2, 1, 2),
+    )
+    .check();
+}
+
+/// Taubenfeld's bound with `lock` alone: no doorway ever finds a ticket of
+/// `N` in its batch (the lock panics if one does), across three batches.
+#[test]
+fn tickets_stay_within_two_cores_three_acquisitions_bounded() {
+    Model::new(
+        "PerCore<2> asserting tickets <= 2, 2 cores x 3 acquisitions",
+        Bound::Preemptions(2),
+        || harness::mutual_exclusion(PerCore::<2>::asserting_tickets_within_cores(), 2, 3),
+    )
+    .check();
+}
+
+/// Taubenfeld's bound with three cores.
+#[test]
+fn tickets_stay_within_three_cores_twice_bounded() {
+    Model::new(
+        "PerCore<3> asserting tickets <= 3, 3 cores x 2 acquisitions",
+        Bound::Preemptions(1),
+        || harness::mutual_exclusion(PerCore::<3>::asserting_tickets_within_cores(), 3, 2),
+    )
+    .check();
+}
+
+/// First come, first served across batches: a core that leaves and comes
+/// back joins the next batch, and must not enter ahead of the core whose
+/// doorway finished, in the old batch, before it came back.
+#[test]
+fn first_come_first_served_two_cores_twice_bounded() {
+    Model::new(
+        "PerCore<2> FIFO audit, 2 cores x 2 acquisitions",
+        Bound::Preemptions(3),
+        || {
+            let report = harness::fifo_audit(PerCore::<2>::new(), 2, 2);
+            assert_eq!(report.overtakes, 0, "{report:?}");
+        },
+    )
+    .check();
+}
