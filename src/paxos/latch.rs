@@ -49,11 +49,11 @@
 //! - The counter stores are `Release` and its first load `Acquire`: a reader
 //!   that reads `s` sees the copy written before `s` was stored (message
 //!   passing).
-//! - [`TO_COPY_1`] and [`TO_COPY_0`], release fences between a counter store
+//! - `TO_COPY_1` and `TO_COPY_0`, release fences between a counter store
 //!   and the stores to the copy readers just left: a reader that sees one of
 //!   those copy stores must also see the counter store before it, or it could
 //!   accept a half-written copy under the old counter.
-//! - [`CHECK`], an acquire fence between a reader's copy loads and its
+//! - `CHECK`, an acquire fence between a reader's copy loads and its
 //!   second load of the counter: the partner of the two release fences.
 //!   Without it, the second counter load could be satisfied before the copy
 //!   loads and miss the writer's move.

@@ -20,10 +20,11 @@
 //! - **Validity**: the decided value is one that was proposed.
 //! - **Decided once**: once decided, every later proposal and
 //!   [`decided`](PaxosRegister::decided) returns the same value.
-//! - **Obstruction-free and lock-free in practice**: a proposer that runs
-//!   alone decides in at most two bounded attempts; under contention,
-//!   randomized exponential backoff breaks the symmetry between dueling
-//!   proposers.
+//! - **Nothing blocks**: every attempt is a bounded number of loads and
+//!   stores, and a proposer whose competitors have stopped decides within two
+//!   attempts (obstruction freedom). Under contention, randomized exponential
+//!   backoff separates dueling proposers, so that one of them soon runs
+//!   alone and decides.
 //! - **No read-modify-write**: loads, stores and fences only, so it runs on
 //!   `thumbv6m` and `riscv32imc`.
 //!

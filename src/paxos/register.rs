@@ -3,11 +3,11 @@
 //!
 //! # The algorithm
 //!
-//! Each proposer `i` owns one block `(mbal, bal, inp)` ([`Block`]): `mbal` is
+//! Each proposer `i` owns one block `(mbal, bal, inp)`: `mbal` is
 //! the highest ballot it has started, `(bal, inp)` its vote, the ballot at
 //! which it last accepted and the input it accepted. It writes only its own
 //! block and reads everyone else's. Ballots are disjoint per proposer
-//! (`b ≡ i + 1 mod N`, see [`ballot`](super::ballot)). Inputs live in write-once
+//! (`b ≡ i + 1 mod N`). Inputs live in write-once
 //! cells, one per proposer, so blocks carry only the index of a cell.
 //!
 //! An attempt of proposer `i` with ballot `b`:
@@ -51,10 +51,12 @@
 //!    so a decision is some proposer's input.
 //! 5. **The lowest ballot may skip phase 1.** No vote can exist below it, so
 //!    phase 1 would adopt nothing; its own `mbal` is written with its vote.
-//! 6. **Every attempt is bounded**: at most `2N + 3` shared-memory steps and
-//!    no waiting. A proposer whose competitors have all stopped decides in at
-//!    most two attempts: the first learns the highest `mbal`, the second
-//!    starts above it and nobody can preempt it.
+//! 6. **Every attempt is bounded**: one decision load, at most one input
+//!    store, two block writes, `2(N − 1)` block reads and one decision store,
+//!    and no waiting. Once its competitors have all stopped, a proposer
+//!    decides within two attempts that start after their last steps: the
+//!    first reads every final `mbal`, the second starts above all of them,
+//!    and nobody is left to preempt it.
 //! 7. **The decision is published only after a successful phase 2**, and it
 //!    is written only with the decided index, so its several writers agree
 //!    and no read-modify-write is needed.
@@ -65,8 +67,8 @@
 //! everyone else's: *store buffering*. Two `SeqCst` fences make invariant 2
 //! hold:
 //!
-//! - [`PREPARE`], between phase 1's `mbal` store and its reads;
-//! - [`ACCEPT`], between phase 2's vote store and its reads.
+//! - `PREPARE`, between phase 1's `mbal` store and its reads;
+//! - `ACCEPT`, between phase 2's vote store and its reads.
 //!
 //! A proposer in phase 1 (higher ballot) and one in phase 2 (lower ballot)
 //! each store and then load the other's block; without a fence on both
@@ -83,10 +85,11 @@
 //! # Cost
 //!
 //! Uncontended, proposer `i ≠ 0` decides with one decision load, the input
-//! store, two block stores, two `SeqCst` fences, `2(N − 1)` block loads and
-//! the decision store: `2N + 3` shared-memory steps. Proposer 0, whose first
-//! ballot is the lowest, skips phase 1: one block store, one fence, `N − 1`
-//! loads, `N + 3` steps. A decided register answers with one load.
+//! store, two block writes, two `SeqCst` fences, `2(N − 1)` block reads and
+//! the decision store: `2N + 3` shared-memory accesses with one-word blocks
+//! (a latch write is 8 stores and a read 5 loads). Proposer 0, whose first
+//! ballot is the lowest, skips phase 1: one block write, one fence, `N − 1`
+//! reads, `N + 3` accesses. A decided register answers with one load.
 
 use super::ballot::{Ballot, Block, MAX_PROPOSERS, Vote};
 use super::block::{BlockCell, NativeBlock};
@@ -573,7 +576,8 @@ impl<'r, T, const N: usize, B: BlockCell> Proposer<'r, T, N, B> {
     ///
     /// Returns [`Attempt::Decided`] with the decided value, or
     /// [`Attempt::Preempted`] with the proposal, which can try again with a
-    /// higher ballot. Never waits: at most `2N + 3` shared-memory steps.
+    /// higher ballot. Never waits: two block writes and `2(N − 1)` block
+    /// reads at most.
     ///
     /// ```
     /// use doorway::{PaxosRegister, paxos::Attempt};
