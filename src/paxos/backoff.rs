@@ -83,11 +83,15 @@ mod tests {
     }
 
     #[test]
-    fn pauses_are_bounded() {
+    fn windows_stop_doubling() {
+        // Past the cap, a pause is at most 2^MAX_DOUBLINGS hints and a yield.
+        let pauses = if cfg!(miri) { 12 } else { 40 };
         let mut backoff = Backoff::new(7);
-        for _ in 0..40 {
+        for _ in 0..pauses {
             backoff.pause();
         }
-        assert_eq!(backoff.failures, 40);
+        assert_eq!(backoff.failures, pauses);
+        let window = 1u32 << backoff.failures.min(MAX_DOUBLINGS);
+        assert_eq!(window, 1 << MAX_DOUBLINGS);
     }
 }
