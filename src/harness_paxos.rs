@@ -108,6 +108,29 @@ pub fn append_pausing_after<T: Clone, const N: usize, B: BlockCell>(
     unstoppable(replica.append_with(command, &mut PauseAfter::new(steps, pause)))
 }
 
+/// Shared-memory steps of a lone proposal by proposer `me` of `N` with
+/// blocks `B`, from a fresh register to its decision (the register's cost
+/// section): the decision load, the input, (phase 1: the promise and the other
+/// blocks,) the vote and the other blocks, the decision. Proposer 0's first
+/// ballot is the lowest and skips phase 1.
+pub fn solo_steps<B: BlockCell, const N: usize>(me: usize) -> usize {
+    let phase = B::WRITE_STEPS + (N - 1);
+    let phases = if me == 0 { 1 } else { 2 };
+    1 + 1 + phases * phase + 1
+}
+
+/// The step of a lone proposal by proposer `me` of `N` after which its vote
+/// is what the others read.
+pub fn vote_visible_after<B: BlockCell, const N: usize>(me: usize) -> usize {
+    let promise = if me == 0 { 0 } else { B::WRITE_STEPS + (N - 1) };
+    1 + 1 + promise + B::VISIBLE_AFTER
+}
+
+/// Steps of one block write with blocks `B`.
+pub fn write_steps<B: BlockCell>() -> usize {
+    B::WRITE_STEPS
+}
+
 fn value_of<T: Clone, const N: usize, B: BlockCell>(
     register: &PaxosRegister<T, N, B>,
     winner: usize,
@@ -492,12 +515,16 @@ pub fn latch_reads_whole_blocks(
         .read()
         .expect("a stopped or finished writer must never make its block unreadable");
     let last = check(block, last);
+    let (write, visible) = (LatchBlock::WRITE_STEPS, LatchBlock::VISIBLE_AFTER);
     let finished = match halt_after {
         None => racing,
-        // A write becomes visible at its fifth store (`seq := s + 2`).
         Some(steps) => {
-            let visible = if steps >= 5 { (steps - 5) / 8 + 1 } else { 0 };
-            visible.min(racing as usize) as u32
+            let seen = if steps >= visible {
+                (steps - visible) / write + 1
+            } else {
+                0
+            };
+            seen.min(racing as usize) as u32
         }
     };
     assert_eq!(

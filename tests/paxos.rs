@@ -24,18 +24,6 @@ const CRASH_REPEATS: usize = if cfg!(miri) { 1 } else { 20 };
 /// run a livelock. Not a performance bound: a correct run takes milliseconds.
 const LIVELOCK_WATCHDOG: Duration = Duration::from_secs(120);
 
-/// Steps of a lone proposal as proposer `me` of `n`, when a block write takes
-/// `write` steps (register invariant 6 and its cost section).
-fn solo_steps(me: usize, n: usize, write: usize) -> usize {
-    if me == 0 {
-        // The lowest ballot skips phase 1: decision load, input, vote, reads,
-        // decision store.
-        1 + 1 + write + (n - 1) + 1
-    } else {
-        1 + 1 + 2 * write + 2 * (n - 1) + 1
-    }
-}
-
 /// Crash points `0..=last`: every one normally; under Miri, which looks for
 /// undefined behaviour rather than for the bad interleaving, every
 /// `miri_stride`-th and the last.
@@ -58,15 +46,16 @@ fn within_watchdog<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send +
 }
 
 macro_rules! register_suite {
-    ($name:ident: $block:ty, write_steps: $write:expr, visible_after: $visible:expr) => {
+    ($name:ident: $block:ty) => {
         mod $name {
             use super::*;
 
             type B = $block;
-            const WRITE: usize = $write;
-            /// The step of a block write at which the new block becomes
-            /// what readers see.
-            const VOTE_VISIBLE_AFTER: usize = $visible;
+
+            /// Steps of a lone proposal by proposer `me` of `N`.
+            fn solo_steps<const N: usize>(me: usize) -> usize {
+                scenario::solo_steps::<B, N>(me)
+            }
 
             #[test]
             fn a_lone_proposer_decides_its_own_value() {
@@ -82,7 +71,7 @@ macro_rules! register_suite {
             #[test]
             fn a_lone_proposer_decides_in_exactly_its_step_bound() {
                 for me in 0..4 {
-                    let bound = solo_steps(me, 4, WRITE);
+                    let bound = solo_steps::<4>(me);
                     let mut register = PaxosRegister::<u32, 4, B>::new();
                     let proposer = register.proposers().into_iter().nth(me).unwrap();
                     let (value, steps) = scenario::propose_counting_steps(proposer, 7);
@@ -106,7 +95,7 @@ macro_rules! register_suite {
             #[test]
             fn every_crash_point_leaves_the_others_deciding() {
                 for crasher in [0, 1] {
-                    for k in crash_points(solo_steps(crasher, 3, WRITE), 4) {
+                    for k in crash_points(solo_steps::<3>(crasher), 4) {
                         let mut roles = [Role::Propose; 3];
                         roles[crasher] = Role::HaltAfter(k);
                         let values = [10, 11, 12];
@@ -116,7 +105,7 @@ macro_rules! register_suite {
                             first: Some(crasher),
                         });
                         let decided_alone = fates[crasher] == Fate::Decided(values[crasher]);
-                        assert_eq!(decided_alone, k == solo_steps(crasher, 3, WRITE));
+                        assert_eq!(decided_alone, k == solo_steps::<3>(crasher));
                         for _ in 0..CRASH_REPEATS {
                             scenario::race::<u64, B, 3>(Race {
                                 values,
@@ -133,7 +122,7 @@ macro_rules! register_suite {
             #[test]
             fn a_survivor_decides_within_two_attempts() {
                 for crasher in [0, 2] {
-                    for k in crash_points(solo_steps(crasher, 3, WRITE), 4) {
+                    for k in crash_points(solo_steps::<3>(crasher), 4) {
                         let mut roles = [Role::Idle; 3];
                         roles[crasher] = Role::HaltAfter(k);
                         roles[1] = Role::Attempts(2);
@@ -157,7 +146,7 @@ macro_rules! register_suite {
             #[test]
             fn a_stalled_proposer_blocks_nobody_and_learns_the_decision() {
                 // After its last step a proposal is over: nothing to stall.
-                for k in crash_points(solo_steps(0, 3, WRITE) - 1, 4) {
+                for k in crash_points(solo_steps::<3>(0) - 1, 4) {
                     let mut register = PaxosRegister::<u64, 3, B>::new();
                     let [stalled, b, c] = register.proposers();
                     let (stall, resume) = mpsc::channel::<()>();
@@ -187,7 +176,7 @@ macro_rules! register_suite {
                     // Once that vote is visible, every later phase 1 reads it
                     // and adopts it (nobody can have voted higher yet), so it
                     // wins; before, no block names its input, so it cannot.
-                    let vote_visible = 2 + VOTE_VISIBLE_AFTER;
+                    let vote_visible = scenario::vote_visible_after::<B, 3>(0);
                     assert_eq!(
                         first == 100,
                         k >= vote_visible,
@@ -206,10 +195,15 @@ macro_rules! register_suite {
                     // `c` (ballot 3) stops right after promising ballot 3:
                     // decision load, input, then the block write.
                     let c = s.spawn(move || {
-                        scenario::propose_pausing_after(c, "c", 2 + WRITE, || {
-                            paused_tx.send(()).unwrap();
-                            resume.recv().unwrap();
-                        })
+                        scenario::propose_pausing_after(
+                            c,
+                            "c",
+                            2 + scenario::write_steps::<B>(),
+                            || {
+                                paused_tx.send(()).unwrap();
+                                resume.recv().unwrap();
+                            },
+                        )
                     });
                     paused.recv().unwrap();
                     let retry = match b.try_propose("b") {
@@ -353,7 +347,7 @@ macro_rules! register_suite {
             /// of its first two appends; the others still fill the log.
             #[test]
             fn log_replicas_pass_a_crashed_one() {
-                for k in crash_points(2 * solo_steps(1, 3, WRITE), 16) {
+                for k in crash_points(2 * solo_steps::<3>(1), 16) {
                     let parts = [
                         Part::AppendHaltingAfter(2, k),
                         Part::Append(4),
@@ -366,8 +360,8 @@ macro_rules! register_suite {
     };
 }
 
-register_suite!(word_blocks: WordBlock, write_steps: 1, visible_after: 1);
-register_suite!(latch_blocks: LatchBlock, write_steps: 8, visible_after: 5);
+register_suite!(word_blocks: WordBlock);
+register_suite!(latch_blocks: LatchBlock);
 
 #[test]
 fn a_latch_stays_whole_under_a_concurrent_reader() {

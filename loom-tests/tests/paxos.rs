@@ -5,8 +5,9 @@
 //! calling thread observing the register, and an oracle that loom cannot see
 //! checking agreement and validity the moment each decision is made.
 //!
-//! Bounds, measured one model at a time on the 2-core machine of the README:
-//! see each model's report line (`--nocapture`).
+//! Bounds, and why: next to each model; times: each model's report line
+//! (`--nocapture`) and the README. The whole file takes about 2 minutes run
+//! one model at a time on the README's 2-core machine.
 #![cfg(loom)]
 
 use doorway::__loom::{Flaw, flaw};
@@ -17,21 +18,12 @@ use doorway_loom_tests::{Bound, Model, every_fence_is_necessary};
 /// Proposer `k` proposes `100 + k`.
 const VALUES: [u64; 3] = [100, 101, 102];
 
-/// Shared-memory steps of a lone proposal by proposer `me` of `n` when a
-/// block write takes `write` steps (the register's cost section).
-fn solo_steps(me: usize, n: usize, write: usize) -> usize {
-    if me == 0 {
-        1 + 1 + write + (n - 1) + 1
-    } else {
-        1 + 1 + 2 * write + 2 * (n - 1) + 1
-    }
-}
-
+/// A model of a race on a `PaxosRegister<u64, N, B>`, proposer `k`
+/// proposing `100 + k` in role `roles[k]`.
 fn race<B: BlockCell + 'static, const N: usize>(
     name: &str,
     bound: Bound,
     roles: [Role; N],
-    first: Option<usize>,
 ) -> Model {
     let values: [u64; N] = core::array::from_fn(|k| VALUES[k]);
     let block = if core::any::type_name::<B>().contains("Latch") {
@@ -46,7 +38,7 @@ fn race<B: BlockCell + 'static, const N: usize>(
             scenario::race::<u64, B, N>(Race {
                 values,
                 roles,
-                first,
+                first: None,
             });
         },
     )
@@ -59,7 +51,6 @@ fn two_once() -> Model {
         "one attempt each",
         Bound::Exhaustive,
         [Role::Attempts(1), Role::Attempts(1)],
-        None,
     )
 }
 
@@ -70,7 +61,6 @@ fn two_twice() -> Model {
         "two attempts each",
         Bound::Exhaustive,
         [Role::Attempts(2), Role::Attempts(2)],
-        None,
     )
 }
 
@@ -93,7 +83,7 @@ fn two_proposers_one_to_the_end_exhaustive() {
         [Role::Propose, Role::Attempts(2)],
         [Role::Attempts(2), Role::Propose],
     ] {
-        race::<WordBlock, 2>("to the end vs bounded", Bound::Exhaustive, roles, None).check();
+        race::<WordBlock, 2>("to the end vs bounded", Bound::Exhaustive, roles).check();
     }
 }
 
@@ -104,10 +94,10 @@ fn two_proposers_one_to_the_end_exhaustive() {
 #[test]
 fn two_proposers_every_crash_point_exhaustive() {
     for crasher in 0..2 {
-        for k in 0..=solo_steps(crasher, 2, 1) {
+        for k in 0..=scenario::solo_steps::<WordBlock, 2>(crasher) {
             let mut roles = [Role::Propose; 2];
             roles[crasher] = Role::HaltAfter(k);
-            race::<WordBlock, 2>("crash", Bound::Exhaustive, roles, None).check();
+            race::<WordBlock, 2>("crash", Bound::Exhaustive, roles).check();
         }
     }
 }
@@ -122,7 +112,6 @@ fn three_once() -> Model {
         "one attempt each",
         Bound::Preemptions(THREE_BOUND),
         [Role::Attempts(1); 3],
-        None,
     )
 }
 
@@ -135,12 +124,11 @@ fn three_proposers_one_attempt_each_bounded() {
 /// proposing to the end, proposer 2 making one attempt.
 #[test]
 fn three_proposers_every_crash_point_bounded() {
-    for k in 0..=solo_steps(0, 3, 1) {
+    for k in 0..=scenario::solo_steps::<WordBlock, 3>(0) {
         race::<WordBlock, 3>(
             "crash",
             Bound::Preemptions(THREE_BOUND),
             [Role::HaltAfter(k), Role::Propose, Role::Attempts(1)],
-            None,
         )
         .check();
     }
@@ -159,7 +147,6 @@ fn latch_register_two_proposers_one_attempt_each_bounded() {
         "one attempt each",
         Bound::Preemptions(LATCH_BOUND),
         [Role::Attempts(1), Role::Attempts(1)],
-        None,
     )
     .check();
 }
@@ -170,10 +157,10 @@ fn latch_register_two_proposers_one_attempt_each_bounded() {
 #[test]
 fn latch_register_every_crash_point_bounded() {
     for crasher in 0..2 {
-        for k in 0..=solo_steps(crasher, 2, 8) {
+        for k in 0..=scenario::solo_steps::<LatchBlock, 2>(crasher) {
             let mut roles = [Role::Propose; 2];
             roles[crasher] = Role::HaltAfter(k);
-            race::<LatchBlock, 2>("crash", Bound::Preemptions(1), roles, None).check();
+            race::<LatchBlock, 2>("crash", Bound::Preemptions(1), roles).check();
         }
     }
 }

@@ -51,6 +51,12 @@ pub(crate) mod sealed {
         #[cfg(loom)]
         fn empty() -> Self;
 
+        /// Shared-memory steps of one write.
+        const WRITE_STEPS: usize;
+
+        /// The step of a write after which readers see the new block.
+        const VISIBLE_AFTER: usize;
+
         /// Stores `block` (owner only), taking one step per store.
         fn write<S: Steps>(&self, block: Block, steps: &mut S) -> Result<(), S::Stop>;
 
@@ -97,6 +103,8 @@ pub struct WordBlock(AtomicU64);
 impl sealed::Cell for WordBlock {
     #[cfg(not(loom))]
     const EMPTY: Self = WordBlock(AtomicU64::new(0));
+    const WRITE_STEPS: usize = 1;
+    const VISIBLE_AFTER: usize = 1;
 
     #[cfg(loom)]
     fn empty() -> Self {

@@ -128,6 +128,9 @@ impl sealed::Cell for LatchBlock {
         seq: AtomicU32::new(0),
         copies: [const { [const { AtomicU32::new(0) }; 3] }; 2],
     };
+    const WRITE_STEPS: usize = 8;
+    /// The counter store `seq := s + 2` (invariant 3).
+    const VISIBLE_AFTER: usize = 5;
 
     #[cfg(loom)]
     fn empty() -> Self {
