@@ -22,13 +22,15 @@
 //! [`propose_halting_after`] stops a proposer forever after its `k`-th
 //! shared-memory step, for any `k`; [`propose_pausing_after`] runs a closure
 //! there, which can block the thread for as long as it likes, and then lets
-//! the proposal go on. A step is one load or store of shared memory: the
-//! decision, an input cell, a block word, a latch word.
+//! the proposal go on. A step is one load or store of shared memory that
+//! another thread may see or have written: the decision, an input cell, a
+//! block word, a latch word. (A latch writer's reload of its own counter is
+//! no step: nobody else writes it.)
 
 use crate::paxos::block::{self, BlockCell, sealed::Cell};
 use crate::paxos::steps::{HaltAfter, Halted, PauseAfter, unstoppable};
 use crate::paxos::{Attempt, ballot::Block};
-use crate::paxos::{LatchBlock, LogFull, PaxosLog, PaxosRegister, Proposal, Proposer, Replica};
+use crate::paxos::{LatchBlock, PaxosLog, PaxosRegister, Proposal, Proposer};
 use crate::sync::{Arc, thread};
 use core::fmt::Debug;
 use std::collections::BTreeMap;
@@ -80,32 +82,6 @@ pub fn propose_counting_steps<T: Clone, const N: usize, B: BlockCell>(
         .propose_with(value, &mut counter)
         .unwrap_or_else(|Halted| unreachable!("an unlimited budget never halts"));
     (value_of(register, winner), counter.taken())
-}
-
-/// Appends `command` as `replica`, but stops forever after `steps`
-/// shared-memory steps. Returns the replica and the result if it finished;
-/// a stopped replica is gone, as a stopped thread would be.
-#[allow(clippy::type_complexity)]
-pub fn append_halting_after<'l, T: Clone, const N: usize, B: BlockCell>(
-    mut replica: Replica<'l, T, N, B>,
-    command: T,
-    steps: usize,
-) -> Option<(Replica<'l, T, N, B>, Result<usize, LogFull<T>>)> {
-    let result = replica
-        .append_with(command, &mut HaltAfter::new(steps))
-        .ok()?;
-    Some((replica, result))
-}
-
-/// Appends `command` as `replica`, running `pause` after `steps`
-/// shared-memory steps.
-pub fn append_pausing_after<T: Clone, const N: usize, B: BlockCell>(
-    replica: &mut Replica<'_, T, N, B>,
-    command: T,
-    steps: usize,
-    pause: impl FnOnce(),
-) -> Result<usize, LogFull<T>> {
-    unstoppable(replica.append_with(command, &mut PauseAfter::new(steps, pause)))
 }
 
 /// Shared-memory steps of a lone proposal by proposer `me` of `N` with
