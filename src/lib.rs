@@ -70,12 +70,16 @@ mod sync;
 
 pub mod bakery;
 mod lock;
+pub mod peterson;
 mod raw;
 #[cfg(all(feature = "std", not(loom)))]
 mod slot;
+#[cfg(target_has_atomic = "32")]
+pub mod ticket;
 
 pub use bakery::Bakery;
 pub use lock::{Guard, Lock, Participant};
+pub use peterson::Peterson;
 #[cfg(not(loom))]
 pub use raw::ConstInit;
 #[cfg(all(feature = "std", not(loom)))]
@@ -83,9 +87,14 @@ pub use raw::ThreadParticipant;
 pub use raw::{FifoLock, Participants, RawLock};
 #[cfg(all(feature = "std", not(loom)))]
 pub use slot::Seats;
+#[cfg(target_has_atomic = "32")]
+pub use ticket::TicketLock;
 
 /// A [`Lock`] over Lamport's [`Bakery`] with `N` participants.
 pub type BakeryLock<const N: usize, T> = Lock<Bakery<N>, T>;
+
+/// A [`Lock`] over [`Peterson`]'s lock, for two participants.
+pub type PetersonLock<T> = Lock<Peterson, T>;
 
 #[cfg(any(feature = "std", loom))]
 #[doc(hidden)]
