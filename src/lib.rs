@@ -72,6 +72,8 @@ pub mod bakery;
 mod lock;
 pub mod peterson;
 mod raw;
+#[cfg(all(feature = "lock_api", not(loom)))]
+pub mod raw_mutex;
 #[cfg(all(feature = "std", not(loom)))]
 mod slot;
 #[cfg(target_has_atomic = "32")]
