@@ -47,7 +47,7 @@
 //! equality, never for order, so wrapping changes nothing unless 2³² tickets
 //! are outstanding at once, which would take more than 2³² waiting threads.
 //! The tests and loom models start the counters just below the wrap point
-//! ([`TicketLock::starting_at`], test builds only).
+//! (`TicketLock::starting_at`, in test and loom builds only).
 //!
 //! # Memory ordering
 //!
