@@ -7,7 +7,14 @@
 //!   first served, and no compare-and-swap or fetch-add anywhere, so it runs on
 //!   chips whose atomics are only loads and stores, such as the Cortex-M0+
 //!   cores of the RP2040 or `riscv32imc`.
+//! - [`Peterson`]: Peterson's lock (1981) for two participants, also from
+//!   loads, stores and fences only; first come, first served.
+//! - [`TicketLock`]: a first-come-first-served ticket lock for any number of
+//!   threads, the comparison point that spends one fetch-add per acquisition
+//!   (only where 32-bit fetch-add exists).
 //! - [`Lock<R, T>`](Lock): data guarded by any raw lock, used like `Mutex<T>`.
+//! - `raw_mutex` (feature `lock_api`): the same locks as drop-in
+//!   `lock_api::Mutex` types, e.g. in place of `parking_lot::Mutex`.
 //!
 //! # Participants
 //!
@@ -56,9 +63,12 @@
 //!
 //! - `std` (default): thread-claimed participants ([`Lock::lock`]), and waits
 //!   that yield to the OS scheduler after a short spin.
+//! - `lock_api` (implies `std`): the `raw_mutex` module, `lock_api::RawMutex`
+//!   for every lock, with each thread its own participant.
 //!
-//! Without `std` the crate is `no_std` and needs only atomic loads and stores
-//! of 8 and 32 bits.
+//! Without `std` the crate is `no_std` and its bakery and Peterson locks need
+//! only atomic loads and stores of 8 and 32 bits; the ticket lock is compiled
+//! only where 32-bit fetch-add exists.
 
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -42,9 +42,10 @@
 //! Invariant 3 is the "R" litmus shape, once for each way round. `j` stores
 //! to `interested[j]` and then to `latecomer`; `i` stores to `latecomer`
 //! (coherence-after `j`'s store) and then loads `interested[j]`. The outcome
-//! to forbid is `i` loading the old `interested[j] = 0`. The memory model
-//! forbids it only with a `SeqCst` fence on *both* sides of the shape, which
-//! here means one fence after each of the doorway's two stores:
+//! to forbid is `i` loading the old `interested[j] = 0`. With
+//! release/acquire or relaxed accesses, the memory model forbids it only with
+//! a `SeqCst` fence on *both* sides of the shape, which here means one fence
+//! after each of the doorway's two stores:
 //!
 //! - `INTEREST` (writer side), between `interested[i] := 1` and
 //!   `latecomer := i`: a participant that overwrites `latecomer` after `i`
@@ -56,21 +57,23 @@
 //!   store-buffering pattern that every Peterson lock needs even on x86.
 //!
 //! Why not one fence after both stores? Then `j`'s two stores carry no order
-//! between them, and an execution in which `j`'s `latecomer := j` lands after
-//! `i`'s `latecomer := i` while `j`'s `interested[j] := 1` is still invisible
-//! to `i`'s fenced load is allowed: `j` enters reading `latecomer = i`, and
-//! `i` enters reading `interested[j] = 0`. Arm allows it in hardware, since
-//! it may reorder two plain stores. Making `latecomer := i` a release store
-//! closes the hole on x86-64 and AArch64 hardware (both order a store before
-//! a coherence-later store of another thread), but not in the C++/Rust memory
-//! model, which does not turn coherence order into happens-before and so
-//! still permits the outcome; POWER, whose release is `lwsync`, permits it
-//! in hardware too. loom follows the model: the mutation tests in
-//! `loom-tests/tests/peterson.rs` remove `INTEREST` (the single fence after
-//! both stores) and weaken it to `AcqRel` (at least as strong as a release
-//! store of `latecomer`), and loom finds two participants in the critical
-//! section each time. Two `SeqCst` fences are the cheapest placement that the
-//! language's memory model, and therefore loom and Miri, accept.
+//! between them, and this execution is allowed: `j`'s `latecomer := j` lands
+//! first, `i`'s `latecomer := i` overwrites it, and `i`'s fenced load still
+//! finds `interested[j] = 0` because `j`'s first store has not reached it.
+//! `j` enters reading `latecomer = i`, and `i` enters reading
+//! `interested[j] = 0`. Arm allows this in hardware, since it may reorder two
+//! plain stores. Making `latecomer := i` a release store closes the hole on
+//! x86-64 and AArch64 hardware, whose memory models count the coherence order
+//! of `latecomer` as ordering, but not in the C++/Rust memory model, which
+//! never turns coherence order into happens-before and so still permits the
+//! outcome; POWER, whose release store is `lwsync; st`, permits it in
+//! hardware too. loom follows the language model: the mutation tests in
+//! `loom-tests/tests/peterson.rs` remove `INTEREST` (leaving the single fence
+//! after both stores) and weaken it to `AcqRel` (at least as strong as a
+//! release store of `latecomer`), and each time loom finds two participants
+//! in the critical section. (Miri finds the same race in both variants.) Two
+//! `SeqCst` fences are the cheapest placement the language's memory model
+//! accepts, and so the cheapest that loom accepts.
 //!
 //! Everything else is message passing. A participant enters after loading
 //! either `interested[j] = 0`, written by `j`'s exit with `Release`, or
@@ -81,10 +84,11 @@
 //! # Cost
 //!
 //! Per acquisition: two stores, two `SeqCst` fences (two `mfence`s on
-//! x86-64, of which the hardware itself needs only `CLAIM`) and two loads when
-//! uncontended; release is one store. The three registers share a cache
-//! line, so every doorway write invalidates the other core's copy. For more
-//! than two participants, use the [`Bakery`](crate::Bakery).
+//! x86-64, where total store order would make `CLAIM` enough for the
+//! hardware alone) and two loads when uncontended; release is one store. The
+//! three registers share a cache line, so every doorway write invalidates the
+//! other core's copy. For more than two participants, use the
+//! [`Bakery`](crate::Bakery).
 
 #[cfg(not(loom))]
 use crate::raw::ConstInit;
