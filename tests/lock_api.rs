@@ -213,3 +213,18 @@ fn statics_work_as_with_parking_lot() {
     assert_eq!(BAKERY.lock().len(), 4);
     assert_eq!(*TICKET.lock(), 4);
 }
+
+/// Like `parking_lot`'s guards, seat-holding guards can be shared by
+/// reference with other threads (they are `Sync`), only not sent.
+#[test]
+fn seat_guards_can_be_shared_by_reference() {
+    fn assert_sync<T: Sync>(_: &T) {}
+    let mutex = BakeryMutex::<2, u32>::new(5);
+    let guard = mutex.lock();
+    assert_sync(&guard);
+    std::thread::scope(|s| {
+        s.spawn(|| assert_eq!(*guard, 5));
+    });
+    drop(guard);
+    assert!(!mutex.is_locked());
+}
