@@ -9,6 +9,9 @@
 //!   cores of the RP2040 or `riscv32imc`.
 //! - [`Peterson`]: Peterson's lock (1981) for two participants, also from
 //!   loads, stores and fences only; first come, first served.
+//! - [`Tournament`]: a tournament tree of Peterson locks for `N` participants
+//!   (a power of two), O(log N) steps per acquisition against the bakery's
+//!   O(N); starvation-free but not first come, first served.
 //! - [`TicketLock`]: a first-come-first-served ticket lock for any number of
 //!   threads, the comparison point that spends one fetch-add per acquisition
 //!   (only where 32-bit fetch-add exists).
@@ -66,8 +69,8 @@
 //! - `lock_api` (implies `std`): the `raw_mutex` module, `lock_api::RawMutex`
 //!   for every lock, with each thread its own participant.
 //!
-//! Without `std` the crate is `no_std` and its bakery and Peterson locks need
-//! only atomic loads and stores of 8 and 32 bits; the ticket lock is compiled
+//! Without `std` the crate is `no_std` and its bakery, Peterson and
+//! tournament locks need only atomic loads and stores of 8 and 32 bits; the ticket lock is compiled
 //! only where 32-bit fetch-add exists.
 
 #![no_std]
@@ -88,6 +91,7 @@ pub mod raw_mutex;
 mod slot;
 #[cfg(target_has_atomic = "32")]
 pub mod ticket;
+pub mod tournament;
 
 pub use bakery::Bakery;
 pub use lock::{Guard, Lock, Participant};
@@ -101,6 +105,7 @@ pub use raw::{FifoLock, Participants, RawLock};
 pub use slot::Seats;
 #[cfg(target_has_atomic = "32")]
 pub use ticket::TicketLock;
+pub use tournament::Tournament;
 
 /// A [`Lock`] over Lamport's [`Bakery`] with `N` participants.
 pub type BakeryLock<const N: usize, T> = Lock<Bakery<N>, T>;

@@ -129,8 +129,7 @@ pub const FENCES: [FenceSite; 2] = [INTEREST, CLAIM];
 /// assert_eq!(pings.into_inner(), 1000);
 /// ```
 pub struct Peterson {
-    interested: [AtomicU8; 2],
-    latecomer: AtomicU8,
+    duel: Duel,
     /// Threads that lock without a participant handle claim one here.
     #[cfg(all(feature = "std", not(loom)))]
     seats: crate::slot::Seats<2>,
@@ -141,15 +140,50 @@ impl Peterson {
         /// An unlocked Peterson lock.
         pub fn new() -> Self {
             Self {
-                interested: crate::sync::zeroed_u8s(),
-                latecomer: AtomicU8::new(0),
+                duel: Duel::new(),
                 #[cfg(all(feature = "std", not(loom)))]
                 seats: crate::slot::Seats::new(),
             }
         }
     }
 
-    /// The other participant; panics on an index other than 0 or 1.
+    /// Checks `me` before anything is touched: in range, and not already
+    /// holding or waiting.
+    fn assert_may_arrive(&self, me: usize) {
+        assert!(
+            me < 2,
+            "doorway: Peterson has participants 0 and 1, not {me}"
+        );
+        assert!(
+            !self.duel.is_interested(me),
+            "doorway: participant {me} tried to lock a Peterson lock it already holds (re-entry)"
+        );
+    }
+}
+
+/// Peterson's algorithm itself: the three registers and the steps on them,
+/// for sides 0 and 1. [`Peterson`] adds participant slots for threads; a
+/// [`Tournament`](crate::Tournament) plays one duel per inner node.
+///
+/// The methods take the caller's side on trust: at any moment at most one
+/// thread may act as a given side (the [`RawLock`] contract, which the
+/// callers carry), and the callers check for re-entry.
+pub(crate) struct Duel {
+    interested: [AtomicU8; 2],
+    latecomer: AtomicU8,
+}
+
+impl Duel {
+    const_fn_unless_loom! {
+        pub(crate) fn new() -> Self {
+            Self {
+                interested: crate::sync::zeroed_u8s(),
+                latecomer: AtomicU8::new(0),
+            }
+        }
+    }
+
+    /// The other side; panics on a side other than 0 or 1.
     fn other(me: usize) -> usize {
         match me {
             0 => 1,
@@ -158,19 +192,17 @@ impl Peterson {
         }
     }
 
-    fn assert_not_holding(&self, me: usize) {
-        // Only `me` writes `interested[me]`, so a relaxed load sees its own last store.
-        assert!(
-            self.interested[me].load(Relaxed) == 0,
-            "doorway: participant {me} tried to lock a Peterson lock it already holds (re-entry)"
-        );
+    /// Whether side `me` has arrived and not left. Exact for the thread acting
+    /// as `me`: only side `me` writes `interested[me]`, and each thread that
+    /// takes the side over happens after the one before it.
+    pub(crate) fn is_interested(&self, me: usize) -> bool {
+        self.interested[me].load(Relaxed) != 0
     }
 
     /// The doorway: announce interest, then name oneself the latecomer.
-    /// Returns the other participant.
-    fn arrive(&self, me: usize) -> usize {
+    /// Returns the other side.
+    pub(crate) fn arrive(&self, me: usize) -> usize {
         let other = Self::other(me);
-        self.assert_not_holding(me);
         self.interested[me].store(1, Relaxed);
         fence(SeqCst, INTEREST);
         // `me` is 0 or 1 (checked by `other`), so it fits in a byte.
@@ -184,31 +216,20 @@ impl Peterson {
         self.interested[other].load(Acquire) == 0 || self.latecomer.load(Acquire) != me as u8
     }
 
-    /// `interested[me] := 0`: leaves, releasing the critical section (or
-    /// nothing, after a failed `try_lock`).
-    fn leave(&self, me: usize) {
-        self.interested[me].store(0, Release);
-    }
-}
-
-// SAFETY: Peterson's lock provides mutual exclusion between participants 0
-// and 1 (invariant 3; `other` panics on any other index before a register is
-// touched), release/acquire synchronization between holders (see "Memory
-// ordering" above), and `try_lock` makes one check without waiting.
-unsafe impl RawLock for Peterson {
-    fn participants(&self) -> Participants {
-        Participants::Bounded(2)
+    /// The waiting room, after `arrive`.
+    pub(crate) fn wait_turn(&self, me: usize) {
+        let other = Self::other(me);
+        spin_until(|| self.may_enter(me, other));
     }
 
-    unsafe fn lock(&self, me: usize) {
-        // SAFETY: the caller's contract is `doorway`'s and `wait_turn`'s.
-        unsafe {
-            self.doorway(me);
-            self.wait_turn(me, ());
-        }
+    /// The whole acquisition: doorway, then waiting room.
+    pub(crate) fn lock(&self, me: usize) {
+        self.arrive(me);
+        self.wait_turn(me);
     }
 
-    unsafe fn try_lock(&self, me: usize) -> bool {
+    /// Arrives, and enters if it may at once; otherwise withdraws.
+    pub(crate) fn try_lock(&self, me: usize) -> bool {
         let other = self.arrive(me);
         let entered = self.may_enter(me, other);
         if !entered {
@@ -219,16 +240,67 @@ unsafe impl RawLock for Peterson {
         entered
     }
 
-    unsafe fn unlock(&self, me: usize) {
+    /// `interested[me] := 0`: leaves, releasing the critical section (or
+    /// nothing, after a failed `try_lock`).
+    fn leave(&self, me: usize) {
+        self.interested[me].store(0, Release);
+    }
+
+    pub(crate) fn unlock(&self, me: usize) {
         debug_assert!(
-            self.interested[me].load(Relaxed) != 0,
+            self.is_interested(me),
             "doorway: participant {me} unlocked a Peterson lock it does not hold"
         );
         self.leave(me);
     }
 
-    fn is_locked(&self) -> bool {
+    pub(crate) fn is_locked(&self) -> bool {
         self.interested.iter().any(|flag| flag.load(Relaxed) != 0)
+    }
+}
+
+impl fmt::Debug for Duel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.debug_as("Duel", f)
+    }
+}
+
+impl Duel {
+    /// A snapshot of the registers under `name`; it may be stale when printed.
+    fn debug_as(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let interested = self.interested.each_ref().map(|i| i.load(Relaxed));
+        f.debug_struct(name)
+            .field("interested", &interested)
+            .field("latecomer", &self.latecomer.load(Relaxed))
+            .finish()
+    }
+}
+
+// SAFETY: Peterson's lock provides mutual exclusion between participants 0
+// and 1 (invariant 3; `Duel::other` panics on any other index before a
+// register is touched), release/acquire synchronization between holders (see
+// "Memory ordering" above), and `try_lock` makes one check without waiting.
+unsafe impl RawLock for Peterson {
+    fn participants(&self) -> Participants {
+        Participants::Bounded(2)
+    }
+
+    unsafe fn lock(&self, me: usize) {
+        self.assert_may_arrive(me);
+        self.duel.lock(me);
+    }
+
+    unsafe fn try_lock(&self, me: usize) -> bool {
+        self.assert_may_arrive(me);
+        self.duel.try_lock(me)
+    }
+
+    unsafe fn unlock(&self, me: usize) {
+        self.duel.unlock(me);
+    }
+
+    fn is_locked(&self) -> bool {
+        self.duel.is_locked()
     }
 }
 
@@ -238,12 +310,12 @@ unsafe impl FifoLock for Peterson {
     type Ticket = ();
 
     unsafe fn doorway(&self, me: usize) {
-        self.arrive(me);
+        self.assert_may_arrive(me);
+        self.duel.arrive(me);
     }
 
     unsafe fn wait_turn(&self, me: usize, (): ()) {
-        let other = Self::other(me);
-        spin_until(|| self.may_enter(me, other));
+        self.duel.wait_turn(me);
     }
 }
 
@@ -268,14 +340,7 @@ impl Default for Peterson {
 
 impl fmt::Debug for Peterson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // A snapshot; it may be stale when printed.
-        f.debug_struct("Peterson")
-            .field(
-                "interested",
-                &self.interested.each_ref().map(|i| i.load(Relaxed)),
-            )
-            .field("latecomer", &self.latecomer.load(Relaxed))
-            .finish()
+        self.duel.debug_as("Peterson", f)
     }
 }
 
@@ -308,12 +373,12 @@ mod tests {
         unsafe {
             lock.doorway(0);
             lock.doorway(1);
-            assert!(!lock.may_enter(1, 0), "the latecomer may not pass");
-            assert!(lock.may_enter(0, 1), "the first arrival may enter");
+            assert!(!lock.duel.may_enter(1, 0), "the latecomer may not pass");
+            assert!(lock.duel.may_enter(0, 1), "the first arrival may enter");
             lock.wait_turn(0, ());
             lock.unlock(0);
             assert!(
-                lock.may_enter(1, 0),
+                lock.duel.may_enter(1, 0),
                 "the latecomer enters once the first leaves"
             );
             lock.wait_turn(1, ());
@@ -328,7 +393,7 @@ mod tests {
         unsafe {
             lock.lock(0);
             assert!(!lock.try_lock(1));
-            assert_eq!(lock.interested[1].load(Relaxed), 0, "interest left behind");
+            assert!(!lock.duel.is_interested(1), "interest left behind");
             lock.unlock(0);
         }
     }

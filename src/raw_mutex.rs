@@ -20,16 +20,17 @@
 //!
 //! # Participants are threads
 //!
-//! `lock_api` calls `lock()` without saying who is calling, so the bakery and
-//! Peterson's lock, which keep registers per participant, find out for
+//! `lock_api` calls `lock()` without saying who is calling, so the bakery,
+//! Peterson's lock and the tournament, which keep registers per participant,
+//! find out for
 //! themselves ([`ThreadParticipant`]): a thread claims a free participant slot
 //! of the lock on its first `lock()` and keeps it until it exits, when the
 //! slot becomes free for another thread. The slot travels in the guard
 //! ([`Seat`], lock_api's per-acquisition guard state), so unlocking needs no
 //! second look-up.
 //!
-//! - **Capacity.** A `BakeryMutex<N, T>` serves at most `N` live threads (a
-//!   `PetersonMutex` two). Thread `N + 1` to lock it panics with a message
+//! - **Capacity.** A `BakeryMutex<N, T>` or `TournamentMutex<N, T>` serves at
+//!   most `N` live threads (a `PetersonMutex` two). Thread `N + 1` to lock it panics with a message
 //!   naming the capacity; two threads never share a slot.
 //! - **Guards are not `Send`.** A guard holds its thread's slot; unlocked
 //!   from another thread, it would let two threads act as one participant.
@@ -41,12 +42,14 @@
 //!
 //! # Fair unlocking
 //!
-//! Every lock here is first come, first served, so every unlock already hands
-//! the lock to the longest waiter: [`lock_api::RawMutexFair`] is implemented,
-//! and `unlock_fair` is plain `unlock`.
+//! The bakery, Peterson and ticket locks are first come, first served, so
+//! every unlock already hands the lock to the longest waiter:
+//! [`lock_api::RawMutexFair`] is implemented for them, and `unlock_fair` is
+//! plain `unlock`. The tournament is only starvation-free, and does not
+//! claim it.
 
 use crate::raw::{ConstInit, FifoLock, RawLock, ThreadParticipant};
-use crate::{Bakery, Peterson};
+use crate::{Bakery, Peterson, Tournament};
 use core::fmt;
 
 /// A `lock_api` raw mutex over a doorway lock whose participants are the
@@ -144,7 +147,8 @@ unsafe impl<R: RawLock + ConstInit + ThreadParticipant> lock_api::RawMutex for P
     }
 }
 
-// SAFETY: a FIFO lock's unlock hands over to the longest waiter; see `RawMutex`.
+// SAFETY: a FIFO lock's unlock hands over to the longest waiter; see
+// `RawMutex`. (The tournament is not FIFO and gets no `RawMutexFair`.)
 unsafe impl<R: FifoLock + ConstInit + ThreadParticipant> lock_api::RawMutexFair for PerThread<R> {
     unsafe fn unlock_fair(&self, seat: Seat) {
         // SAFETY: the caller's contract is `unlock`'s.
@@ -184,6 +188,14 @@ pub type RawPeterson = PerThread<Peterson>;
 
 /// A drop-in mutex over [`Peterson`]'s lock, for up to two live threads.
 pub type PetersonMutex<T> = lock_api::Mutex<RawPeterson, T>;
+
+/// The `lock_api` raw mutex of a [`Tournament`] of Peterson locks for `N`
+/// threads.
+pub type RawTournament<const N: usize> = PerThread<Tournament<N>>;
+
+/// A drop-in mutex over a [`Tournament`] of Peterson locks, for up to `N`
+/// live threads (`N` a power of two).
+pub type TournamentMutex<const N: usize, T> = lock_api::Mutex<RawTournament<N>, T>;
 
 #[cfg(target_has_atomic = "32")]
 pub use ticket::{RawTicket, TicketMutex};

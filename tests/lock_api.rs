@@ -4,7 +4,9 @@
 
 #![cfg(all(feature = "lock_api", not(loom)))]
 
-use doorway::raw_mutex::{BakeryMutex, PetersonMutex, RawBakery, RawPeterson, RawTicket};
+use doorway::raw_mutex::{
+    BakeryMutex, PetersonMutex, RawBakery, RawPeterson, RawTicket, RawTournament,
+};
 use lock_api::{Mutex, MutexGuard, RawMutex};
 use std::sync::Barrier;
 
@@ -61,21 +63,36 @@ fn try_lock_respects_the_holder<R: RawMutex + Sync>() {
     assert_eq!(*mutex.lock(), 2);
 }
 
-/// The guard API that `parking_lot` users rely on: mapping, fair unlock,
-/// bump, `get_mut`, `into_inner`.
-fn guard_api_works<R: lock_api::RawMutexFair + Sync>() {
+/// The guard API that `parking_lot` users rely on: mapping, `get_mut`,
+/// `into_inner`.
+fn guard_api_works<R: RawMutex + Sync>() {
     let mut mutex = Mutex::<R, (u32, String)>::new((0, String::new()));
     {
         let mut name = MutexGuard::map(mutex.lock(), |pair| &mut pair.1);
         name.push_str("doorway");
     }
-    let mut guard = mutex.lock();
-    guard.0 = 7;
-    MutexGuard::bump(&mut guard);
-    guard.0 += 1;
-    MutexGuard::unlock_fair(guard);
+    mutex.lock().0 = 7;
     mutex.get_mut().0 += 1;
-    assert_eq!(mutex.into_inner(), (9, "doorway".to_string()));
+    assert_eq!(mutex.into_inner(), (8, "doorway".to_string()));
+}
+
+/// Fair unlocking and `bump`, for the FIFO mutexes.
+fn fair_unlock_and_bump_work<R: lock_api::RawMutexFair + Sync>() {
+    let counter = Mutex::<R, u64>::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..ROUNDS / 2 {
+                    let mut guard = counter.lock();
+                    increment(&mut guard);
+                    MutexGuard::bump(&mut guard);
+                    increment(&mut guard);
+                    MutexGuard::unlock_fair(guard);
+                }
+            });
+        }
+    });
+    assert_eq!(counter.into_inner(), 2 * ROUNDS);
 }
 
 /// Threads come and go, many more over time than the mutex has slots.
@@ -89,9 +106,20 @@ fn threads_come_and_go<R: RawMutex + Sync>(generations: usize) {
     assert_eq!(counter.into_inner(), generations as u64);
 }
 
-/// The suite, for one raw mutex.
+/// The suite, for one raw mutex; `fair` adds the `RawMutexFair` checks.
 macro_rules! mutex_suite {
+    ($name:ident: $raw:ty, threads: $threads:expr, fair) => {
+        mutex_suite!(@suite $name, $raw, $threads, {
+            #[test]
+            fn fair_unlock_and_bump_work() {
+                super::fair_unlock_and_bump_work::<$raw>();
+            }
+        });
+    };
     ($name:ident: $raw:ty, threads: $threads:expr) => {
+        mutex_suite!(@suite $name, $raw, $threads, {});
+    };
+    (@suite $name:ident, $raw:ty, $threads:expr, { $($extra:tt)* }) => {
         mod $name {
             use super::*;
 
@@ -114,16 +142,19 @@ macro_rules! mutex_suite {
             fn threads_come_and_go() {
                 super::threads_come_and_go::<$raw>(if cfg!(miri) { 4 } else { 16 });
             }
+
+            $($extra)*
         }
     };
 }
 
-mutex_suite!(parking_lot_reference: parking_lot::RawMutex, threads: 4);
-mutex_suite!(bakery_4: RawBakery<4>, threads: 4);
+mutex_suite!(parking_lot_reference: parking_lot::RawMutex, threads: 4, fair);
+mutex_suite!(bakery_4: RawBakery<4>, threads: 4, fair);
 #[cfg(not(miri))] // the same code path as `bakery_4` under Miri's two threads
-mutex_suite!(bakery_8: RawBakery<8>, threads: 8);
-mutex_suite!(peterson: RawPeterson, threads: 2);
-mutex_suite!(ticket: RawTicket, threads: 8);
+mutex_suite!(bakery_8: RawBakery<8>, threads: 8, fair);
+mutex_suite!(peterson: RawPeterson, threads: 2, fair);
+mutex_suite!(ticket: RawTicket, threads: 8, fair);
+mutex_suite!(tournament_4: RawTournament<4>, threads: 4);
 
 /// `capacity` threads lock `mutex` and stay alive; one more thread then
 /// locks it, and must panic with a message that names the capacity.

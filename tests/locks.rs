@@ -190,3 +190,5 @@ bounded_participants_suite!(peterson_capacity: doorway::Peterson, participants: 
 // The ticket lock admits any number of threads; its suites run four.
 raw_lock_suite!(ticket: doorway::TicketLock, participants: 4);
 fifo_lock_suite!(ticket_fifo: doorway::TicketLock, participants: 4);
+raw_lock_suite!(tournament_4: doorway::Tournament<4>, participants: 4);
+bounded_participants_suite!(tournament_4_capacity: doorway::Tournament<4>, participants: 4);
