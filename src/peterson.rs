@@ -183,13 +183,11 @@ impl Duel {
         }
     }
 
-    /// The other side; panics on a side other than 0 or 1.
+    /// The other side. Callers pass 0 or 1 only (`Peterson` checks the
+    /// participant, and a tournament computes sides as bits).
     fn other(me: usize) -> usize {
-        match me {
-            0 => 1,
-            1 => 0,
-            _ => panic!("doorway: Peterson has participants 0 and 1, not {me}"),
-        }
+        debug_assert!(me < 2, "a duel has sides 0 and 1, not {me}");
+        me ^ 1
     }
 
     /// Whether side `me` has arrived and not left. Exact for the thread acting
@@ -205,7 +203,7 @@ impl Duel {
         let other = Self::other(me);
         self.interested[me].store(1, Relaxed);
         fence(SeqCst, INTEREST);
-        // `me` is 0 or 1 (checked by `other`), so it fits in a byte.
+        // `me` is 0 or 1, so it fits in a byte.
         self.latecomer.store(me as u8, Relaxed);
         fence(SeqCst, CLAIM);
         other
@@ -257,15 +255,7 @@ impl Duel {
     pub(crate) fn is_locked(&self) -> bool {
         self.interested.iter().any(|flag| flag.load(Relaxed) != 0)
     }
-}
 
-impl fmt::Debug for Duel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.debug_as("Duel", f)
-    }
-}
-
-impl Duel {
     /// A snapshot of the registers under `name`; it may be stale when printed.
     fn debug_as(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let interested = self.interested.each_ref().map(|i| i.load(Relaxed));
@@ -276,8 +266,14 @@ impl Duel {
     }
 }
 
+impl fmt::Debug for Duel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.debug_as("Duel", f)
+    }
+}
+
 // SAFETY: Peterson's lock provides mutual exclusion between participants 0
-// and 1 (invariant 3; `Duel::other` panics on any other index before a
+// and 1 (invariant 3; `assert_may_arrive` panics on any other index before a
 // register is touched), release/acquire synchronization between holders (see
 // "Memory ordering" above), and `try_lock` makes one check without waiting.
 unsafe impl RawLock for Peterson {
