@@ -14,20 +14,34 @@ use std::sync::Barrier;
 const ROUNDS: u64 = if cfg!(miri) { 30 } else { 20_000 };
 
 /// A read, then a separate write: the increment the mutex must make atomic.
+/// A few spin hints between the two widen the window in which a lapse of
+/// exclusion loses an update.
 fn increment(counter: &mut u64) {
     let ptr: *mut u64 = counter;
     // SAFETY: `ptr` comes from a live `&mut u64`. Volatile keeps the read and
-    // the write apart, so a lapse of exclusion loses an update.
-    unsafe { ptr.write_volatile(ptr.read_volatile() + 1) };
+    // the write apart.
+    unsafe {
+        let seen = ptr.read_volatile();
+        (0..WINDOW).for_each(|_| std::hint::spin_loop());
+        ptr.write_volatile(seen + 1);
+    }
 }
 
+/// Spin hints between the read and the write of `increment`.
+const WINDOW: usize = if cfg!(miri) { 0 } else { 16 };
+
 /// `threads` threads lock `ROUNDS` times each, every other time through
-/// `try_lock` until it succeeds; the counter must end exact.
+/// `try_lock` until it succeeds (yielding between tries, as a client that
+/// has other work would); the counter must end exact.
 fn counter_is_exact<R: RawMutex + Sync>(threads: usize) {
     let counter = Mutex::<R, u64>::new(0);
+    // All threads start together, or the first could finish before the last
+    // has started, and nothing would contend.
+    let start = Barrier::new(threads);
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
+                start.wait();
                 for round in 0..ROUNDS {
                     let mut guard = if round % 2 == 0 {
                         counter.lock()
@@ -36,7 +50,7 @@ fn counter_is_exact<R: RawMutex + Sync>(threads: usize) {
                             if let Some(guard) = counter.try_lock() {
                                 break guard;
                             }
-                            std::hint::spin_loop();
+                            std::thread::yield_now();
                         }
                     };
                     increment(&mut guard);
@@ -80,9 +94,11 @@ fn guard_api_works<R: RawMutex + Sync>() {
 fn fair_unlock_and_bump_work<R: lock_api::RawMutexFair + Sync>() {
     const BUMPS: u64 = if cfg!(miri) { 5 } else { ROUNDS / 2 };
     let counter = Mutex::<R, u64>::new(0);
+    let start = Barrier::new(2);
     std::thread::scope(|s| {
         for _ in 0..2 {
             s.spawn(|| {
+                start.wait();
                 for _ in 0..BUMPS {
                     let mut guard = counter.lock();
                     increment(&mut guard);
