@@ -80,10 +80,14 @@ where
     T: Send + 'static,
 {
     let plan = Arc::new(plan);
+    let start_line = Arc::new(StartLine::new(threads));
     let handles: Vec<_> = (0..threads)
         .map(|who| {
-            let plan = Arc::clone(&plan);
-            thread::spawn(move || body(&plan, who))
+            let (plan, start_line) = (Arc::clone(&plan), Arc::clone(&start_line));
+            thread::spawn(move || {
+                start_line.wait();
+                body(&plan, who)
+            })
         })
         .collect();
     let results = handles
@@ -96,13 +100,53 @@ where
     }
 }
 
+/// Holds a scenario's threads until all have started, so that on real
+/// threads they contend from the first round instead of running one after
+/// another within a time slice. Under loom every interleaving is explored
+/// anyway, and a barrier would only add states.
+struct StartLine {
+    #[cfg(not(loom))]
+    barrier: std::sync::Barrier,
+}
+
+impl StartLine {
+    fn new(threads: usize) -> Self {
+        #[cfg(loom)]
+        let _ = threads;
+        Self {
+            #[cfg(not(loom))]
+            barrier: std::sync::Barrier::new(threads),
+        }
+    }
+
+    fn wait(&self) {
+        #[cfg(not(loom))]
+        self.barrier.wait();
+    }
+}
+
 /// A read, then a separate write: the increment a lock must make atomic.
 fn increment(counter: &mut u64) {
     // Volatile accesses keep the compiler from fusing the read and the write
     // into one instruction, which would hide lost updates on real hardware.
     let ptr: *mut u64 = counter;
     // SAFETY: `ptr` comes from a live `&mut u64`.
-    unsafe { ptr.write_volatile(ptr.read_volatile() + 1) };
+    let seen = unsafe { ptr.read_volatile() };
+    widen_race_window();
+    // SAFETY: as above.
+    unsafe { ptr.write_volatile(seen + 1) };
+}
+
+/// On real threads, a few dozen cycles between the read and the write of an
+/// increment, so that a lapse of mutual exclusion loses an update instead of
+/// slipping between two adjacent instructions. Under loom and Miri the race is
+/// detected at the access itself, and the delay would only cost time.
+#[inline]
+fn widen_race_window() {
+    #[cfg(not(any(loom, miri)))]
+    for i in 0..16u32 {
+        core::hint::black_box(i);
+    }
 }
 
 /// `threads` participants each lock `rounds` times and increment a counter

@@ -12,7 +12,17 @@
 //!   own cache line; tickets bounded by the number of cores. With `std`,
 //!   `MachinePerCore` is sized to the machine and hands out pinned per-core
 //!   handles.
+//! - [`Peterson`]: Peterson's lock (1981) for two participants, also from
+//!   loads, stores and fences only; first come, first served.
+//! - [`Tournament`]: a tournament tree of Peterson locks for `N` participants
+//!   (a power of two), O(log N) steps per acquisition against the bakery's
+//!   O(N); starvation-free but not first come, first served.
+//! - [`TicketLock`]: a first-come-first-served ticket lock for any number of
+//!   threads, the comparison point that spends one fetch-add per acquisition
+//!   (only where 32-bit fetch-add exists).
 //! - [`Lock<R, T>`](Lock): data guarded by any raw lock, used like `Mutex<T>`.
+//! - `raw_mutex` (feature `lock_api`): the same locks as drop-in
+//!   `lock_api::Mutex` types, e.g. in place of `parking_lot::Mutex`.
 //! - [`PaxosRegister`]: agreement on one value among `N` threads from loads
 //!   and stores only, which no stalled thread can block; [`PaxosLog`] (`std`)
 //!   is a sequence of such decisions. See [`paxos`].
@@ -64,10 +74,13 @@
 //!
 //! - `std` (default): thread-claimed participants ([`Lock::lock`]), and waits
 //!   that yield to the OS scheduler after a short spin.
+//! - `lock_api` (implies `std`): the `raw_mutex` module, `lock_api::RawMutex`
+//!   for every lock, with each thread its own participant.
 //!
-//! Without `std` the crate is `no_std` and needs only atomic loads and stores
-//! of 8 and 32 bits; the Paxos register uses 64-bit ones where the target has
-//! them.
+//! Without `std` the crate is `no_std` and its bakery, Peterson and
+//! tournament locks need only atomic loads and stores of 8 and 32 bits; the ticket lock is compiled
+//! only where 32-bit fetch-add exists. The Paxos register uses 64-bit loads
+//! and stores where the target has them, and 32-bit ones elsewhere.
 
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -81,9 +94,15 @@ pub mod bakery;
 mod lock;
 pub mod paxos;
 pub mod percore;
+pub mod peterson;
 mod raw;
+#[cfg(all(feature = "lock_api", not(loom)))]
+pub mod raw_mutex;
 #[cfg(all(feature = "std", not(loom)))]
 mod slot;
+#[cfg(target_has_atomic = "32")]
+pub mod ticket;
+pub mod tournament;
 
 pub use bakery::Bakery;
 pub use lock::{Guard, Lock, Participant};
@@ -93,6 +112,7 @@ pub use paxos::PaxosRegister;
 #[cfg(all(feature = "std", not(loom)))]
 pub use percore::{MachinePerCore, PinError, Pinned};
 pub use percore::{PerCore, PerCoreBakery};
+pub use peterson::Peterson;
 #[cfg(not(loom))]
 pub use raw::ConstInit;
 #[cfg(all(feature = "std", not(loom)))]
@@ -100,9 +120,15 @@ pub use raw::ThreadParticipant;
 pub use raw::{FifoLock, Participants, RawLock};
 #[cfg(all(feature = "std", not(loom)))]
 pub use slot::Seats;
+#[cfg(target_has_atomic = "32")]
+pub use ticket::TicketLock;
+pub use tournament::Tournament;
 
 /// A [`Lock`] over Lamport's [`Bakery`] with `N` participants.
 pub type BakeryLock<const N: usize, T> = Lock<Bakery<N>, T>;
+
+/// A [`Lock`] over [`Peterson`]'s lock, for two participants.
+pub type PetersonLock<T> = Lock<Peterson, T>;
 
 #[cfg(any(feature = "std", loom))]
 #[doc(hidden)]

@@ -49,7 +49,9 @@ pub unsafe trait RawLock: Default + Sync {
     /// Acquires the lock for participant `who`, waiting as long as it takes.
     ///
     /// Panics if `who` already holds or is acquiring this lock and the
-    /// implementation can see it (every lock in this crate can).
+    /// implementation can see it (every lock with per-participant registers
+    /// can; an [`Anonymous`](Participants::Anonymous) lock such as the ticket
+    /// lock cannot, and deadlocks).
     ///
     /// # Safety
     ///

@@ -96,14 +96,6 @@ macro_rules! raw_lock_suite {
             }
 
             #[test]
-            #[should_panic(expected = "re-entry")]
-            fn reentry_through_the_thread_participant_panics() {
-                let lock = Lock::<L, ()>::new(());
-                let _held = lock.lock();
-                let _again = lock.lock();
-            }
-
-            #[test]
             fn try_lock_through_the_thread_participant() {
                 let lock = Lock::<L, u32>::new(7);
                 let guard = lock.try_lock().expect("free lock");
@@ -137,7 +129,8 @@ macro_rules! fifo_lock_suite {
     };
 }
 
-/// Capacity and identity checks for locks with a bounded set of participants.
+/// Capacity and identity checks for locks with a bounded set of participants
+/// (whose per-participant registers also let them see re-entry).
 macro_rules! bounded_participants_suite {
     ($name:ident: $lock:ty, participants: $n:expr) => {
         mod $name {
@@ -169,6 +162,14 @@ macro_rules! bounded_participants_suite {
             }
 
             #[test]
+            #[should_panic(expected = "re-entry")]
+            fn reentry_through_the_thread_participant_panics() {
+                let lock = Lock::<$lock, ()>::new(());
+                let _held = lock.lock();
+                let _again = lock.lock();
+            }
+
+            #[test]
             #[should_panic(expected = "out of range")]
             fn an_out_of_range_participant_panics() {
                 let lock = Lock::<$lock, ()>::new(());
@@ -187,3 +188,11 @@ raw_lock_suite!(percore_2: doorway::PerCore<2>, participants: 2);
 raw_lock_suite!(percore_4: doorway::PerCore<4>, participants: 4);
 fifo_lock_suite!(percore_4_fifo: doorway::PerCore<4>, participants: 4);
 bounded_participants_suite!(percore_3_capacity: doorway::PerCore<3>, participants: 3);
+raw_lock_suite!(peterson: doorway::Peterson, participants: 2);
+fifo_lock_suite!(peterson_fifo: doorway::Peterson, participants: 2);
+bounded_participants_suite!(peterson_capacity: doorway::Peterson, participants: 2);
+// The ticket lock admits any number of threads; its suites run four.
+raw_lock_suite!(ticket: doorway::TicketLock, participants: 4);
+fifo_lock_suite!(ticket_fifo: doorway::TicketLock, participants: 4);
+raw_lock_suite!(tournament_4: doorway::Tournament<4>, participants: 4);
+bounded_participants_suite!(tournament_4_capacity: doorway::Tournament<4>, participants: 4);

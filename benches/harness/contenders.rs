@@ -10,7 +10,7 @@
 //! [`lineup`].
 
 use doorway::harness::Visit;
-use doorway::{Bakery, FifoLock, PerCore, RawLock};
+use doorway::{Bakery, FifoLock, PerCore, Peterson, RawLock, TicketLock, Tournament};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A lock, for the duration of one run.
@@ -52,6 +52,9 @@ pub trait Family {
 pub fn lineup(visitor: &mut impl FamilyVisitor) {
     visitor.family::<TextbookBakery>();
     visitor.family::<PerCoreBakery>();
+    visitor.family::<PetersonLock>();
+    visitor.family::<TournamentTree>();
+    visitor.family::<DoorwayTicketLock>();
     visitor.family::<SpinTicketMutex>();
     visitor.family::<ParkingLotMutex>();
     visitor.family::<StdMutex>();
@@ -178,6 +181,46 @@ impl Family for PerCoreBakery {
         sized!(participants, visitor, Self::NAME, |N| Fifo(
             PerCore::<N>::new()
         ))
+    }
+}
+
+/// Peterson's lock: two participants only.
+pub struct PetersonLock;
+
+impl Family for PetersonLock {
+    const NAME: &'static str = "doorway Peterson";
+    const FIFO: bool = true;
+    fn build(participants: usize, visitor: &mut impl Visitor) -> bool {
+        if participants > 2 {
+            return false;
+        }
+        visitor.visit(Self::NAME, Fifo(Peterson::new()));
+        true
+    }
+}
+
+/// A tournament tree of Peterson locks, sized to the threads (a power of two).
+pub struct TournamentTree;
+
+impl Family for TournamentTree {
+    const NAME: &'static str = "doorway Tournament";
+    const FIFO: bool = false;
+    fn build(participants: usize, visitor: &mut impl Visitor) -> bool {
+        sized!(participants, visitor, Self::NAME, |N| Raw(
+            Tournament::<N>::new()
+        ))
+    }
+}
+
+/// doorway's ticket lock: one fetch-add per acquisition, FIFO.
+pub struct DoorwayTicketLock;
+
+impl Family for DoorwayTicketLock {
+    const NAME: &'static str = "doorway TicketLock";
+    const FIFO: bool = true;
+    fn build(_: usize, visitor: &mut impl Visitor) -> bool {
+        visitor.visit(Self::NAME, Fifo(TicketLock::new()));
+        true
     }
 }
 

@@ -258,9 +258,9 @@ pub fn contention_rows(
     collect.rows
 }
 
-/// The lock every ratio is taken against: the ticket lock, the simplest FIFO
-/// spin lock.
-pub const REFERENCE: &str = "spin TicketMutex";
+/// The lock every ratio is taken against: doorway's ticket lock, the simplest
+/// FIFO spin lock, waiting with the same policy as every doorway lock.
+pub const REFERENCE: &str = "doorway TicketLock";
 
 /// The table of a contention run: throughput, ratio to [`REFERENCE`],
 /// fairness, FIFO overtakes and lost increments.
