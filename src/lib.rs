@@ -23,6 +23,9 @@
 //! - [`Lock<R, T>`](Lock): data guarded by any raw lock, used like `Mutex<T>`.
 //! - `raw_mutex` (feature `lock_api`): the same locks as drop-in
 //!   `lock_api::Mutex` types, e.g. in place of `parking_lot::Mutex`.
+//! - [`PaxosRegister`]: agreement on one value among `N` threads from loads
+//!   and stores only, which no stalled thread can block; [`PaxosLog`] (`std`)
+//!   is a sequence of such decisions. See [`paxos`].
 //!
 //! # Participants
 //!
@@ -76,7 +79,8 @@
 //!
 //! Without `std` the crate is `no_std` and its bakery, Peterson and
 //! tournament locks need only atomic loads and stores of 8 and 32 bits; the ticket lock is compiled
-//! only where 32-bit fetch-add exists.
+//! only where 32-bit fetch-add exists. The Paxos register uses 64-bit loads
+//! and stores where the target has them, and 32-bit ones elsewhere.
 
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -88,6 +92,7 @@ mod sync;
 
 pub mod bakery;
 mod lock;
+pub mod paxos;
 pub mod percore;
 pub mod peterson;
 mod raw;
@@ -101,6 +106,9 @@ pub mod tournament;
 
 pub use bakery::Bakery;
 pub use lock::{Guard, Lock, Participant};
+#[cfg(any(feature = "std", loom))]
+pub use paxos::PaxosLog;
+pub use paxos::PaxosRegister;
 #[cfg(all(feature = "std", not(loom)))]
 pub use percore::{MachinePerCore, PinError, Pinned};
 pub use percore::{PerCore, PerCoreBakery};
@@ -126,6 +134,10 @@ pub type PetersonLock<T> = Lock<Peterson, T>;
 #[doc(hidden)]
 pub mod harness;
 
+#[cfg(any(feature = "std", loom))]
+#[doc(hidden)]
+pub mod harness_paxos;
+
 /// Hooks for the loom models in `loom-tests/`; exists only under `--cfg loom`.
 #[cfg(loom)]
 #[doc(hidden)]
@@ -133,4 +145,6 @@ pub mod __loom {
     pub use crate::sync::FenceSite;
     pub use crate::sync::loom_waits;
     pub use crate::sync::mutation::{self, Mutation};
+
+    pub use crate::paxos::flaw::{self, Flaw};
 }

@@ -25,6 +25,13 @@ pub(crate) use core::sync::atomic::AtomicUsize;
 #[cfg(all(not(loom), feature = "std"))]
 pub(crate) use std::{sync::Arc, thread};
 
+// The Paxos register packs a block into one 64-bit word where the target has
+// 64-bit atomics; elsewhere it uses a sequence-counter latch of 32-bit words.
+#[cfg(all(not(loom), target_has_atomic = "64"))]
+pub(crate) use core::sync::atomic::AtomicU64;
+#[cfg(all(loom, target_has_atomic = "64"))]
+pub(crate) use loom::sync::atomic::AtomicU64;
+
 #[cfg(loom)]
 pub(crate) use loom::{sync::Arc, thread};
 
@@ -296,6 +303,33 @@ impl Relax {
             }
             loom::thread::yield_now();
         }
+    }
+}
+
+/// Pauses between two attempts of a lock-free operation: `spins` spin-loop
+/// hints, then, with `std` and if `yield_thread`, one `yield_now`.
+///
+/// This is not a wait: nothing is awaited, the caller only steps aside so that
+/// a competitor can finish (the Paxos register's randomized backoff). Under
+/// loom it is one yield to the model's scheduler, whatever `spins` is.
+#[inline]
+pub(crate) fn pause(spins: u32, yield_thread: bool) {
+    #[cfg(not(loom))]
+    {
+        for _ in 0..spins {
+            core::hint::spin_loop();
+        }
+        #[cfg(feature = "std")]
+        if yield_thread {
+            std::thread::yield_now();
+        }
+        #[cfg(not(feature = "std"))]
+        let _ = yield_thread;
+    }
+    #[cfg(loom)]
+    {
+        let _ = (spins, yield_thread);
+        loom::thread::yield_now();
     }
 }
 

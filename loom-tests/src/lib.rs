@@ -125,13 +125,16 @@ impl Model {
 }
 
 /// Whether a failure message reports a broken safety property (two
-/// participants in a critical section, or two different decisions), as opposed
-/// to, say, loom running out of branches.
+/// participants in a critical section, two different decisions, a decision
+/// nobody proposed, a torn register read), as opposed to, say, loom running
+/// out of branches.
 fn is_safety_violation(message: &str) -> bool {
     [
         "Causality violation",
         "mutual exclusion violated",
         "agreement violated",
+        "validity violated",
+        "atomicity violated",
     ]
     .iter()
     .any(|needle| message.contains(needle))
@@ -224,23 +227,34 @@ pub fn every_fence_is_necessary(declared: &[FenceSite], models: &[Model]) {
 }
 
 fn catches(model: &Model, site: FenceSite, how: Mutation) -> bool {
-    let start = Instant::now();
-    match expecting_panic(|| mutation::with(site, how, || model.explore())) {
-        Err(message) if is_safety_violation(&message) => {
-            let finding = message.split(" (at ").next().unwrap_or_default();
-            model.report(
-                start.elapsed(),
-                &format!("caught {how:?} `{site}`: {finding}"),
-            );
-            true
-        }
-        Err(message) => panic!(
-            "{}: with {how:?} `{site}`, loom failed for another reason than a safety violation: {message}",
-            model.name
-        ),
-        Ok(()) => {
-            model.report(start.elapsed(), &format!("missed {how:?} `{site}`"));
-            false
+    model.catches_under(&format!("{how:?} `{site}`"), |explore| {
+        mutation::with(site, how, explore)
+    })
+}
+
+impl Model {
+    /// Runs the model inside `switch`, which turns a deliberate defect on
+    /// around the exploration it is handed (a fence mutation, a flaw in the
+    /// algorithm). Returns whether loom found a safety violation; panics if
+    /// loom failed for any other reason. `what` names the defect in the
+    /// report line.
+    pub fn catches_under(&self, what: &str, switch: impl FnOnce(&dyn Fn())) -> bool {
+        loom_waits::take_cuts();
+        let start = Instant::now();
+        match expecting_panic(|| switch(&|| self.explore())) {
+            Err(message) if is_safety_violation(&message) => {
+                let finding = message.split(" (at ").next().unwrap_or_default();
+                self.report(start.elapsed(), &format!("caught {what}: {finding}"));
+                true
+            }
+            Err(message) => panic!(
+                "{}: with {what}, loom failed for another reason than a safety violation: {message}",
+                self.name
+            ),
+            Ok(()) => {
+                self.report(start.elapsed(), &format!("missed {what}"));
+                false
+            }
         }
     }
 }

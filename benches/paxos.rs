@@ -1,0 +1,329 @@
+//! The Paxos register against a `Mutex<Option<T>>` set-once register and
+//! `OnceLock`.
+//!
+//! - `paxos/uncontended`: one thread decides a fresh register (made outside
+//!   the measurement). Proposer 0's first ballot is the lowest of all and
+//!   skips phase 1; any other proposer runs both phases. The goal:
+//!   within 5× of the mutex register.
+//! - `paxos/read`: reading a decided register.
+//! - `paxos/contended`: two threads of the harness's pinned pool decide a
+//!   run of fresh registers, both proposing to each in turn. Time per
+//!   iteration is time per decision (throughput: decisions per second).
+//! - `paxos/stalled`: the same with three proposers, one of which stopped in
+//!   the middle of its proposal before the run began: it voted for its own
+//!   value and never re-read the others. The two live proposers must still
+//!   decide every register. The mutex register cannot be measured here: its
+//!   holder, stalled with the lock held, blocks everyone, and the bench prints
+//!   that it is blocked instead.
+//!
+//! Run with `cargo bench --bench paxos`.
+
+mod harness;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use doorway::PaxosRegister;
+use doorway::harness_paxos::propose_halting_after;
+use doorway::paxos::LatchBlock;
+use harness::WATCHDOG;
+use harness::pool::{Pool, RunReport, Stop};
+use std::hint::black_box;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// A set-once register behind a lock: the first `decide` wins.
+#[derive(Default)]
+struct MutexRegister(Mutex<Option<u64>>);
+
+impl MutexRegister {
+    fn decide(&self, value: u64) -> u64 {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(value)
+    }
+}
+
+/// Registers per pool run in the contended benches: enough to amortize the
+/// release of the pool, few enough to stay in memory for any iteration count.
+const CHUNK: u64 = 1 << 14;
+
+fn uncontended(c: &mut Criterion) {
+    let mut group = c.benchmark_group("paxos/uncontended");
+    group
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    fn decide_as<const N: usize>(me: usize) -> impl FnMut(&mut PaxosRegister<u64, N>) -> u64 {
+        move |register| {
+            let proposer = register.proposers().into_iter().nth(me).expect("in range");
+            proposer.propose(black_box(7))
+        }
+    }
+    group.bench_function(
+        "doorway PaxosRegister<_, 2> proposer 0 (lowest ballot)",
+        |b| {
+            b.iter_batched_ref(
+                PaxosRegister::<u64, 2>::new,
+                decide_as(0),
+                BatchSize::SmallInput,
+            )
+        },
+    );
+    group.bench_function("doorway PaxosRegister<_, 2> proposer 1", |b| {
+        b.iter_batched_ref(
+            PaxosRegister::<u64, 2>::new,
+            decide_as(1),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("doorway PaxosRegister<_, 8> proposer 1", |b| {
+        b.iter_batched_ref(
+            PaxosRegister::<u64, 8>::new,
+            decide_as(1),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("doorway PaxosRegister<_, 2, LatchBlock> proposer 1", |b| {
+        b.iter_batched_ref(
+            PaxosRegister::<u64, 2, LatchBlock>::new,
+            |register| {
+                let [_, proposer] = register.proposers();
+                proposer.propose(black_box(7))
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("Mutex<Option<_>> set-once", |b| {
+        b.iter_batched_ref(
+            MutexRegister::default,
+            |register| register.decide(black_box(7)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("OnceLock", |b| {
+        b.iter_batched_ref(
+            OnceLock::<u64>::new,
+            |once| *once.get_or_init(|| black_box(7)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+fn read(c: &mut Criterion) {
+    let mut group = c.benchmark_group("paxos/read");
+    group
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(1));
+    let mut register = PaxosRegister::<u64, 2>::new();
+    let [proposer, _] = register.proposers();
+    proposer.propose(7);
+    group.bench_function("doorway PaxosRegister::get", |b| {
+        b.iter(|| *black_box(&register).get().expect("decided"))
+    });
+    let mutex = MutexRegister::default();
+    mutex.decide(7);
+    group.bench_function("Mutex<Option<_>> lock and read", |b| {
+        b.iter(|| black_box(&mutex).decide(8))
+    });
+    let once = OnceLock::from(7u64);
+    group.bench_function("OnceLock::get", |b| {
+        b.iter(|| *black_box(&once).get().expect("set"))
+    });
+    group.finish();
+}
+
+/// A contended bench: `threads` pool workers run `decide(register, worker)`
+/// on each of `iters` fresh registers (made by `fresh`, outside the
+/// measurement), in the same order, all starting together. Returns the time
+/// of the runs, so that time per iteration is time per decision.
+fn decisions<R, F, D>(threads: usize, iters: u64, fresh: F, decide: D) -> Duration
+where
+    R: Send + Sync + 'static,
+    F: Fn() -> R,
+    D: Fn(&R, usize) -> u64 + Copy + Send + Sync + 'static,
+{
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let chunk = left.min(CHUNK);
+        left -= chunk;
+        let registers: Arc<Vec<R>> = Arc::new((0..chunk).map(|_| fresh()).collect());
+        let job = {
+            let registers = Arc::clone(&registers);
+            Arc::new(move |worker: usize, stop: &Stop| {
+                let mut decided = 0;
+                for register in registers.iter() {
+                    black_box(decide(register, worker));
+                    decided += 1;
+                    if decided % 64 == 0 && stop.requested() {
+                        break;
+                    }
+                }
+                decided
+            })
+        };
+        let report: RunReport = Pool::global().run(threads, WATCHDOG, job);
+        assert!(
+            !report.stopped_by_watchdog,
+            "a contended run hit the watchdog"
+        );
+        total += report.elapsed;
+    }
+    total
+}
+
+fn contended(c: &mut Criterion) {
+    let threads = Pool::global().cores().min(2);
+    let mut group = c.benchmark_group("paxos/contended");
+    group
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30)
+        .throughput(Throughput::Elements(1));
+    group.bench_function(
+        format!("doorway PaxosRegister<_, 2>, {threads} proposers"),
+        |b| {
+            b.iter_custom(|iters| {
+                decisions(
+                    threads,
+                    iters,
+                    PaxosRegister::<u64, 2>::new,
+                    |register, worker| {
+                        // SAFETY: worker `worker` is the only user of this index on
+                        // this register, and proposes to it once.
+                        unsafe { register.proposer_unchecked(worker) }.propose(worker as u64)
+                    },
+                )
+            })
+        },
+    );
+    group.bench_function(
+        format!("Mutex<Option<_>> set-once, {threads} threads"),
+        |b| {
+            b.iter_custom(|iters| {
+                decisions(
+                    threads,
+                    iters,
+                    MutexRegister::default,
+                    |register, worker| register.decide(worker as u64),
+                )
+            })
+        },
+    );
+    group.bench_function(format!("OnceLock, {threads} threads"), |b| {
+        b.iter_custom(|iters| {
+            decisions(threads, iters, OnceLock::<u64>::new, |once, worker| {
+                *once.get_or_init(|| worker as u64)
+            })
+        })
+    });
+    group.finish();
+}
+
+/// Steps after which proposer 0 stops in the stalled bench: it has read the
+/// decision, published its input and voted at the lowest ballot, and never
+/// re-reads the others.
+const STALL_AFTER: usize = 3;
+
+/// A register whose proposer 0 stopped mid-proposal.
+fn register_with_a_stalled_proposer() -> PaxosRegister<u64, 3> {
+    let register = PaxosRegister::<u64, 3>::new();
+    // SAFETY: proposer 0 is used here once; the bench uses proposers 1 and 2.
+    let stalled = unsafe { register.proposer_unchecked(0) };
+    assert_eq!(propose_halting_after(stalled, 99, STALL_AFTER), None);
+    register
+}
+
+fn stalled(c: &mut Criterion) {
+    let threads = Pool::global().cores().min(2);
+    report_the_mutex_register_blocked();
+    let mut group = c.benchmark_group("paxos/stalled");
+    group
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30)
+        .throughput(Throughput::Elements(1));
+    group.bench_function(
+        format!("doorway PaxosRegister<_, 3>, proposer 0 stalled, {threads} live"),
+        |b| {
+            b.iter_custom(|iters| {
+                decisions(
+                    threads,
+                    iters,
+                    register_with_a_stalled_proposer,
+                    |register, worker| {
+                        // SAFETY: workers play proposers 1 and 2, once per register.
+                        let decided = unsafe { register.proposer_unchecked(worker + 1) }
+                            .propose(worker as u64);
+                        assert_eq!(decided, 99, "the stalled proposer's vote must be adopted");
+                        decided
+                    },
+                )
+            })
+        },
+    );
+    group.bench_function(
+        format!("doorway PaxosRegister<_, 3>, proposer 0 idle, {threads} live"),
+        |b| {
+            b.iter_custom(|iters| {
+                decisions(
+                    threads,
+                    iters,
+                    PaxosRegister::<u64, 3>::new,
+                    |register, worker| {
+                        // SAFETY: workers play proposers 1 and 2, once per register.
+                        unsafe { register.proposer_unchecked(worker + 1) }.propose(worker as u64)
+                    },
+                )
+            })
+        },
+    );
+    group.finish();
+}
+
+/// How long the mutex register gets to decide while its holder is stalled.
+const BLOCKED_AFTER: Duration = Duration::from_millis(200);
+
+/// A thread takes the mutex register's lock and stalls holding it; another
+/// thread tries to decide. Prints whether it could.
+fn report_the_mutex_register_blocked() {
+    let register = Arc::new(MutexRegister::default());
+    let (held, holding) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let holder = {
+        let register = Arc::clone(&register);
+        std::thread::spawn(move || {
+            let guard = register.0.lock().unwrap();
+            held.send(()).unwrap();
+            released.recv().ok(); // stalled, lock held
+            drop(guard);
+        })
+    };
+    holding.recv().unwrap();
+    let (decided, decision) = mpsc::channel();
+    let contender = {
+        let register = Arc::clone(&register);
+        std::thread::spawn(move || decided.send(register.decide(1)).ok())
+    };
+    match decision.recv_timeout(BLOCKED_AFTER) {
+        Ok(value) => println!(
+            "paxos/stalled: Mutex<Option<_>> set-once decided {value} while its holder was stalled"
+        ),
+        Err(_) => println!(
+            "paxos/stalled: Mutex<Option<_>> set-once: BLOCKED, no decision in {} ms while the lock holder is stalled",
+            BLOCKED_AFTER.as_millis()
+        ),
+    }
+    release.send(()).ok();
+    holder.join().unwrap();
+    contender.join().unwrap();
+}
+
+fn machine(_: &mut Criterion) {
+    println!("paxos: machine: {}", harness::stats::machine());
+}
+
+criterion_group!(benches, machine, uncontended, read, contended, stalled);
+criterion_main!(benches);

@@ -1,0 +1,64 @@
+//! Agreement that no stalled thread can block: a Paxos register and a log.
+//!
+//! A lock makes threads take turns, so a thread that stops while holding it
+//! (descheduled for good, stuck in a signal handler, killed) stops everyone.
+//! A consensus object cannot work that way. [`PaxosRegister`] lets `N`
+//! threads agree on one value by reading and writing shared memory only:
+//! each attempt takes a bounded number of steps and waits for no one, so the
+//! others decide whatever any thread does, and no two of them ever decide
+//! differently, whatever the timing.
+//!
+//! - [`PaxosRegister<T, N>`](PaxosRegister): one decision among `N`
+//!   proposers, single-disk Disk Paxos (Gafni and Lamport, 2003) with memory
+//!   as the disk. See [`register`] for the algorithm and its proof.
+//! - [`PaxosLog<T, N>`](PaxosLog) (`std`): a sequence of decisions, one
+//!   register per slot, for replicated state machines. See [`log`].
+//!
+//! # Properties
+//!
+//! - **Agreement**: no two proposers decide different values.
+//! - **Validity**: the decided value is one that was proposed.
+//! - **Decided once**: once decided, every later proposal and
+//!   [`decided`](PaxosRegister::decided) returns the same value.
+//! - **Nothing blocks**: every attempt is a bounded number of loads and
+//!   stores, and a proposer whose competitors have stopped decides within two
+//!   attempts (obstruction freedom). Under contention, randomized exponential
+//!   backoff separates dueling proposers, so that one of them soon runs
+//!   alone and decides.
+//! - **No read-modify-write**: loads, stores and fences only, so it runs on
+//!   `thumbv6m` and `riscv32imc`.
+//!
+//! # Blocks
+//!
+//! Each proposer owns a block `(mbal, bal, inp)` that others must read whole.
+//! Where the target has 64-bit atomics it is one word ([`WordBlock`]);
+//! elsewhere it is a [`LatchBlock`]: two copies behind a sequence counter, so
+//! that a writer stopped in the middle of a write still leaves a whole copy
+//! to read. Values of any type live in write-once input cells, one per
+//! proposer; blocks carry only their index.
+//!
+//! # Identity
+//!
+//! A ballot belongs to one proposer, and an index that proposed twice could
+//! reuse a ballot with a different value. [`PaxosRegister::proposers`] hands
+//! out the `N` [`Proposer`]s once; proposing consumes the proposer; handing
+//! them out again panics.
+
+mod backoff;
+pub(crate) mod ballot;
+pub mod block;
+#[cfg(loom)]
+pub mod flaw;
+pub mod latch;
+#[cfg(any(feature = "std", loom))]
+pub mod log;
+pub mod register;
+pub(crate) mod steps;
+
+#[cfg(target_has_atomic = "64")]
+pub use block::WordBlock;
+pub use block::{BlockCell, NativeBlock};
+pub use latch::LatchBlock;
+#[cfg(any(feature = "std", loom))]
+pub use log::{LogFull, PaxosLog, Replica};
+pub use register::{Attempt, PaxosRegister, Proposal, Proposer};

@@ -1,0 +1,128 @@
+//! Shared-memory steps, counted so that tests can stop a proposer between any
+//! two of them.
+//!
+//! Every load or store a proposer makes to shared memory (the decision, its
+//! input cell, a block word or one word of a latch) is preceded by
+//! [`Steps::take`]. Production code passes [`Unbounded`], whose `take` is an
+//! inlined `Ok(())` with an uninhabited error type, so the accounting
+//! compiles away. The test hooks (`std` or loom only) count the steps and
+//! either stop the proposer for good after the `k`-th one ([`HaltAfter`]),
+//! or run a closure there, which may block the thread for as long as it likes
+//! ([`PauseAfter`]).
+//!
+//! Stopping before a step is the same, for everyone else, as a thread that is
+//! never scheduled again: it takes no further step. Fences are not steps: a
+//! stop just before or just after a fence leaves shared memory the same.
+
+use core::convert::Infallible;
+
+/// A budget of shared-memory steps.
+///
+/// `pub` inside a private module: nameable in the bounds of the sealed block
+/// trait, invisible outside the crate.
+pub trait Steps {
+    /// Why a proposer stopped before a step.
+    type Stop;
+
+    /// Called before every shared-memory step; an error stops the proposer
+    /// before it takes the step.
+    fn take(&mut self) -> Result<(), Self::Stop>;
+}
+
+/// No limit, no cost: what every public operation uses.
+pub(crate) struct Unbounded;
+
+impl Steps for Unbounded {
+    type Stop = Infallible;
+
+    #[inline(always)]
+    fn take(&mut self) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+/// Unwraps a result whose error cannot exist.
+#[inline(always)]
+pub(crate) fn unstoppable<T>(result: Result<T, Infallible>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(never) => match never {},
+    }
+}
+
+/// The proposer stopped for good after its budget of steps.
+#[cfg(any(feature = "std", loom))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Halted;
+
+/// Allows `k` steps, then stops the proposer before step `k + 1`, forever.
+#[cfg(any(feature = "std", loom))]
+pub(crate) struct HaltAfter {
+    left: usize,
+    taken: usize,
+}
+
+#[cfg(any(feature = "std", loom))]
+impl HaltAfter {
+    pub(crate) fn new(steps: usize) -> Self {
+        Self {
+            left: steps,
+            taken: 0,
+        }
+    }
+
+    /// Steps taken so far.
+    pub(crate) fn taken(&self) -> usize {
+        self.taken
+    }
+}
+
+#[cfg(any(feature = "std", loom))]
+impl Steps for HaltAfter {
+    type Stop = Halted;
+
+    fn take(&mut self) -> Result<(), Halted> {
+        self.left = self.left.checked_sub(1).ok_or(Halted)?;
+        self.taken += 1;
+        Ok(())
+    }
+}
+
+/// Runs `pause` once, after `k` steps and before step `k + 1`, and never stops.
+#[cfg(any(feature = "std", loom))]
+pub(crate) struct PauseAfter<F: FnOnce()> {
+    left: usize,
+    pause: Option<F>,
+}
+
+#[cfg(any(feature = "std", loom))]
+impl<F: FnOnce()> PauseAfter<F> {
+    pub(crate) fn new(steps: usize, pause: F) -> Self {
+        Self {
+            left: steps,
+            pause: Some(pause),
+        }
+    }
+
+    /// Whether the pause has run.
+    pub(crate) fn paused(&self) -> bool {
+        self.pause.is_none()
+    }
+}
+
+#[cfg(any(feature = "std", loom))]
+impl<F: FnOnce()> Steps for PauseAfter<F> {
+    type Stop = Infallible;
+
+    fn take(&mut self) -> Result<(), Infallible> {
+        match self.left.checked_sub(1) {
+            Some(left) => self.left = left,
+            None => {
+                if let Some(pause) = self.pause.take() {
+                    pause();
+                }
+            }
+        }
+        Ok(())
+    }
+}
