@@ -249,14 +249,27 @@ impl<T: ?Sized> UnsafeCell<T> {
     }
 }
 
+/// Looks a waiter takes with one `spin_loop` hint between them before it
+/// starts backing off: about 1.6 µs on a machine whose hint takes 25 ns, short
+/// against a scheduler slice, so oversubscribed waiters still yield early.
+#[cfg(not(loom))]
+const TIGHT_TURNS: u32 = 64;
+
 /// The crate's one waiting policy, used by every lock between two looks at a
 /// register it waits on.
 ///
-/// - Outside loom it follows crossbeam's [`Backoff::snooze`]: exponential
-///   spinning with `spin_loop` hints (1, 2, 4 … 64 hints between looks), then,
-///   with `std`, `yield_now` on every turn. Yielding is what keeps a FIFO lock
-///   alive when there are more threads than cores: the next thread in line may
-///   be descheduled, and burning a whole time slice spinning behind it is the
+/// - Outside loom it first looks [`TIGHT_TURNS`] times with a single
+///   `spin_loop` hint between looks, then follows crossbeam's
+///   [`Backoff::snooze`]: exponential spinning (1, 2, 4 … 64 hints between
+///   looks), then, with `std`, `yield_now` on every turn. The tight phase is
+///   for handoffs: a waiter in a contended lock is usually served within a
+///   few critical sections, and backing off exponentially from the first look
+///   makes it notice its turn late (measured on a Zen 5 at 2 threads, where a
+///   hint costs about 25 ns: the ticket lock's handoff took 88 ns with
+///   `snooze` from the start and 36 ns with the tight phase, level with
+///   `spin::TicketMutex`). Yielding is what keeps a FIFO lock alive when
+///   there are more threads than cores: the next thread in line may be
+///   descheduled, and burning a whole time slice spinning behind it is the
 ///   worst case of every fair spin lock. Without `std` there is nothing to
 ///   yield to, so it keeps spinning with at most 64 hints between looks
 ///   ([`Backoff::spin`]).
@@ -270,6 +283,9 @@ impl<T: ?Sized> UnsafeCell<T> {
 /// [`Backoff::snooze`]: crossbeam_utils::Backoff::snooze
 /// [`Backoff::spin`]: crossbeam_utils::Backoff::spin
 pub(crate) struct Relax {
+    /// Tight looks taken so far, up to [`TIGHT_TURNS`].
+    #[cfg(not(loom))]
+    tight: u32,
     #[cfg(not(loom))]
     backoff: crossbeam_utils::Backoff,
     #[cfg(loom)]
@@ -281,6 +297,8 @@ impl Relax {
     pub(crate) fn new() -> Self {
         Self {
             #[cfg(not(loom))]
+            tight: 0,
+            #[cfg(not(loom))]
             backoff: crossbeam_utils::Backoff::new(),
             #[cfg(loom)]
             turns: 0,
@@ -290,6 +308,12 @@ impl Relax {
     /// Waits a little before the caller looks again.
     #[inline(always)]
     pub(crate) fn relax(&mut self) {
+        #[cfg(not(loom))]
+        if self.tight < TIGHT_TURNS {
+            self.tight += 1;
+            core::hint::spin_loop();
+            return;
+        }
         #[cfg(all(not(loom), feature = "std"))]
         self.backoff.snooze();
         #[cfg(all(not(loom), not(feature = "std")))]
