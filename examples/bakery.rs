@@ -9,6 +9,9 @@
 //! cargo run --release --example bakery -- [--threads N] [--acquisitions N]
 //! ```
 
+mod cli;
+
+use cli::{Flags, Stop};
 use doorway::{Bakery, Lock};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -27,29 +30,22 @@ usage: bakery [--threads N] [--acquisitions N]
                      number of cores, at least 2)
   --acquisitions N   lock acquisitions per worker (default: 200000)";
 
-fn parse_options() -> Result<Options, String> {
+fn parse_options() -> Result<Options, Stop> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut options = Options {
         threads: cores.clamp(2, MAX_THREADS),
         acquisitions: 200_000,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .ok_or_else(|| format!("{name} needs a value"))?
-                .parse::<u64>()
-                .map_err(|err| format!("{name}: {err}"))
-        };
+    let mut flags = Flags::from_env();
+    while let Some(flag) = flags.next_flag()? {
         match flag.as_str() {
-            "--threads" => options.threads = value("--threads")? as usize,
-            "--acquisitions" => options.acquisitions = value("--acquisitions")?,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument `{other}`")),
+            "--threads" => options.threads = flags.value(&flag)?,
+            "--acquisitions" => options.acquisitions = flags.value(&flag)?,
+            other => return Err(cli::unknown(other)),
         }
     }
     if !(1..=MAX_THREADS).contains(&options.threads) {
-        return Err(format!("--threads must be between 1 and {MAX_THREADS}"));
+        return Err(format!("--threads must be between 1 and {MAX_THREADS}").into());
     }
     Ok(options)
 }
@@ -62,16 +58,9 @@ struct Ledger {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_options() {
+    let options = match cli::options_or_exit(USAGE, parse_options) {
         Ok(options) => options,
-        Err(error) if error.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            eprintln!("error: {error}\n\n{USAGE}");
-            return ExitCode::FAILURE;
-        }
+        Err(exit) => return exit,
     };
     let Options {
         threads,
@@ -106,21 +95,5 @@ fn main() -> ExitCode {
     for (me, count) in ledger.by_participant.iter().take(threads).enumerate() {
         println!("  participant {me}: {count} acquisitions");
     }
-    let expected = threads as u64 * acquisitions;
-    let per_acquisition = elapsed.as_nanos() as f64 / expected.max(1) as f64;
-    println!(
-        "  {expected} acquisitions in {:.3} s, {per_acquisition:.0} ns each",
-        elapsed.as_secs_f64()
-    );
-    if ledger.counter == expected {
-        println!("  counter = {}: no increment lost", ledger.counter);
-        ExitCode::SUCCESS
-    } else {
-        println!(
-            "  counter = {}, expected {expected}: {} increments LOST",
-            ledger.counter,
-            expected - ledger.counter
-        );
-        ExitCode::FAILURE
-    }
+    cli::check_counter(ledger.counter, threads as u64 * acquisitions, elapsed)
 }

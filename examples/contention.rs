@@ -11,9 +11,11 @@
 //! FIFO overtakes found by an audit of the FIFO locks (must be 0), and
 //! increments lost by the non-atomic counter (must be 0).
 
+mod cli;
 #[path = "../benches/harness/mod.rs"]
 mod harness;
 
+use cli::{Flags, Stop};
 use harness::contenders::lineup_len;
 use harness::pool::Pool;
 use harness::stats::machine;
@@ -40,60 +42,43 @@ struct Options {
     critical_section: Work,
 }
 
-fn parse(args: impl Iterator<Item = String>, pool: &Pool) -> Result<Option<Options>, String> {
+fn parse(pool: &Pool) -> Result<Options, Stop> {
     let mut threads = pool.cores();
-    let mut seconds = 16.0;
-    let mut cs_nanos = 0;
-    let mut args = args.peekable();
-    while let Some(flag) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+    let mut seconds: f64 = 16.0;
+    let mut cs_nanos: u64 = 0;
+    let mut flags = Flags::from_env();
+    while let Some(flag) = flags.next_flag()? {
         match flag.as_str() {
-            "--threads" => {
-                threads = value("--threads")?
-                    .parse()
-                    .map_err(|e| format!("--threads: {e}"))?;
-            }
-            "--duration" => {
-                seconds = value("--duration")?
-                    .parse()
-                    .map_err(|e| format!("--duration: {e}"))?;
-            }
-            "--cs" => cs_nanos = value("--cs")?.parse().map_err(|e| format!("--cs: {e}"))?,
-            "-h" | "--help" => return Ok(None),
-            other => return Err(format!("unknown argument `{other}`")),
+            "--threads" => threads = flags.value(&flag)?,
+            "--duration" => seconds = flags.value(&flag)?,
+            "--cs" => cs_nanos = flags.value(&flag)?,
+            other => return Err(cli::unknown(other)),
         }
     }
     if !(1..=pool.capacity()).contains(&threads) {
-        return Err(format!(
-            "--threads must be between 1 and {} (4 per core)",
-            pool.capacity()
-        ));
+        let capacity = pool.capacity();
+        return Err(format!("--threads must be between 1 and {capacity} (4 per core)").into());
     }
     if !(seconds > 0.0 && seconds <= 3600.0) {
-        return Err("--duration must be more than 0 and at most 3600 seconds".to_string());
+        return Err("--duration must be more than 0 and at most 3600 seconds"
+            .to_string()
+            .into());
     }
     if cs_nanos > 1_000_000 {
-        return Err("--cs must be at most 1000000 ns".to_string());
+        return Err("--cs must be at most 1000000 ns".to_string().into());
     }
-    Ok(Some(Options {
+    Ok(Options {
         threads,
         duration: Duration::from_secs_f64(seconds),
         critical_section: Work::nanos(cs_nanos),
-    }))
+    })
 }
 
 fn main() -> ExitCode {
     let pool = Pool::global();
-    let options = match parse(std::env::args().skip(1), pool) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            eprintln!("error: {error}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let options = match cli::options_or_exit(USAGE, || parse(pool)) {
+        Ok(options) => options,
+        Err(exit) => return exit,
     };
     let locks = lineup_len();
     let per_lock = options.duration / locks as u32;

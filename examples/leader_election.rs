@@ -17,6 +17,9 @@
 //! stopping a proposer between two of its shared-memory steps; no public API
 //! offers that, on purpose.
 
+mod cli;
+
+use cli::{Flags, Stop};
 use doorway::PaxosRegister;
 use doorway::harness_paxos::propose_pausing_after;
 use std::process::ExitCode;
@@ -51,28 +54,21 @@ usage: leader_election [--stalled INDEX] [--stall-after STEPS]
                        it has promised its ballot and voted for itself, and has
                        not yet re-read the others)";
 
-fn parse_options() -> Result<Options, String> {
+fn parse_options() -> Result<Options, Stop> {
     let mut options = Options {
         stalled: 2,
         stall_after: steps_to_vote(CANDIDATES),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .ok_or_else(|| format!("{name} needs a value"))?
-                .parse::<usize>()
-                .map_err(|err| format!("{name}: {err}"))
-        };
+    let mut flags = Flags::from_env();
+    while let Some(flag) = flags.next_flag()? {
         match flag.as_str() {
-            "--stalled" => options.stalled = value("--stalled")?,
-            "--stall-after" => options.stall_after = value("--stall-after")?,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument `{other}`")),
+            "--stalled" => options.stalled = flags.value(&flag)?,
+            "--stall-after" => options.stall_after = flags.value(&flag)?,
+            other => return Err(cli::unknown(other)),
         }
     }
     if options.stalled >= CANDIDATES {
-        return Err(format!("--stalled must be below {CANDIDATES}"));
+        return Err(format!("--stalled must be below {CANDIDATES}").into());
     }
     Ok(options)
 }
@@ -106,16 +102,9 @@ fn main() -> ExitCode {
     let Options {
         stalled,
         stall_after,
-    } = match parse_options() {
+    } = match cli::options_or_exit(USAGE, parse_options) {
         Ok(options) => options,
-        Err(error) if error.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            eprintln!("error: {error}\n\n{USAGE}");
-            return ExitCode::FAILURE;
-        }
+        Err(exit) => return exit,
     };
     println!(
         "Leader election among {CANDIDATES} candidates through a PaxosRegister<Candidate, {CANDIDATES}>"

@@ -14,6 +14,9 @@
 //! cargo run --release --example ledger -- [--transfers N]
 //! ```
 
+mod cli;
+
+use cli::{Flags, Stop};
 use doorway::PaxosLog;
 use doorway::harness_paxos::xorshift;
 use std::process::ExitCode;
@@ -81,20 +84,13 @@ impl Ledger {
     }
 }
 
-fn parse_transfers() -> Result<usize, String> {
+fn parse_transfers() -> Result<usize, Stop> {
     let mut transfers = 2_000;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
+    let mut flags = Flags::from_env();
+    while let Some(flag) = flags.next_flag()? {
         match flag.as_str() {
-            "--transfers" => {
-                transfers = args
-                    .next()
-                    .ok_or("--transfers needs a value")?
-                    .parse()
-                    .map_err(|err| format!("--transfers: {err}"))?
-            }
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument `{other}`")),
+            "--transfers" => transfers = flags.value(&flag)?,
+            other => return Err(cli::unknown(other)),
         }
     }
     Ok(transfers)
@@ -106,16 +102,9 @@ usage: ledger [--transfers N]
   --transfers N   transfers each of the 4 replicas appends (default: 2000)";
 
 fn main() -> ExitCode {
-    let transfers = match parse_transfers() {
+    let transfers = match cli::options_or_exit(USAGE, parse_transfers) {
         Ok(transfers) => transfers,
-        Err(error) if error.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            eprintln!("error: {error}\n\n{USAGE}");
-            return ExitCode::FAILURE;
-        }
+        Err(exit) => return exit,
     };
     println!(
         "A bank ledger replicated on a PaxosLog: {REPLICAS} replica threads, {ACCOUNTS} accounts \

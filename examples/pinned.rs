@@ -11,6 +11,9 @@
 //! cargo run --release --example pinned -- [--acquisitions N]
 //! ```
 
+mod cli;
+
+use cli::{Flags, Stop};
 use doorway::{Lock, MachinePerCore};
 use std::process::ExitCode;
 use std::sync::Barrier;
@@ -21,20 +24,13 @@ usage: pinned [--acquisitions N]
 
   --acquisitions N   lock acquisitions per core (default: 200000)";
 
-fn parse_acquisitions() -> Result<u64, String> {
+fn parse_acquisitions() -> Result<u64, Stop> {
     let mut acquisitions = 200_000;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
+    let mut flags = Flags::from_env();
+    while let Some(flag) = flags.next_flag()? {
         match flag.as_str() {
-            "--acquisitions" => {
-                acquisitions = args
-                    .next()
-                    .ok_or("--acquisitions needs a value")?
-                    .parse()
-                    .map_err(|err| format!("--acquisitions: {err}"))?;
-            }
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument `{other}`")),
+            "--acquisitions" => acquisitions = flags.value(&flag)?,
+            other => return Err(cli::unknown(other)),
         }
     }
     Ok(acquisitions)
@@ -47,16 +43,9 @@ struct Ledger {
 }
 
 fn main() -> ExitCode {
-    let acquisitions = match parse_acquisitions() {
+    let acquisitions = match cli::options_or_exit(USAGE, parse_acquisitions) {
         Ok(acquisitions) => acquisitions,
-        Err(error) if error.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            eprintln!("error: {error}\n\n{USAGE}");
-            return ExitCode::FAILURE;
-        }
+        Err(exit) => return exit,
     };
 
     // One register per core this process may run on, each in its own cache line.
@@ -115,21 +104,5 @@ fn main() -> ExitCode {
     for (core, count) in ledger.by_core.iter().enumerate() {
         println!("  core {core}: {count} acquisitions");
     }
-    let expected = cores as u64 * acquisitions;
-    let per_acquisition = elapsed.as_nanos() as f64 / expected.max(1) as f64;
-    println!(
-        "  {expected} acquisitions in {:.3} s, {per_acquisition:.0} ns each",
-        elapsed.as_secs_f64()
-    );
-    if ledger.counter == expected {
-        println!("  counter = {}: no increment lost", ledger.counter);
-        ExitCode::SUCCESS
-    } else {
-        println!(
-            "  counter = {}, expected {expected}: {} increments LOST",
-            ledger.counter,
-            expected - ledger.counter
-        );
-        ExitCode::FAILURE
-    }
+    cli::check_counter(ledger.counter, cores as u64 * acquisitions, elapsed)
 }
