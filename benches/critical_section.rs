@@ -12,7 +12,7 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criteri
 use harness::contenders::{self, Contender, Family, FamilyVisitor, Visitor};
 use harness::pool::Pool;
 use harness::work::Work;
-use harness::{WATCHDOG, contended_run};
+use harness::{Load, WATCHDOG, contended_sample};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,24 +37,14 @@ impl Visitor for Sweep<'_, '_> {
         let lock = Arc::new(lock);
         let (threads, inside, outside) = (self.threads, self.inside, self.outside);
         let id = format!("in {} ns, out {} ns", inside.length(), outside.length());
+        let load = Load {
+            threads,
+            inside,
+            outside,
+            deadline: WATCHDOG,
+        };
         self.group.bench_function(BenchmarkId::new(name, id), |b| {
-            b.iter_custom(|iters| {
-                let per_thread = iters.div_ceil(threads as u64);
-                let run = contended_run(
-                    Pool::global(),
-                    &lock,
-                    threads,
-                    per_thread,
-                    inside,
-                    outside,
-                    WATCHDOG,
-                );
-                assert_eq!(run.lost, 0, "{name} lost increments");
-                let planned = per_thread * threads as u64;
-                run.report
-                    .scaled_to(planned)
-                    .mul_f64(iters as f64 / planned as f64)
-            })
+            b.iter_custom(|iters| contended_sample(name, &lock, load, iters).time)
         });
     }
 }

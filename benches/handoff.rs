@@ -11,7 +11,7 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criteri
 use harness::contenders::{self, Contender, Family, FamilyVisitor, Visitor};
 use harness::pool::Pool;
 use harness::work::Work;
-use harness::{WATCHDOG, contended_run, thread_counts};
+use harness::{Load, WATCHDOG, contended_sample, thread_counts};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,25 +30,15 @@ impl Visitor for Handoff<'_, '_> {
     fn visit<C: Contender>(&mut self, name: &'static str, lock: C) {
         let lock = Arc::new(lock);
         let threads = self.threads;
+        let load = Load {
+            threads,
+            inside: Work::NONE,
+            outside: Work::NONE,
+            deadline: WATCHDOG,
+        };
         self.group
             .bench_function(BenchmarkId::new(name, threads), |b| {
-                b.iter_custom(|iters| {
-                    let per_thread = iters.div_ceil(threads as u64);
-                    let run = contended_run(
-                        Pool::global(),
-                        &lock,
-                        threads,
-                        per_thread,
-                        Work::NONE,
-                        Work::NONE,
-                        WATCHDOG,
-                    );
-                    assert_eq!(run.lost, 0, "{name} lost increments");
-                    let planned = per_thread * threads as u64;
-                    run.report
-                        .scaled_to(planned)
-                        .mul_f64(iters as f64 / planned as f64)
-                })
+                b.iter_custom(|iters| contended_sample(name, &lock, load, iters).time)
             });
     }
 }

@@ -10,10 +10,10 @@ mod harness;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
-use harness::contended_run;
 use harness::contenders::{self, Contender, Family, FamilyVisitor, Visitor};
 use harness::pool::Pool;
 use harness::work::Work;
+use harness::{Load, contended_sample};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,25 +36,18 @@ impl Visitor for Oversubscribed<'_, '_> {
         let lock = Arc::new(lock);
         let threads = self.threads;
         let mut stops = 0;
+        let load = Load {
+            threads,
+            inside: Work::NONE,
+            outside: Work::NONE,
+            deadline: DEADLINE,
+        };
         self.group
             .bench_function(BenchmarkId::new(name, threads), |b| {
                 b.iter_custom(|iters| {
-                    let per_thread = iters.div_ceil(threads as u64);
-                    let run = contended_run(
-                        Pool::global(),
-                        &lock,
-                        threads,
-                        per_thread,
-                        Work::NONE,
-                        Work::NONE,
-                        DEADLINE,
-                    );
-                    assert_eq!(run.lost, 0, "{name} lost increments");
-                    stops += usize::from(run.report.stopped_by_watchdog);
-                    let planned = per_thread * threads as u64;
-                    run.report
-                        .scaled_to(planned)
-                        .mul_f64(iters as f64 / planned as f64)
+                    let sample = contended_sample(name, &lock, load, iters);
+                    stops += usize::from(sample.stopped_by_watchdog);
+                    sample.time
                 })
             });
         if stops > 0 {

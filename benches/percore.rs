@@ -21,7 +21,7 @@ use doorway::{Bakery, PerCore};
 use harness::contenders::{Contender, Fifo};
 use harness::pool::Pool;
 use harness::work::Work;
-use harness::{WATCHDOG, contended_run};
+use harness::{Load, WATCHDOG, contended_sample};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,24 +75,14 @@ fn handoff_one<C: Contender>(
 ) {
     let threads = Pool::global().cores().min(2);
     let lock = Arc::new(lock);
+    let load = Load {
+        threads,
+        inside: Work::NONE,
+        outside: Work::NONE,
+        deadline: WATCHDOG,
+    };
     group.bench_function(BenchmarkId::new(name, participants), |b| {
-        b.iter_custom(|iters| {
-            let per_thread = iters.div_ceil(threads as u64);
-            let run = contended_run(
-                Pool::global(),
-                &lock,
-                threads,
-                per_thread,
-                Work::NONE,
-                Work::NONE,
-                WATCHDOG,
-            );
-            assert_eq!(run.lost, 0, "{name} lost increments");
-            let planned = per_thread * threads as u64;
-            run.report
-                .scaled_to(planned)
-                .mul_f64(iters as f64 / planned as f64)
-        })
+        b.iter_custom(|iters| contended_sample(name, &lock, load, iters).time)
     });
 }
 

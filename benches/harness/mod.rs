@@ -124,6 +124,49 @@ pub fn contended_run<C: Contender>(
     Contended { report, lost }
 }
 
+/// The shape of a contended bench: pinned threads, work inside and outside
+/// the lock, and the watchdog's deadline for one run.
+#[derive(Clone, Copy)]
+pub struct Load {
+    pub threads: usize,
+    pub inside: Work,
+    pub outside: Work,
+    pub deadline: Duration,
+}
+
+/// One criterion sample (`iter_custom`) of a contended bench.
+pub struct Sample {
+    /// The time `iters` acquisitions took, extrapolated from the
+    /// acquisitions done when the watchdog stopped the run.
+    pub time: Duration,
+    pub stopped_by_watchdog: bool,
+}
+
+/// Times `iters` acquisitions of `lock`, shared evenly among `load.threads`
+/// workers of the global pinned pool and released together. A lost increment
+/// fails the bench: a lock that breaks exclusion has no time worth reporting.
+pub fn contended_sample<C: Contender>(name: &str, lock: &Arc<C>, load: Load, iters: u64) -> Sample {
+    let per_thread = iters.div_ceil(load.threads as u64);
+    let run = contended_run(
+        Pool::global(),
+        lock,
+        load.threads,
+        per_thread,
+        load.inside,
+        load.outside,
+        load.deadline,
+    );
+    assert_eq!(run.lost, 0, "{name} lost increments");
+    let planned = per_thread * load.threads as u64;
+    Sample {
+        time: run
+            .report
+            .scaled_to(planned)
+            .mul_f64(iters as f64 / planned as f64),
+        stopped_by_watchdog: run.report.stopped_by_watchdog,
+    }
+}
+
 /// Runs `threads` workers through the lock's doorway and waiting room
 /// `per_thread` times each, stamping an audit clock around every doorway, and
 /// audits the order of entry. `None` if the lock has no doorway to audit.
