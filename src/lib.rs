@@ -148,3 +148,10 @@ pub mod __loom {
 
     pub use crate::paxos::flaw::{self, Flaw};
 }
+
+/// The README's Rust examples, compiled and run as doc tests so that the
+/// front page cannot drift from the API (its `lock_api` example needs the
+/// feature, so the whole README is tested with it).
+#[cfg(all(doctest, feature = "lock_api"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
