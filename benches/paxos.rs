@@ -20,7 +20,10 @@
 
 mod harness;
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main,
+};
 use doorway::PaxosRegister;
 use doorway::harness_paxos::propose_halting_after;
 use doorway::paxos::LatchBlock;
@@ -174,14 +177,20 @@ where
     total
 }
 
-fn contended(c: &mut Criterion) {
-    let threads = Pool::global().cores().min(2);
-    let mut group = c.benchmark_group("paxos/contended");
+/// A group timing decisions made by pool threads, reported per decision.
+fn decisions_group<'c>(c: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(name);
     group
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
         .sample_size(30)
         .throughput(Throughput::Elements(1));
+    group
+}
+
+fn contended(c: &mut Criterion) {
+    let threads = Pool::global().cores().min(2);
+    let mut group = decisions_group(c, "paxos/contended");
     group.bench_function(
         format!("doorway PaxosRegister<_, 2>, {threads} proposers"),
         |b| {
@@ -239,12 +248,7 @@ fn register_with_a_stalled_proposer() -> PaxosRegister<u64, 3> {
 fn stalled(c: &mut Criterion) {
     let threads = Pool::global().cores().min(2);
     report_the_mutex_register_blocked();
-    let mut group = c.benchmark_group("paxos/stalled");
-    group
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30)
-        .throughput(Throughput::Elements(1));
+    let mut group = decisions_group(c, "paxos/stalled");
     group.bench_function(
         format!("doorway PaxosRegister<_, 3>, proposer 0 stalled, {threads} live"),
         |b| {

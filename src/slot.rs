@@ -94,15 +94,7 @@ pub(crate) fn claim_exactly(seats: &[Seat], index: usize) -> bool {
     {
         return true;
     }
-    // As in `seat_of_exited_thread`: holding the registry orders the exited
-    // owner's last use of the seat before ours.
-    let registry = registry();
-    let owner = seat.load(Ordering::Relaxed);
-    owner != UNCLAIMED
-        && !registry.live.contains_key(&owner)
-        && seat
-            .compare_exchange(owner, me, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
+    take_if_owner_exited(seat, &registry(), me)
 }
 
 /// Gives back `seats[index]`, owned by the thread that `hold` keeps live,
@@ -254,18 +246,23 @@ fn fresh_seat(seats: &[Seat], me: usize) -> Option<usize> {
 }
 
 fn seat_of_exited_thread(seats: &[Seat], me: usize) -> Option<usize> {
-    // Holding the registry while reading owners: an owner absent from `live`
-    // has run its exit destructor, which took this mutex after its last use of
-    // the seat. Acquiring the mutex here orders that use before ours.
     let registry = registry();
-    seats.iter().position(|seat| {
-        let owner = seat.load(Ordering::Relaxed);
-        owner != UNCLAIMED
-            && !registry.live.contains_key(&owner)
-            && seat
-                .compare_exchange(owner, me, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-    })
+    seats
+        .iter()
+        .position(|seat| take_if_owner_exited(seat, &registry, me))
+}
+
+/// Claims `seat` for `me` if its owner has exited. The caller holds the
+/// registry while it reads the owner: an owner absent from `live` has run its
+/// exit destructor, which took the registry's mutex after its last use of the
+/// seat, so holding the mutex here orders that use before ours.
+fn take_if_owner_exited(seat: &Seat, registry: &Registry, me: usize) -> bool {
+    let owner = seat.load(Ordering::Relaxed);
+    owner != UNCLAIMED
+        && !registry.live.contains_key(&owner)
+        && seat
+            .compare_exchange(owner, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
 }
 
 /// How long a thread that finds every seat taken waits for one to free up.
