@@ -26,7 +26,7 @@ use doorway::harness::{FifoReport, Visit, audit_entry_order};
 use pool::{Pool, RunReport};
 use std::cell::UnsafeCell;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use work::Work;
 
@@ -201,7 +201,7 @@ pub fn fifo_audit<C: Contender>(
                 let audited = lock
                     .with_lock_audited(who, &clock, |visit| unsafe { (*log.0.get()).push(visit) });
                 if audited.is_none() {
-                    auditable.store(false, std::sync::atomic::Ordering::Relaxed);
+                    auditable.store(false, Ordering::Relaxed);
                     break;
                 }
                 done += 1;
@@ -210,7 +210,7 @@ pub fn fifo_audit<C: Contender>(
         })
     };
     pool.run(threads, deadline, job);
-    if !auditable.load(std::sync::atomic::Ordering::Relaxed) {
+    if !auditable.load(Ordering::Relaxed) {
         return None;
     }
     let log = Arc::try_unwrap(log)
@@ -233,6 +233,8 @@ pub struct ContentionRow {
     /// auditable doorway.
     pub overtakes: Option<usize>,
     pub lost: u64,
+    /// The core-to-core line round trip measured right after the run.
+    pub round_trip: Option<Duration>,
 }
 
 /// Acquisitions per thread in a FIFO audit run (the audit logs each one).
@@ -276,6 +278,7 @@ pub fn contention_rows(
                 self.outside,
                 self.duration,
             );
+            let round_trip = line_round_trip(pool);
             let audit = fifo_audit(pool, &lock, self.threads, AUDIT_PER_THREAD, WATCHDOG);
             self.rows.push(ContentionRow {
                 name,
@@ -285,6 +288,7 @@ pub fn contention_rows(
                 fairness: stats::Fairness::of(&run.counts()),
                 overtakes: audit.map(|report| report.overtakes),
                 lost: run.lost,
+                round_trip,
             });
         }
     }
@@ -299,6 +303,41 @@ pub fn contention_rows(
     };
     contenders::lineup(&mut collect);
     collect.rows
+}
+
+/// The time a cache line takes to go from core 0 to core 1 and back, measured
+/// now with two pinned pool workers passing one atomic back and forth; `None`
+/// on one core.
+///
+/// On a virtual machine this can change several times over for seconds at a
+/// time (the host moves the virtual CPUs), and every contended figure moves
+/// with it, so each contention row records the round trip in force when it
+/// ran.
+pub fn line_round_trip(pool: &Pool) -> Option<Duration> {
+    const ROUNDS: u64 = 20_000;
+    if pool.cores() < 2 {
+        return None;
+    }
+    let ball = Arc::new(CachePadded::new(AtomicU64::new(0)));
+    let job: pool::Job = {
+        let ball = Arc::clone(&ball);
+        Arc::new(move |who: usize, stop: &pool::Stop| {
+            // Worker 0 moves the ball from even values, worker 1 from odd.
+            for round in 0..ROUNDS {
+                let mine = 2 * round + who as u64;
+                while ball.load(Ordering::Acquire) != mine {
+                    if stop.requested() {
+                        return round;
+                    }
+                    std::hint::spin_loop();
+                }
+                ball.store(mine + 1, Ordering::Release);
+            }
+            ROUNDS
+        })
+    };
+    let report = pool.run(2, Duration::from_secs(1), job);
+    (!report.stopped_by_watchdog).then(|| report.elapsed / ROUNDS as u32)
 }
 
 /// The lock every ratio is taken against: doorway's ticket lock, the simplest
@@ -321,6 +360,7 @@ pub fn contention_table(rows: &[ContentionRow]) -> stats::Table {
         "Jain",
         "FIFO overtakes",
         "lost",
+        "line round trip",
     ]);
     for row in rows {
         let overtakes = match (row.fifo, row.overtakes) {
@@ -337,6 +377,8 @@ pub fn contention_table(rows: &[ContentionRow]) -> stats::Table {
             format!("{:.3}", row.fairness.jain),
             overtakes,
             row.lost.to_string(),
+            row.round_trip
+                .map_or("-".to_string(), |rtt| format!("{} ns", rtt.as_nanos())),
         ]);
     }
     table
