@@ -10,7 +10,6 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use harness::contenders::{self, Contender, Family, FamilyVisitor, Visitor};
 use harness::pool::Pool;
-use harness::work::Work;
 use harness::{Load, WATCHDOG, contended_sample, thread_counts};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,12 +29,7 @@ impl Visitor for Handoff<'_, '_> {
     fn visit<C: Contender>(&mut self, name: &'static str, lock: C) {
         let lock = Arc::new(lock);
         let threads = self.threads;
-        let load = Load {
-            threads,
-            inside: Work::NONE,
-            outside: Work::NONE,
-            deadline: WATCHDOG,
-        };
+        let load = Load::handoff(threads, WATCHDOG);
         self.group
             .bench_function(BenchmarkId::new(name, threads), |b| {
                 b.iter_custom(|iters| contended_sample(name, &lock, load, iters).time)

@@ -12,7 +12,6 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use harness::contenders::{self, Contender, Family, FamilyVisitor, Visitor};
 use harness::pool::Pool;
-use harness::work::Work;
 use harness::{Load, contended_sample};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,12 +35,7 @@ impl Visitor for Oversubscribed<'_, '_> {
         let lock = Arc::new(lock);
         let threads = self.threads;
         let mut stops = 0;
-        let load = Load {
-            threads,
-            inside: Work::NONE,
-            outside: Work::NONE,
-            deadline: DEADLINE,
-        };
+        let load = Load::handoff(threads, DEADLINE);
         self.group
             .bench_function(BenchmarkId::new(name, threads), |b| {
                 b.iter_custom(|iters| {

@@ -20,7 +20,6 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criteri
 use doorway::{Bakery, PerCore};
 use harness::contenders::{Contender, Fifo};
 use harness::pool::Pool;
-use harness::work::Work;
 use harness::{Load, WATCHDOG, contended_sample};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -75,12 +74,7 @@ fn handoff_one<C: Contender>(
 ) {
     let threads = Pool::global().cores().min(2);
     let lock = Arc::new(lock);
-    let load = Load {
-        threads,
-        inside: Work::NONE,
-        outside: Work::NONE,
-        deadline: WATCHDOG,
-    };
+    let load = Load::handoff(threads, WATCHDOG);
     group.bench_function(BenchmarkId::new(name, participants), |b| {
         b.iter_custom(|iters| contended_sample(name, &lock, load, iters).time)
     });

@@ -61,12 +61,10 @@ fn parse(pool: &Pool) -> Result<Options, Stop> {
         return Err(format!("--threads must be between 1 and {capacity} (4 per core)").into());
     }
     if !(seconds > 0.0 && seconds <= 3600.0) {
-        return Err("--duration must be more than 0 and at most 3600 seconds"
-            .to_string()
-            .into());
+        return Err("--duration must be more than 0 and at most 3600 seconds".into());
     }
     if cs_nanos > 1_000_000 {
-        return Err("--cs must be at most 1000000 ns".to_string().into());
+        return Err("--cs must be at most 1000000 ns".into());
     }
     Ok(Options {
         threads,

@@ -134,6 +134,18 @@ pub struct Load {
     pub deadline: Duration,
 }
 
+impl Load {
+    /// Back-to-back acquisitions with empty critical sections: pure handoff.
+    pub fn handoff(threads: usize, deadline: Duration) -> Load {
+        Load {
+            threads,
+            inside: Work::NONE,
+            outside: Work::NONE,
+            deadline,
+        }
+    }
+}
+
 /// One criterion sample (`iter_custom`) of a contended bench.
 pub struct Sample {
     /// The time `iters` acquisitions took, extrapolated from the

@@ -25,6 +25,12 @@ impl From<String> for Stop {
     }
 }
 
+impl From<&str> for Stop {
+    fn from(message: &str) -> Self {
+        Stop::Bad(message.to_string())
+    }
+}
+
 /// The arguments after the program name, read as flags and their values.
 pub struct Flags<I: Iterator<Item = String>> {
     args: I,
