@@ -297,12 +297,14 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
     /// `index` must come from a block or the decision read by this thread,
     /// which proves the cell was written and happens-before this read.
     pub(crate) unsafe fn input(&self, index: usize) -> &T {
-        // SAFETY: the cell is written once, before anything names it, and
-        // never again (see `publish`); the caller has synchronized with that
-        // write, so no write can overlap this shared borrow, which lives as
-        // long as `&self`.
         self.inputs[index]
-            .with(|cell| unsafe { (*cell).as_ref() })
+            .with(|cell| {
+                // SAFETY: the cell is written once, before anything names it,
+                // and never again (see `publish`); the caller has synchronized
+                // with that write, so no write can overlap this shared borrow,
+                // which lives as long as `&self`.
+                unsafe { (*cell).as_ref() }
+            })
             .expect("doorway: a Paxos block named an input cell that was never written")
     }
 
