@@ -1,0 +1,41 @@
+//! The crate's only door to atomics, fences, cells, per-thread values and
+//! waiting.
+//!
+//! Every other module takes these names from here, so that building with
+//! `RUSTFLAGS="--cfg loom"` swaps in loom's model-checked versions everywhere
+//! at once: for doorway's own models, and for users who model-check their own
+//! code with doorway inside it.
+//!
+//! - [`atomics`]: atomics, the cell that holds guarded data, per-thread values,
+//!   and [`Lazy`], which keeps a lock's registers buildable in `const` context
+//!   under loom too.
+//! - [`fences`]: every fence by name ([`FenceSite`]).
+//! - [`orderings`]: every `Release`/`Acquire` access on an algorithm's path by
+//!   name ([`Access`]), with the reason it has its ordering.
+//! - [`wait`]: the one waiting policy every lock uses between two looks.
+//! - `mutation` (doorway's own test builds only): weakening one named fence at
+//!   a time, so that doorway's models can show each one is needed.
+//!
+//! # Test hooks
+//!
+//! Doorway's own CI builds with `--cfg doorway_mutants` (the repository's
+//! `.cargo/config.toml` sets it; a crate that depends on doorway never reads
+//! that file). The cfg exposes test hooks in [`crate::__private`]; the switches
+//! that change behaviour at run time (a weakened fence, a deliberate flaw, a
+//! cap on spin-waits) exist only when the build is also a loom or Miri build.
+//! A user's `--cfg loom` build has none of them.
+
+mod atomics;
+mod fences;
+#[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+pub mod mutation;
+mod orderings;
+mod wait;
+
+pub(crate) use atomics::*;
+pub use fences::FenceSite;
+pub(crate) use fences::fence;
+pub use orderings::{Access, Why};
+#[cfg(all(doorway_mutants, loom))]
+pub use wait::spin_cap;
+pub(crate) use wait::{Relax, pause};
