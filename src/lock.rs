@@ -1,17 +1,18 @@
-//! [`Lock<R, T>`]: data guarded by any [`RawLock`], used like `Mutex<T>`.
+//! [`Lock<R, T>`]: data guarded by any [`RawLock`].
 //!
 //! # Invariants
 //!
-//! - The data is reached only through a [`Guard`], and a guard exists only
-//!   between a participant's successful acquisition and its release.
-//! - No two live participants of one lock share an index:
-//!   [`Lock::participants`] borrows the lock mutably while its handles live, so
-//!   it can hand out each index once; threads that call [`Lock::lock`] get
-//!   their own seat from [`slot`](crate::slot); the only other source,
-//!   [`Lock::participant_unchecked`], is `unsafe` and states the rule.
-//! - A participant is borrowed mutably by its guard, so re-entry through a
-//!   handle does not compile; re-entry through [`Lock::lock`] reaches the raw
-//!   lock, which panics.
+//! 1. The data is reached only through a [`Guard`], and a guard exists only
+//!    between a participant's successful acquisition and its release.
+//! 2. No two live acquisitions of one lock use the same participant index:
+//!    [`Lock::participants`] borrows the lock mutably while its handles live,
+//!    so it can hand out each index once; [`Lock::lock`] takes a
+//!    [seat](crate::seats) for each acquisition, which no other thread can take
+//!    while it is busy; the only other source, [`Lock::participant_unchecked`],
+//!    is `unsafe` and states the rule.
+//! 3. A participant is borrowed mutably by its guard, so re-entry through a
+//!    handle does not compile; re-entry through [`Lock::lock`] finds the
+//!    thread's own busy seat and panics, and [`Lock::try_lock`] returns `None`.
 
 use crate::raw::RawLock;
 use crate::sync::UnsafeCell;
@@ -19,7 +20,13 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
-/// Data of type `T` guarded by the raw lock `R`.
+/// Data of type `T` guarded by the raw lock `R`: a mutex built on one of
+/// doorway's algorithms.
+///
+/// Two ways in: [`participants`](Self::participants) hands out one
+/// [`Participant`] per index (no `std`, no read-modify-write), and, with
+/// `std`, [`lock`](Self::lock) works from any thread, taking one of the lock's
+/// seats for each acquisition.
 ///
 /// ```
 /// use doorway::{Bakery, Lock};
@@ -36,7 +43,16 @@ use core::ops::{Deref, DerefMut};
 /// });
 /// assert_eq!(counter.into_inner(), 4000);
 /// ```
-pub struct Lock<R: RawLock, T: ?Sized> {
+///
+/// # No poisoning
+///
+/// Unlike `std::sync::Mutex`, and like `parking_lot::Mutex`, a `Lock` is not
+/// poisoned when a thread panics while holding it: the guard's destructor
+/// releases the lock during unwinding, and the next holder sees the data as
+/// the panicking thread left it, possibly half-updated. If a panic can
+/// interrupt an update, restore the invariant in a drop guard of your own, or
+/// catch the panic and repair the data before releasing.
+pub struct Lock<R, T: ?Sized> {
     raw: R,
     data: UnsafeCell<T>,
 }
@@ -45,30 +61,23 @@ pub struct Lock<R: RawLock, T: ?Sized> {
 // contract), possibly on another thread, which needs `T: Send`, as for `Mutex`.
 unsafe impl<R: RawLock, T: ?Sized + Send> Sync for Lock<R, T> {}
 
-#[cfg(not(loom))]
 impl<R: RawLock + crate::raw::ConstInit, T> Lock<R, T> {
     /// An unlocked lock holding `value`; `const`, so it can sit in a `static`.
+    ///
+    /// Under `--cfg loom` it is `const` too; the raw lock's registers are then
+    /// created by the first thread that uses the lock (see the crate
+    /// documentation, "Under loom").
     pub const fn new(value: T) -> Self {
         Self::from_raw(R::INIT, value)
     }
 }
 
-#[cfg(loom)]
 impl<R: RawLock, T> Lock<R, T> {
-    /// An unlocked lock holding `value`.
-    pub fn new(value: T) -> Self {
-        Self::from_raw(R::default(), value)
-    }
-}
-
-impl<R: RawLock, T> Lock<R, T> {
-    crate::sync::const_fn_unless_loom! {
-        /// Wraps `value` in the given raw lock, e.g. one sized at run time.
-        pub fn from_raw(raw: R, value: T) -> Self {
-            Self {
-                raw,
-                data: UnsafeCell::new(value),
-            }
+    /// Wraps `value` in the given raw lock, e.g. one sized at run time.
+    pub const fn from_raw(raw: R, value: T) -> Self {
+        Self {
+            raw,
+            data: UnsafeCell::new(value),
         }
     }
 
@@ -84,7 +93,7 @@ impl<R: RawLock, T: ?Sized> Lock<R, T> {
     ///
     /// The borrow is what makes them unique: no one can ask again, or lock
     /// through [`lock`](Self::lock), until every handle is gone. Needs neither
-    /// `std` nor compare-and-swap.
+    /// `std` nor read-modify-write.
     ///
     /// # Panics
     ///
@@ -94,11 +103,12 @@ impl<R: RawLock, T: ?Sized> Lock<R, T> {
     /// let mut lock = doorway::Lock::<doorway::Bakery<2>, u32>::new(0);
     /// let [a, b, c] = lock.participants(); // Bakery<2> has two participants
     /// ```
+    #[track_caller]
     pub fn participants<const K: usize>(&mut self) -> [Participant<'_, R, T>; K] {
         let capacity = self.raw.participants();
         assert!(
             K == 0 || capacity.admits(K - 1),
-            "{K} participants requested from {}, which has {capacity:?}",
+            "doorway: {K} participants requested from {}, which has {capacity:?}",
             core::any::type_name::<R>()
         );
         let lock: &Self = self;
@@ -112,7 +122,11 @@ impl<R: RawLock, T: ?Sized> Lock<R, T> {
     /// A participant for `index`, without the borrow that proves it unique.
     ///
     /// For locks in `static`s on targets without `std`, where each core or task
-    /// knows its own index. Panics if `index` is out of range.
+    /// knows its own index.
+    ///
+    /// # Panics
+    ///
+    /// When `index` is out of range.
     ///
     /// # Safety
     ///
@@ -120,10 +134,11 @@ impl<R: RawLock, T: ?Sized> Lock<R, T> {
     /// `index` may exist for this lock, and no thread may use the lock through
     /// [`lock`](Self::lock) or [`try_lock`](Self::try_lock) (their seats
     /// could name the same index).
+    #[track_caller]
     pub unsafe fn participant_unchecked(&self, index: usize) -> Participant<'_, R, T> {
         assert!(
             self.raw.participants().admits(index),
-            "participant {index} is out of range for {}",
+            "doorway: participant {index} is out of range for {}",
             core::any::type_name::<R>()
         );
         Participant {
@@ -149,53 +164,167 @@ impl<R: RawLock, T: ?Sized> Lock<R, T> {
     }
 }
 
-#[cfg(all(feature = "std", not(loom)))]
-impl<R: crate::raw::ThreadParticipant, T: ?Sized> Lock<R, T> {
-    /// Locks as the calling thread's participant, claiming one on first use.
-    ///
-    /// The thread keeps its participant slot until it exits; then the slot is
-    /// free for another thread. Re-entry panics, like any deadlock the lock can
-    /// see.
-    ///
-    /// # Panics
-    ///
-    /// When every participant slot belongs to a live thread, or when the
-    /// calling thread already holds this lock.
-    ///
-    /// ```
-    /// use doorway::{Bakery, Lock};
-    ///
-    /// static TOTAL: Lock<Bakery<8>, u64> = Lock::new(0);
-    ///
-    /// let workers: Vec<_> = (0..8)
-    ///     .map(|_| std::thread::spawn(|| *TOTAL.lock() += 1))
-    ///     .collect();
-    /// workers.into_iter().for_each(|w| w.join().unwrap());
-    /// assert_eq!(*TOTAL.lock(), 8);
-    /// ```
-    pub fn lock(&self) -> Guard<'_, R, T> {
-        let who = self.raw.thread_participant();
-        // SAFETY: `who` is this thread's participant, which no other live
-        // thread gets, and handles from `participants` cannot coexist with `&self`.
-        unsafe { self.raw.lock(who) };
-        Guard::new(self, who)
+#[cfg(feature = "std")]
+mod seated {
+    use super::{Guard, Lock};
+    use crate::raw::{Seated, Withdraw};
+    use crate::seats::{self, NoSeat};
+    use std::time::{Duration, Instant};
+
+    impl<R: Seated, T: ?Sized> Lock<R, T> {
+        /// Locks from any thread, waiting as long as it takes.
+        ///
+        /// The calling thread takes one of the lock's seats (its own from last
+        /// time, if it is still idle: one compare-and-swap) for this
+        /// acquisition and gives it back when the guard drops. Any number of
+        /// threads may lock; at most as many as the lock has participants are
+        /// inside `lock` or the critical section at once, and the others wait
+        /// for a seat. See [`seats`](crate::seats) for the fairness this gives.
+        ///
+        /// # Panics
+        ///
+        /// When the calling thread already holds this lock (re-entry), or
+        /// leaked a guard of it (`mem::forget`): it would wait for itself
+        /// forever.
+        ///
+        /// ```
+        /// use doorway::{Bakery, Lock};
+        ///
+        /// static TOTAL: Lock<Bakery<2>, u64> = Lock::new(0);
+        ///
+        /// // Sixteen threads share the bakery's two seats.
+        /// let workers: Vec<_> = (0..16)
+        ///     .map(|_| std::thread::spawn(|| *TOTAL.lock() += 1))
+        ///     .collect();
+        /// workers.into_iter().for_each(|w| w.join().unwrap());
+        /// assert_eq!(*TOTAL.lock(), 16);
+        /// ```
+        #[track_caller]
+        #[inline]
+        pub fn lock(&self) -> Guard<'_, R, T> {
+            self.lock_seated(|| false)
+                .unwrap_or_else(|_| unreachable!("a lock that never gives up"))
+        }
+
+        /// Tries once to lock from any thread, without waiting for anyone.
+        ///
+        /// Returns `None` when another thread holds the lock or is on its way
+        /// in, when every seat is busy, and when the calling thread already
+        /// holds this lock.
+        #[inline]
+        pub fn try_lock(&self) -> Option<Guard<'_, R, T>> {
+            // The quiet look: a lock that is held, or that anyone is entering,
+            // fails here before the seat or the lock's registers are written.
+            if self.raw.is_locked() {
+                return None;
+            }
+            let seats = self.raw.seats();
+            if seats.is_empty() {
+                // SAFETY: an anonymous lock admits any thread as participant 0.
+                return unsafe { self.raw.try_lock(0) }.then(|| Guard::new(self, 0, None));
+            }
+            let taken = seats::try_take(seats).ok()?;
+            // SAFETY: the seat is this thread's until it is given back, and no
+            // handle from `participants` can coexist with `&self`.
+            if unsafe { self.raw.try_lock(taken.index) } {
+                Some(Guard::new(self, taken.index, Some((seats, taken))))
+            } else {
+                seats::give_back(seats, taken);
+                None
+            }
+        }
+
+        /// Takes a seat and locks as its participant; `Err` only when
+        /// `give_up` said so, or, for `lock`, never.
+        #[track_caller]
+        #[inline]
+        fn lock_seated(&self, give_up: impl FnMut() -> bool) -> Result<Guard<'_, R, T>, ()> {
+            let seats = self.raw.seats();
+            if seats.is_empty() {
+                // SAFETY: an anonymous lock admits any thread as participant 0.
+                unsafe { self.raw.lock(0) };
+                return Ok(Guard::new(self, 0, None));
+            }
+            let taken = match seats::take(seats, give_up) {
+                Ok(taken) => taken,
+                Err(NoSeat::Reentry) => reentry_panic::<R>(),
+                Err(NoSeat::GaveUp) => return Err(()),
+            };
+            // SAFETY: the seat is this thread's until it is given back, and no
+            // handle from `participants` can coexist with `&self`.
+            unsafe { self.raw.lock(taken.index) };
+            Ok(Guard::new(self, taken.index, Some((seats, taken))))
+        }
     }
 
-    /// Tries once to lock as the calling thread's participant, without waiting.
-    ///
-    /// # Panics
-    ///
-    /// As for [`lock`](Self::lock).
-    pub fn try_lock(&self) -> Option<Guard<'_, R, T>> {
-        let who = self.raw.thread_participant();
-        // SAFETY: as in `lock`.
-        unsafe { self.raw.try_lock(who) }.then(|| Guard::new(self, who))
+    impl<R: Seated + Withdraw, T: ?Sized> Lock<R, T> {
+        /// Locks from any thread, waiting at most `timeout`; `None` if the
+        /// time ran out (or the calling thread already holds this lock). A
+        /// waiter that times out leaves the line without a trace, and the
+        /// waiters behind it keep their order.
+        ///
+        /// ```
+        /// use doorway::{Bakery, Lock};
+        /// use std::time::Duration;
+        ///
+        /// let lock = Lock::<Bakery<2>, u32>::new(0);
+        /// let held = lock.lock();
+        /// std::thread::scope(|s| {
+        ///     s.spawn(|| assert!(lock.try_lock_for(Duration::from_millis(10)).is_none()));
+        /// });
+        /// drop(held);
+        /// assert!(lock.try_lock_for(Duration::from_millis(10)).is_some());
+        /// ```
+        pub fn try_lock_for(&self, timeout: Duration) -> Option<Guard<'_, R, T>> {
+            match Instant::now().checked_add(timeout) {
+                Some(deadline) => self.try_lock_until(deadline),
+                None => self.try_lock_held_or(|| false),
+            }
+        }
+
+        /// Locks from any thread, waiting until `deadline` at most; see
+        /// [`try_lock_for`](Self::try_lock_for).
+        pub fn try_lock_until(&self, deadline: Instant) -> Option<Guard<'_, R, T>> {
+            self.try_lock_held_or(|| Instant::now() >= deadline)
+        }
+
+        /// Like `lock`, but `None` on re-entry, and withdrawing once
+        /// `give_up` says so.
+        fn try_lock_held_or(&self, mut give_up: impl FnMut() -> bool) -> Option<Guard<'_, R, T>> {
+            let seats = self.raw.seats();
+            if seats.is_empty() {
+                // SAFETY: an anonymous lock admits any thread as participant 0.
+                let locked = unsafe { self.raw.lock_unless(0, give_up) };
+                return locked.then(|| Guard::new(self, 0, None));
+            }
+            let taken = seats::take(seats, &mut give_up).ok()?;
+            // SAFETY: as in `lock_seated`.
+            if unsafe { self.raw.lock_unless(taken.index, give_up) } {
+                Some(Guard::new(self, taken.index, Some((seats, taken))))
+            } else {
+                seats::give_back(seats, taken);
+                None
+            }
+        }
+    }
+
+    #[cold]
+    #[track_caller]
+    fn reentry_panic<R>() -> ! {
+        panic!(
+            "doorway: this thread already holds this {} (re-entry, or a leaked guard); \
+             it would wait for itself forever",
+            core::any::type_name::<R>()
+        )
     }
 }
 
-impl<R: RawLock, T: Default> Default for Lock<R, T> {
+impl<R: RawLock, T: Default> Default for Lock<R, T>
+where
+    R: crate::raw::ConstInit,
+{
     fn default() -> Self {
-        Self::from_raw(R::default(), T::default())
+        Self::new(T::default())
     }
 }
 
@@ -212,7 +341,7 @@ impl<R: RawLock, T: ?Sized> fmt::Debug for Lock<R, T> {
 /// One participant of a [`Lock`]: the right to lock it under one index.
 ///
 /// Not `Clone`: an index has one owner. Send it to the thread that will use it.
-pub struct Participant<'a, R: RawLock, T: ?Sized> {
+pub struct Participant<'a, R, T: ?Sized> {
     lock: &'a Lock<R, T>,
     index: usize,
     /// `Participant` is deliberately neither `Clone` nor `Copy`.
@@ -229,17 +358,45 @@ impl<R: RawLock, T: ?Sized> Participant<'_, R, T> {
     /// let first = a.lock();
     /// let second = a.lock(); // re-entry: `a` is already borrowed by `first`
     /// ```
+    #[track_caller]
+    #[inline]
     pub fn lock(&mut self) -> Guard<'_, R, T> {
         // SAFETY: this participant is the only one with its index (see the
         // constructors), and `&mut self` keeps it to one call at a time.
         unsafe { self.lock.raw.lock(self.index) };
-        Guard::new(self.lock, self.index)
+        Guard::new(self.lock, self.index, None)
     }
 
     /// Tries once to lock, without waiting for anyone.
+    #[track_caller]
+    #[inline]
     pub fn try_lock(&mut self) -> Option<Guard<'_, R, T>> {
         // SAFETY: as in `lock`.
-        unsafe { self.lock.raw.try_lock(self.index) }.then(|| Guard::new(self.lock, self.index))
+        unsafe { self.lock.raw.try_lock(self.index) }
+            .then(|| Guard::new(self.lock, self.index, None))
+    }
+
+    /// Locks, asking `give_up` between looks while it waits; once it returns
+    /// `true` the participant leaves the line without a trace and this
+    /// returns `None`. For timeouts without `std`: `give_up` can read a
+    /// platform timer.
+    pub fn lock_unless(&mut self, give_up: impl FnMut() -> bool) -> Option<Guard<'_, R, T>>
+    where
+        R: crate::raw::Withdraw,
+    {
+        // SAFETY: as in `lock`.
+        unsafe { self.lock.raw.lock_unless(self.index, give_up) }
+            .then(|| Guard::new(self.lock, self.index, None))
+    }
+
+    /// Locks, waiting at most `timeout`; `None` if the time ran out.
+    #[cfg(feature = "std")]
+    pub fn try_lock_for(&mut self, timeout: std::time::Duration) -> Option<Guard<'_, R, T>>
+    where
+        R: crate::raw::Withdraw,
+    {
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        self.lock_unless(|| deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline))
     }
 
     /// This participant's index.
@@ -248,7 +405,7 @@ impl<R: RawLock, T: ?Sized> Participant<'_, R, T> {
     }
 }
 
-impl<R: RawLock, T: ?Sized> fmt::Debug for Participant<'_, R, T> {
+impl<R, T: ?Sized> fmt::Debug for Participant<'_, R, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Participant")
             .field("index", &self.index)
@@ -256,14 +413,23 @@ impl<R: RawLock, T: ?Sized> fmt::Debug for Participant<'_, R, T> {
     }
 }
 
+/// The seat a guard gives back: the lock's seat table and the seat taken.
+#[cfg(feature = "std")]
+pub(crate) type SeatOf<'a> = (&'a [crate::seats::Seat], crate::seats::Taken);
+/// Without `std` there are no seats.
+#[cfg(not(feature = "std"))]
+pub(crate) type SeatOf<'a> = core::marker::PhantomData<&'a ()>;
+
 /// Access to the data of a locked [`Lock`]; unlocks when dropped.
 ///
-/// Not `Send`: a guard from [`Lock::lock`] belongs to the thread whose seat it
-/// holds.
+/// Not `Send`: a guard from [`Lock::lock`] holds its thread's seat.
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct Guard<'a, R: RawLock, T: ?Sized> {
     lock: &'a Lock<R, T>,
     who: usize,
+    /// The seat this acquisition took, for a guard made by `Lock::lock`.
+    #[cfg(feature = "std")]
+    seat: Option<SeatOf<'a>>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -271,11 +437,17 @@ pub struct Guard<'a, R: RawLock, T: ?Sized> {
 unsafe impl<R: RawLock, T: ?Sized + Sync> Sync for Guard<'_, R, T> {}
 
 impl<'a, R: RawLock, T: ?Sized> Guard<'a, R, T> {
-    /// A guard for `who`, which must have just acquired `lock`'s raw lock.
-    pub(crate) fn new(lock: &'a Lock<R, T>, who: usize) -> Self {
+    /// A guard for `who`, which must have just acquired `lock`'s raw lock
+    /// (through `seat`, if it took one).
+    #[inline]
+    pub(crate) fn new(lock: &'a Lock<R, T>, who: usize, seat: Option<SeatOf<'a>>) -> Self {
+        #[cfg(not(feature = "std"))]
+        let _: Option<SeatOf<'a>> = seat;
         Self {
             lock,
             who,
+            #[cfg(feature = "std")]
+            seat,
             _not_send: PhantomData,
         }
     }
@@ -289,6 +461,7 @@ impl<'a, R: RawLock, T: ?Sized> Guard<'a, R, T> {
 impl<R: RawLock, T: ?Sized> Deref for Guard<'_, R, T> {
     type Target = T;
 
+    #[inline]
     fn deref(&self) -> &T {
         // SAFETY: the guard exists only while `who` holds the lock, so no one
         // else is accessing the data; the borrow ends before the guard does.
@@ -297,6 +470,7 @@ impl<R: RawLock, T: ?Sized> Deref for Guard<'_, R, T> {
 }
 
 impl<R: RawLock, T: ?Sized> DerefMut for Guard<'_, R, T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as in `deref`, and `&mut self` makes this the only borrow.
         self.lock.data.with_mut(|data| unsafe { &mut *data })
@@ -304,10 +478,15 @@ impl<R: RawLock, T: ?Sized> DerefMut for Guard<'_, R, T> {
 }
 
 impl<R: RawLock, T: ?Sized> Drop for Guard<'_, R, T> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: `who` acquired the lock when this guard was made and has not
         // released it; the guard is dropped once.
-        unsafe { self.lock.raw.unlock(self.who) }
+        unsafe { self.lock.raw.unlock(self.who) };
+        #[cfg(feature = "std")]
+        if let Some((seats, taken)) = self.seat {
+            crate::seats::give_back(seats, taken);
+        }
     }
 }
 

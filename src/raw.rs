@@ -42,7 +42,7 @@ impl Participants {
 ///   (release on unlock, acquire on lock);
 /// - **`try_lock` does not wait** for any other participant to take a step;
 /// - [`participants`](Self::participants) never changes for a given lock.
-pub unsafe trait RawLock: Default + Sync {
+pub unsafe trait RawLock: Sync {
     /// The participants this lock can tell apart.
     fn participants(&self) -> Participants;
 
@@ -62,8 +62,10 @@ pub unsafe trait RawLock: Default + Sync {
 
     /// Tries once to acquire the lock for `who`, without waiting for anyone.
     ///
-    /// May fail while another participant is merely about to acquire; it
-    /// never succeeds while another participant holds the lock.
+    /// It looks before it announces itself: a `try_lock` that finds another
+    /// participant holding, or on its way in, fails without writing anything.
+    /// So it may fail while another participant is merely about to acquire,
+    /// and it never succeeds while another participant holds the lock.
     ///
     /// # Safety
     ///
@@ -83,35 +85,50 @@ pub unsafe trait RawLock: Default + Sync {
     fn is_locked(&self) -> bool;
 }
 
+/// A raw lock whose waiters can leave the line: a timed or abandoned
+/// acquisition withdraws and leaves no trace.
+///
+/// A bakery waiter can clear its ticket, and a Peterson waiter its interest,
+/// and those who stay keep their order. A ticket lock cannot do this: a
+/// ticket once drawn must be served.
+///
+/// # Safety
+///
+/// As for [`RawLock`]; moreover a `lock_unless` that returns `false` leaves
+/// the lock exactly as if `who` had never called it, as far as every other
+/// participant can tell (its registers are back to "not interested").
+pub unsafe trait Withdraw: RawLock {
+    /// Acquires the lock for `who` like [`lock`](RawLock::lock), but asks
+    /// `give_up` between looks while it waits; once `give_up` returns `true`,
+    /// `who` withdraws and this returns `false`. Returns `true` holding the
+    /// lock.
+    ///
+    /// # Safety
+    ///
+    /// As for [`RawLock::lock`]; after a `false`, `who` holds nothing.
+    unsafe fn lock_unless(&self, who: usize, give_up: impl FnMut() -> bool) -> bool;
+}
+
 /// A raw lock that can be built in `const` context, for `static`s,
 /// [`Lock::new`](crate::Lock::new) and `lock_api` mutexes.
 ///
-/// Absent under `cfg(loom)`, whose atomics cannot be built in `const` context.
-#[cfg(not(loom))]
+/// Under `--cfg loom` every implementation still has its `INIT`: the lock's
+/// registers are then created by the first thread that uses it (loom's atomics
+/// cannot be built in `const` context). See the crate documentation, "Under
+/// loom".
 pub trait ConstInit: Sized {
     /// An unlocked lock.
     #[allow(clippy::declare_interior_mutable_const)] // a template for `static`s, as in `lock_api`
     const INIT: Self;
 }
 
-/// A raw lock that finds the calling thread's participant by itself, so that
-/// any thread can lock it without being handed a participant
-/// ([`Lock::lock`](crate::Lock::lock)).
+/// A raw lock whose participants any thread can use, one acquisition at a
+/// time, through the lock's [seats](crate::seats): what
+/// [`Lock::lock`](crate::Lock::lock) and the `raw_mutex` adapters build on.
 ///
-/// # Safety
-///
-/// While a thread is alive, no other thread may get the same participant from
-/// [`thread_participant`](Self::thread_participant) of the same lock, and the
-/// participant must be admitted by [`RawLock::participants`]. (A lock whose
-/// participants are [`Anonymous`](Participants::Anonymous) may return any
-/// index.)
-#[cfg(all(feature = "std", not(loom)))]
-pub unsafe trait ThreadParticipant: RawLock {
-    /// The calling thread's participant, claimed on first use.
-    ///
-    /// Panics with a message naming the capacity when none is left.
-    fn thread_participant(&self) -> usize;
-}
+/// Sealed: the seats are part of each lock's registers.
+#[cfg(feature = "std")]
+pub trait Seated: RawLock + crate::seats::sealed::Seated {}
 
 /// A lock that admits participants first come, first served.
 ///

@@ -1,294 +1,396 @@
-//! Participant slots claimed by threads (`std` only).
+//! Thread seats: how a thread that was handed no participant gets one, for one
+//! acquisition at a time (`std`).
 //!
-//! [`Lock::participants`](crate::Lock::participants) hands out participant
-//! handles that the borrow checker keeps unique; that needs neither `std` nor
-//! compare-and-swap. This module is the other way in, for threads that were
-//! not handed a participant: the first time a thread locks a given lock, it
-//! claims one of the lock's free *seats*, and keeps it for as long as it lives.
+//! A lock with per-participant registers has `N` *seats*, one per
+//! participant. [`Lock::participants`](crate::Lock::participants) hands out
+//! participants that the borrow checker keeps unique, with no `std` and no
+//! read-modify-write. This module is the other way in, for
+//! [`Lock::lock`](crate::Lock::lock) and the `raw_mutex` adapters: a thread
+//! *takes* a seat for each acquisition and gives it back when it unlocks, so
+//! that `N` seats serve any number of threads, at most `N` of them inside
+//! `lock` or the critical section at once.
+//!
+//! # The seat word
+//!
+//! Each seat is one word: `0` when no thread has ever sat there, otherwise the
+//! token of the thread that sat there last, with two flags:
+//!
+//! ```text
+//! token << 2 | PINNED | BUSY
+//! ```
+//!
+//! - **idle** (`token`): the thread sat there and left; any thread may take
+//!   the seat. The thread that left keeps the first claim, so a thread that
+//!   locks again finds its own seat at once (one compare-and-swap).
+//! - **busy** (`token | BUSY`): the thread is inside `lock` or the critical
+//!   section and is using the seat's registers.
+//! - **pinned** (`token | PINNED`, per-core locks only): the thread holds the
+//!   seat through a [`Pinned`](crate::Pinned) handle; no other thread takes it.
 //!
 //! # Invariants
 //!
-//! - A seat holds `0` (never claimed) or the token of the thread that owns it.
-//!   Tokens are never reused, so a seat that shows a thread's token belongs to
-//!   that thread and to no other, ever.
-//! - A seat changes owner only by compare-and-swap: `0 → token` for a fresh
-//!   seat, `dead token → token` for a seat whose owner has exited. Claims are
-//!   once per thread and lock, never on the lock's path.
-//! - A thread's token leaves the registry of live threads when the thread
-//!   exits (its thread-local destructor) and no [`LiveHold`] on it remains.
-//!   The registry's mutex orders that exit before any reclaim of its seats, so
-//!   the new owner happens-after everything the old owner did with the seat.
+//! 1. **Tokens are unique and never reused**: each thread draws one from a
+//!    process-wide counter the first time it takes a seat. A token lives in a
+//!    thread-local with no destructor, so a thread can lock at any moment of
+//!    its life, even from another thread-local's destructor.
+//! 2. **A seat is taken only by compare-and-swap** from free or idle to busy
+//!    (`Acquire`), and given back by one store from busy to idle (`Release`)
+//!    after the seat's registers are back to "not interested". The swap reads
+//!    the last give-back, so everything the previous sitter did with the
+//!    registers happens before everything the new one does.
+//! 3. **Only the sitter writes a busy or pinned seat**: takers swap only from
+//!    free or idle. So a thread that finds its seat taken has not written the
+//!    seat's registers since it gave the seat back, and never will until it
+//!    takes a seat again: a displaced sitter never writes a register of a seat
+//!    it no longer holds.
+//! 4. **A thread never sits twice at one lock**: before taking a seat it
+//!    looks for a busy seat with its own token, and treats one as re-entry
+//!    (or a leaked guard): `lock` panics, `try_lock` fails.
+//! 5. Guards carry the seat and the token, so unlocking needs neither the
+//!    thread-local nor a search; a guard kept in a thread-local and dropped
+//!    during the thread's exit still gives back the right seat.
 //!
-//! Seats are given back lazily: an exited thread's seat is free for the taking
-//! as soon as the thread is gone, and the next thread that finds no fresh seat
-//! takes it. Lazy release is what lets locks be `const`, movable and dropped in
-//! any order relative to the threads that used them: no thread-local ever
-//! points into a lock. A thread that finds every seat owned by a live thread
-//! waits up to 100 ms for an owner to finish exiting, then panics, naming the
-//! capacity.
+//! # Fairness
+//!
+//! Threads that hold seats are served in the lock's own order (first come,
+//! first served for the FIFO locks). A thread that finds every seat busy waits
+//! until one is idle and then races the other seatless threads for it, with no
+//! order among them: with at most `N` threads on a lock of `N` seats, every
+//! thread keeps finding its own seat and the lock's order is the whole story.
 
-use crate::sync::{AtomicUsize, Ordering};
-use std::cell::Cell;
-use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use crate::sync::{Access, AtomicUsize, Ordering::*, Relax, thread_local_cell};
 
-/// One thread-claimable seat per participant of a lock with `N` participants.
-///
-/// A lock that embeds `Seats<N>` implements
-/// [`ThreadParticipant`](crate::raw::ThreadParticipant) by calling
-/// [`claim`](Self::claim).
-pub struct Seats<const N: usize> {
-    owners: [AtomicUsize; N],
-}
+/// The compare-and-swap that takes a seat reads the last give-back: everything
+/// the previous sitter did with the seat's registers happens before the new
+/// sitter's use (invariant 2). Weakened, the loom seat models find the
+/// previous sitter's critical section racing the next one's.
+const TAKE: Access = Access::edge("seats: take a seat (compare-and-swap)", Acquire);
 
-const UNCLAIMED: usize = 0;
+/// The store that gives a seat back publishes the sitter's last use of the
+/// registers to the next taker (the partner of `TAKE`).
+const GIVE_BACK: Access = Access::edge("seats: give the seat back", Release);
 
-impl<const N: usize> Seats<N> {
-    /// No seat claimed.
-    pub const fn new() -> Self {
-        Self {
-            owners: [const { AtomicUsize::new(UNCLAIMED) }; N],
-        }
+/// Every named ordering of the seats, for doorway's ordering sweep.
+#[cfg(doorway_mutants)]
+pub const ORDERINGS: [Access; 2] = [TAKE, GIVE_BACK];
+
+pub(crate) use sealed::Seat;
+
+const BUSY: usize = 0b01;
+const PINNED: usize = 0b10;
+const FLAGS: usize = BUSY | PINNED;
+const FREE: usize = 0;
+
+pub(crate) mod sealed {
+    /// Where a lock keeps its seats; empty for a lock whose participants are
+    /// [`Anonymous`](crate::Participants::Anonymous), which any number of
+    /// threads may use as participant 0 at once.
+    pub trait Seated {
+        #[doc(hidden)]
+        fn seats(&self) -> &[Seat];
     }
 
-    /// The participant the calling thread uses on the lock that owns these
-    /// seats, claimed on first use. `lock` names the lock in the panic.
-    ///
-    /// Panics, naming the capacity, when every seat is owned by a live thread.
-    pub fn claim(&self, lock: &'static str) -> usize {
-        claim(&self.owners, lock)
-    }
-}
-
-/// [`Seats::claim`] over any table of seats, e.g. one sized at run time.
-pub(crate) fn claim(seats: &[Seat], lock: &'static str) -> usize {
-    let me = current_token();
-    remembered_seat(seats, me)
-        .or_else(|| own_seat(seats, me))
-        .or_else(|| fresh_seat(seats, me))
-        .or_else(|| seat_of_exited_thread(seats, me))
-        .or_else(|| seat_of_exiting_thread(seats, me))
-        .map(|index| remember_seat(seats, index))
-        .unwrap_or_else(|| no_seat_left(lock, seats.len()))
-}
-
-/// The seat of `seats` that the calling thread owns, if any.
-pub(crate) fn seat_of_current_thread(seats: &[Seat]) -> Option<usize> {
-    own_seat(seats, current_token())
-}
-
-/// Claims the one seat `seats[index]` for the calling thread, if it is
-/// unclaimed or its owner has exited. Returns whether the thread owns it now.
-pub(crate) fn claim_exactly(seats: &[Seat], index: usize) -> bool {
-    let me = current_token();
-    let seat = &seats[index];
-    let owner = seat.load(Ordering::Relaxed);
-    if owner == me {
-        return true;
-    }
-    if owner == UNCLAIMED
-        && seat
-            .compare_exchange(UNCLAIMED, me, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-    {
-        return true;
-    }
-    take_if_owner_exited(seat, &registry(), me)
-}
-
-/// Gives back `seats[index]`, owned by the thread that `hold` keeps live,
-/// before that thread exits. The release store orders the owner's last use of
-/// the seat before the next owner's acquiring claim.
-pub(crate) fn release(seats: &[Seat], index: usize, hold: &LiveHold) {
-    debug_assert_eq!(
-        seats[index].load(Ordering::Relaxed),
-        hold.0,
-        "doorway: a seat was released by a thread that does not own it"
+    /// One seat of a lock: a word naming the thread that sat there last (see
+    /// the [module documentation](super)).
+    pub struct Seat(
+        pub(super) crate::sync::AtomicUsize,
+        /// doorway's own loom models only: who sits here, in a cell loom
+        /// checks, written by each sitter when it takes the seat and read when
+        /// it gives it back. Two sitters whose turns are not ordered by
+        /// happens-before are a causality violation: a register written by a
+        /// thread that no longer holds its seat.
+        #[cfg(all(doorway_mutants, loom))]
+        pub(super) crate::sync::UnsafeCell<usize>,
     );
-    seats[index].store(UNCLAIMED, Ordering::Release);
 }
 
-/// Keeps the calling thread counted as live, and so its seats unreclaimable,
-/// for as long as the hold exists, even after the thread's own thread-local
-/// token is destroyed.
-///
-/// A handle that uses a seat without asking the registry on every use (a
-/// pinned per-core handle) holds one: thread-locals are destroyed in no
-/// particular order, and without the hold a handle kept in another thread-local
-/// could outlive its thread's token and share its seat with a new owner.
-pub(crate) struct LiveHold(usize);
+// SAFETY: the sitter cell (doorway's own loom models only) is written by the
+// thread that just took the seat and read by it as it gives the seat back;
+// loom checks that those accesses are ordered, which is the point.
+#[cfg(all(doorway_mutants, loom))]
+unsafe impl Sync for Seat {}
 
-impl LiveHold {
-    /// A hold on the calling thread.
-    pub(crate) fn current_thread() -> Self {
-        let token = current_token();
-        *registry()
-            .live
-            .get_mut(&token)
-            .expect("a thread with a token is live") += 1;
-        LiveHold(token)
+impl Seat {
+    crate::sync::const_fn_unless_loom! {
+        pub(crate) fn new() -> Seat {
+            Seat(
+                AtomicUsize::new(FREE),
+                #[cfg(all(doorway_mutants, loom))]
+                crate::sync::UnsafeCell::new(FREE),
+            )
+        }
+    }
+
+    /// Records `token` as the sitter (doorway's own loom models).
+    #[cfg(all(doorway_mutants, loom))]
+    fn sit(&self, token: usize) {
+        // SAFETY: a loom-checked cell, written by the thread that just took
+        // the seat; loom reports any access not ordered after the last one.
+        self.1.with_mut(|sitter| unsafe { *sitter = token });
+    }
+
+    /// Checks that `token` still sits here as it leaves.
+    #[cfg(all(doorway_mutants, loom))]
+    fn stand(&self, token: usize) {
+        // SAFETY: as in `sit`.
+        let sitter = self.1.with(|sitter| unsafe { *sitter });
+        assert_eq!(
+            sitter, token,
+            "mutual exclusion violated: a seat changed sitter mid-turn"
+        );
+    }
+
+    fn word(&self) -> usize {
+        // Relaxed: a look that only chooses which seat to try; the
+        // compare-and-swap that takes it is what orders.
+        self.0.load(Relaxed)
+    }
+
+    /// Swaps `from` to `to`, with [`TAKE`]'s ordering on success (invariant
+    /// 2); a failure reads nothing it relies on.
+    #[inline(always)]
+    fn swap(&self, from: usize, to: usize) -> bool {
+        let taken = self
+            .0
+            .compare_exchange(from, to, TAKE.order(), Relaxed)
+            .is_ok();
+        #[cfg(all(doorway_mutants, loom))]
+        if taken && to & BUSY != 0 {
+            self.sit(to & !FLAGS);
+        }
+        taken
+    }
+
+    /// Whether the seat holds `token`, whatever its flags.
+    fn is_of(&self, token: usize) -> bool {
+        self.word() & !FLAGS == token
     }
 }
 
-impl Drop for LiveHold {
-    fn drop(&mut self) {
-        let_go(self.0);
-    }
-}
-
-impl<const N: usize> Default for Seats<N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const N: usize> core::fmt::Debug for Seats<N> {
+impl core::fmt::Debug for Seat {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Seats")
-            .field("capacity", &N)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Threads alive now, by token, each with its number of holds (the thread's
-/// own token, plus every [`LiveHold`]), and the next token to hand out.
-struct Registry {
-    next_token: usize,
-    live: BTreeMap<usize, usize>,
-}
-
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    next_token: UNCLAIMED + 1,
-    live: BTreeMap::new(),
-});
-
-/// Drops one hold on `token`; the last one makes the thread dead.
-fn let_go(token: usize) {
-    let mut registry = registry();
-    if let Some(holds) = registry.live.get_mut(&token) {
-        *holds -= 1;
-        if *holds == 0 {
-            registry.live.remove(&token);
+        let word = self.word();
+        match word {
+            FREE => f.write_str("free"),
+            _ if word & BUSY != 0 => f.write_str("busy"),
+            _ if word & PINNED != 0 => f.write_str("pinned"),
+            _ => f.write_str("idle"),
         }
     }
 }
 
-fn registry() -> std::sync::MutexGuard<'static, Registry> {
-    // Nothing panics while holding the registry, but a poisoned mutex would
-    // still hold a consistent set; carry on rather than cascade the panic.
-    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+/// A seat taken for one acquisition: which one, and by which thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Taken {
+    pub(crate) index: usize,
+    token: usize,
 }
 
-/// The current thread's entry in the registry; leaving it marks the thread dead.
-struct ThreadToken(usize);
+/// Why no seat was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NoSeat {
+    /// The calling thread already sits at this lock: re-entry, or a guard of
+    /// this thread was leaked (invariant 4).
+    Reentry,
+    /// Every seat was busy or pinned and the caller gave up.
+    GaveUp,
+}
 
-impl ThreadToken {
-    fn register() -> Self {
-        let mut registry = registry();
-        let token = registry.next_token;
-        registry.next_token = token.checked_add(1).expect(
-            "doorway: thread tokens exhausted (usize::MAX threads have used doorway locks)",
-        );
-        registry.live.insert(token, 1);
-        ThreadToken(token)
+/// Takes a seat of `seats` for the calling thread, waiting while every seat
+/// is busy or pinned; asks `give_up` between looks.
+#[inline]
+pub(crate) fn take(seats: &[Seat], give_up: impl FnMut() -> bool) -> Result<Taken, NoSeat> {
+    let me = current_token();
+    if let Some(index) = remembered(seats)
+        && seats[index].swap(me, me | BUSY)
+    {
+        return Ok(Taken { index, token: me });
     }
+    take_slowly(seats, me, give_up)
 }
 
-impl Drop for ThreadToken {
-    fn drop(&mut self) {
-        let_go(self.0);
-    }
+/// Takes a seat only if one is idle now; never waits.
+#[inline]
+pub(crate) fn try_take(seats: &[Seat]) -> Result<Taken, NoSeat> {
+    take(seats, || true)
 }
 
-std::thread_local! {
-    static TOKEN: ThreadToken = ThreadToken::register();
-    /// The last seat this thread used: (address of the seat table, index).
-    static LAST_SEAT: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+/// Gives back a seat taken for an acquisition that is over (invariant 2): the
+/// caller has put the seat's registers back to "not interested".
+#[inline]
+pub(crate) fn give_back(seats: &[Seat], taken: Taken) {
+    let seat = &seats[taken.index];
+    // Only the sitter writes a busy seat (invariant 3), so this load sees the
+    // sitter's own last store: busy, with or without a pin.
+    let word = seat.word();
+    debug_assert_eq!(
+        word & !FLAGS,
+        taken.token,
+        "a seat given back by another thread"
+    );
+    #[cfg(all(doorway_mutants, loom))]
+    seat.stand(taken.token);
+    seat.0.store(word & !BUSY, GIVE_BACK.order());
 }
 
-fn current_token() -> usize {
-    TOKEN
-        .try_with(|token| token.0)
-        .expect("doorway: a lock was used by a thread after its thread-locals were destroyed")
-}
-
-/// A seat is its owner's token.
-type Seat = AtomicUsize;
-
-fn remembered_seat(seats: &[Seat], me: usize) -> Option<usize> {
-    let (table, index) = LAST_SEAT.with(Cell::get);
-    // The check against the seat itself makes a stale memory harmless: a moved
-    // or dropped table simply misses, and a token matches only its own seat.
-    (table == seats.as_ptr() as usize && seats.get(index)?.load(Ordering::Relaxed) == me)
-        .then_some(index)
-}
-
-fn remember_seat(seats: &[Seat], index: usize) -> usize {
-    LAST_SEAT.with(|last| last.set((seats.as_ptr() as usize, index)));
-    index
-}
-
-fn own_seat(seats: &[Seat], me: usize) -> Option<usize> {
-    // Only this thread ever writes its own token, so a relaxed load suffices.
-    seats
+#[cold]
+fn take_slowly(
+    seats: &[Seat],
+    me: usize,
+    mut give_up: impl FnMut() -> bool,
+) -> Result<Taken, NoSeat> {
+    if seats
         .iter()
-        .position(|seat| seat.load(Ordering::Relaxed) == me)
+        .any(|seat| seat.word() == me | BUSY || seat.word() == me | PINNED | BUSY)
+    {
+        return Err(NoSeat::Reentry);
+    }
+    let mut relax = Relax::new();
+    loop {
+        if let Some(index) = own_seat(seats, me)
+            .or_else(|| free_seat(seats, me))
+            .or_else(|| idle_seat(seats, me))
+        {
+            remember(seats, index);
+            return Ok(Taken { index, token: me });
+        }
+        if give_up() {
+            return Err(NoSeat::GaveUp);
+        }
+        relax.relax();
+    }
 }
 
-fn fresh_seat(seats: &[Seat], me: usize) -> Option<usize> {
+/// Takes the seat this thread left idle or holds pinned, if any.
+fn own_seat(seats: &[Seat], me: usize) -> Option<usize> {
     seats.iter().position(|seat| {
-        seat.load(Ordering::Relaxed) == UNCLAIMED
-            && seat
-                .compare_exchange(UNCLAIMED, me, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
+        let word = seat.word();
+        (word == me || word == me | PINNED) && seat.swap(word, word | BUSY)
     })
 }
 
-fn seat_of_exited_thread(seats: &[Seat], me: usize) -> Option<usize> {
-    let registry = registry();
+fn free_seat(seats: &[Seat], me: usize) -> Option<usize> {
     seats
         .iter()
-        .position(|seat| take_if_owner_exited(seat, &registry, me))
+        .position(|seat| seat.word() == FREE && seat.swap(FREE, me | BUSY))
 }
 
-/// Claims `seat` for `me` if its owner has exited. The caller holds the
-/// registry while it reads the owner: an owner absent from `live` has run its
-/// exit destructor, which took the registry's mutex after its last use of the
-/// seat, so holding the mutex here orders that use before ours.
-fn take_if_owner_exited(seat: &Seat, registry: &Registry, me: usize) -> bool {
-    let owner = seat.load(Ordering::Relaxed);
-    owner != UNCLAIMED
-        && !registry.live.contains_key(&owner)
-        && seat
-            .compare_exchange(owner, me, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
+/// Takes a seat another thread left idle: its sitter is not inside `lock` or
+/// the critical section, so its registers are free (invariant 3).
+fn idle_seat(seats: &[Seat], me: usize) -> Option<usize> {
+    seats.iter().position(|seat| {
+        let word = seat.word();
+        word != FREE && word & FLAGS == 0 && seat.swap(word, me | BUSY)
+    })
 }
 
-/// How long a thread that finds every seat taken waits for one to free up.
-const EXIT_GRACE: Duration = Duration::from_millis(100);
-
-/// Waits briefly for an owner to finish exiting. A scoped thread counts as
-/// joined as soon as its closure returns, before its thread-local destructors
-/// (and so its registry exit) have run; without this grace, a thread started
-/// right after such a join could find every seat still taken.
-#[cold]
-fn seat_of_exiting_thread(seats: &[Seat], me: usize) -> Option<usize> {
-    let deadline = Instant::now() + EXIT_GRACE;
-    while Instant::now() < deadline {
-        std::thread::yield_now();
-        if let Some(index) = seat_of_exited_thread(seats, me) {
-            return Some(index);
-        }
+/// Pins seat `index` for the calling thread: taken from free or idle, and
+/// kept until [`unpin`]. Fails with the seat the thread already sits at or
+/// holds pinned, or with `None` when another thread holds the seat.
+pub(crate) fn pin(seats: &[Seat], index: usize) -> Result<(), Option<usize>> {
+    let me = current_token();
+    if let Some(held) = seats
+        .iter()
+        .position(|seat| seat.is_of(me) && seat.word() & FLAGS != 0)
+    {
+        return Err(Some(held));
     }
-    None
+    let seat = &seats[index];
+    let word = seat.word();
+    if word & FLAGS == 0 && seat.swap(word, me | PINNED) {
+        Ok(())
+    } else {
+        Err(None)
+    }
 }
 
-#[cold]
-fn no_seat_left(lock: &str, capacity: usize) -> ! {
-    panic!(
-        "doorway: {lock} has {capacity} participant slots and all are held by live threads; \
-         a thread keeps its slot until it exits. Size the lock for every thread that \
-         uses it, or hand out participants with `Lock::participants`"
-    )
+/// Marks a seat pinned by the calling thread busy for one acquisition through
+/// its handle. Panics if the thread already sits there (re-entry through
+/// [`Lock::lock`](crate::Lock::lock)).
+#[track_caller]
+pub(crate) fn enter_pinned(seats: &[Seat], index: usize) {
+    let seat = &seats[index];
+    let word = seat.word();
+    assert!(
+        word & BUSY == 0,
+        "doorway: this thread already holds this lock through its seat (re-entry)"
+    );
+    // Relaxed: only the pinning thread writes a pinned seat (invariant 3),
+    // and the flag only keeps this thread's own `Lock::lock` out.
+    seat.0.store(word | BUSY, Relaxed);
+}
+
+/// The guard's record of an acquisition through a pinned handle: giving it
+/// back clears the busy flag and keeps the pin.
+pub(crate) fn pinned_guard(seats: &[Seat], index: usize) -> (&[Seat], Taken) {
+    let token = seats[index].word() & !FLAGS;
+    (seats, Taken { index, token })
+}
+
+/// Whether a seat is busy: its sitter is inside `lock` or the critical section.
+pub(crate) fn is_busy(seats: &[Seat], index: usize) -> bool {
+    seats[index].word() & BUSY != 0
+}
+
+/// Ends an acquisition through a pinned handle that failed to lock.
+pub(crate) fn leave_pinned(seats: &[Seat], index: usize) {
+    let seat = &seats[index];
+    seat.0.store(seat.word() & !BUSY, Relaxed);
+}
+
+/// Gives back a pinned seat: idle at once, or, while the thread still holds
+/// the lock through this seat by [`Lock::lock`](crate::Lock::lock), busy until
+/// that guard gives it back.
+pub(crate) fn unpin(seats: &[Seat], index: usize) {
+    let seat = &seats[index];
+    // Release: as in `give_back`, for a seat left idle.
+    seat.0.store(seat.word() & !PINNED, Release);
+}
+
+/// The calling thread's token (invariant 1).
+pub(crate) fn current_token() -> usize {
+    thread_local_cell! {
+        /// The thread's token, 0 until it first takes a seat.
+        static TOKEN: Cell<usize> = 0;
+    }
+    match TOKEN.try_with(|token| {
+        if token.get() == FREE {
+            token.set(next_token());
+        }
+        token.get()
+    }) {
+        Ok(token) => token,
+        // Only where thread-locals with no destructor can be gone: a fresh
+        // token is as good an identity for one acquisition.
+        Err(_) => next_token(),
+    }
+}
+
+fn next_token() -> usize {
+    static NEXT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(1);
+    let token = NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    assert!(
+        token <= usize::MAX >> 2,
+        "doorway: seat tokens exhausted ({} threads have taken seats)",
+        usize::MAX >> 2
+    );
+    token << 2
+}
+
+thread_local_cell! {
+    /// The last seat this thread took: (address of the seat table, index).
+    static LAST: Cell<(usize, usize)> = (0, 0);
+}
+
+/// The seat this thread took last at this table, if it remembers one. The
+/// compare-and-swap that follows makes a stale memory harmless: a moved or
+/// dropped table, or a seat taken over, simply fails the swap.
+#[inline]
+fn remembered(seats: &[Seat]) -> Option<usize> {
+    let (table, index) = LAST.try_with(core::cell::Cell::get).ok()?;
+    (table == seats.as_ptr() as usize && index < seats.len()).then_some(index)
+}
+
+fn remember(seats: &[Seat], index: usize) {
+    let _ = LAST.try_with(|last| last.set((seats.as_ptr() as usize, index)));
 }
