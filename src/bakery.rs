@@ -21,7 +21,8 @@
 //! 1. `choosing[i]` and `number[i]` are written by participant `i` only. No
 //!    register has two writers, so no read-modify-write is ever needed: the
 //!    lock runs on chips whose atomics are loads and stores only.
-//! 2. `number[i] ≠ 0` exactly from `i`'s ticket store to its exit.
+//! 2. `number[i] ≠ 0` exactly from `i`'s ticket store to its exit (or its
+//!    withdrawal, after a failed `try_lock` or a wait it gave up).
 //! 3. If `i` is in the critical section and `j ≠ i` has finished its doorway,
 //!    then `(number[i], i) < (number[j], j)`. This is the heart of Lamport's
 //!    proof, and mutual exclusion follows from it.
@@ -36,6 +37,10 @@
 //!    leave in order, so the bakery drains and numbering restarts from 1. The
 //!    counter therefore cannot overflow, and the only cost is one stall, once
 //!    every 2³² − 1 consecutive acquisitions without an idle moment.
+//! 6. **Withdrawal leaves no trace.** A waiter that gives up (a timed
+//!    acquisition, a failed `try_lock`) clears its ticket exactly as an exit
+//!    does. To everyone else it is a participant that came and went, so
+//!    exclusion holds and those who stay keep their order.
 //!
 //! # Reads that overlap writes
 //!
@@ -65,10 +70,16 @@
 //! accesses themselves are written release/acquire and all store-to-load
 //! ordering is in the fences.)
 //!
-//! Every other ordering is message passing: stores of `choosing` and `number`
-//! are `Release` and the loads in the waiting loop are `Acquire`, so a
-//! participant that passes `j` has synchronized with `j`'s latest store, which
-//! comes after `j`'s last critical section.
+//! Every other ordering is message passing: the exit's store of `number` is
+//! `Release` and the loads in the waiting loop are `Acquire`, so a participant
+//! that passes `j` has synchronized with `j`'s latest store, which comes after
+//! `j`'s last critical section.
+//!
+//! # Where the registers live
+//!
+//! The algorithm below is written once, over `Registers`: [`Bakery<N>`]
+//! keeps them in the lock itself, and the shared-memory form keeps them in a
+//! file mapped by several processes. The loom models check this code.
 //!
 //! # Cost
 //!
@@ -78,12 +89,10 @@
 //! paper, so they share cache lines: every doorway write invalidates the other
 //! cores' copies.
 
-#[cfg(not(loom))]
-use crate::raw::ConstInit;
-use crate::raw::{FifoLock, Participants, RawLock};
+use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{
-    AtomicU8, AtomicU32, FenceSite, Ordering::*, const_fn_unless_loom, fence, spin_until,
-    zeroed_u8s, zeroed_u32s,
+    AtomicU8, AtomicU32, FenceSite, Lazy, Ordering::*, Relax, array_of, const_fn_unless_loom,
+    fence, lazy,
 };
 use core::fmt;
 
@@ -98,9 +107,68 @@ const ANNOUNCE: FenceSite = FenceSite("bakery: announce (choosing = 1) before re
 /// buffering against `ANNOUNCE` in another participant).
 const ENTER: FenceSite = FenceSite("bakery: publish ticket before reading choosing");
 
-/// Every fence in this lock, for the loom mutation tests.
-#[cfg(loom)]
+/// Every fence in this lock, for doorway's loom mutation tests.
+#[cfg(doorway_mutants)]
 pub const FENCES: [FenceSite; 2] = [ANNOUNCE, ENTER];
+
+/// The bakery's shared registers, wherever they live.
+pub(crate) trait Registers {
+    /// How many participants.
+    fn len(&self) -> usize;
+    /// `choosing[i]`.
+    fn choosing(&self, i: usize) -> &AtomicU8;
+    /// `number[i]`.
+    fn number(&self, i: usize) -> &AtomicU32;
+    /// The largest ticket handed out (invariant 5).
+    fn ticket_limit(&self) -> u32;
+}
+
+/// The registers of a bakery for `N` participants, kept in the lock.
+struct Local<const N: usize> {
+    choosing: [AtomicU8; N],
+    number: [AtomicU32; N],
+    ticket_limit: u32,
+    /// Threads that lock without a participant handle take one of these.
+    #[cfg(feature = "std")]
+    seats: [crate::seats::Seat; N],
+}
+
+impl<const N: usize> Local<N> {
+    const_fn_unless_loom! {
+        fn new(ticket_limit: u32) -> Self {
+            const { assert!(N > 0, "a bakery needs at least one participant") };
+            Self {
+                choosing: array_of![AtomicU8::new(0); N],
+                number: array_of![AtomicU32::new(0); N],
+                ticket_limit,
+                #[cfg(feature = "std")]
+                seats: array_of![crate::seats::Seat::new(); N],
+            }
+        }
+    }
+}
+
+impl<const N: usize> Registers for Local<N> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        N
+    }
+
+    #[inline(always)]
+    fn choosing(&self, i: usize) -> &AtomicU8 {
+        &self.choosing[i]
+    }
+
+    #[inline(always)]
+    fn number(&self, i: usize) -> &AtomicU32 {
+        &self.number[i]
+    }
+
+    #[inline(always)]
+    fn ticket_limit(&self) -> u32 {
+        self.ticket_limit
+    }
+}
 
 /// Lamport's bakery lock for `N` participants.
 ///
@@ -126,94 +194,185 @@ pub const FENCES: [FenceSite; 2] = [ANNOUNCE, ENTER];
 /// assert_eq!(log, [0, 1, 2]);
 /// ```
 pub struct Bakery<const N: usize> {
-    choosing: [AtomicU8; N],
-    number: [AtomicU32; N],
-    ticket_limit: u32,
-    /// Threads that lock without a participant handle claim one here.
-    #[cfg(all(feature = "std", not(loom)))]
-    seats: crate::slot::Seats<N>,
+    registers: Lazy<Local<N>>,
 }
 
 impl<const N: usize> Bakery<N> {
     const_fn_unless_loom! {
-        /// An unlocked bakery.
+        /// An unlocked bakery. (`const` except under loom; see the crate
+        /// documentation, "Under loom".)
         pub fn new() -> Self {
-            Self::with_limit(TICKET_LIMIT)
-        }
-    }
-
-    const_fn_unless_loom! {
-        fn with_limit(ticket_limit: u32) -> Self {
-            const { assert!(N > 0, "a bakery needs at least one participant") };
             Self {
-                choosing: zeroed_u8s(),
-                number: zeroed_u32s(),
-                ticket_limit,
-                #[cfg(all(feature = "std", not(loom)))]
-                seats: crate::slot::Seats::new(),
+                registers: Lazy::new(Local::new(TICKET_LIMIT)),
             }
         }
     }
 
     /// A bakery whose tickets stop at `limit` instead of [`TICKET_LIMIT`], so
-    /// tests and models can reach the limit quickly.
-    #[cfg(any(test, loom))]
+    /// that tests and models reach the limit quickly.
+    #[cfg(any(test, doorway_mutants))]
+    #[doc(hidden)]
     pub fn with_ticket_limit(limit: u32) -> Self {
         assert!(limit > 0, "the ticket limit must admit ticket 1");
-        Self::with_limit(limit)
-    }
-
-    fn others(me: usize) -> impl Iterator<Item = usize> {
-        (0..N).filter(move |&j| j != me)
-    }
-
-    fn assert_not_holding(&self, me: usize) {
-        // Only `me` writes `number[me]`, so a relaxed load sees its own last store.
-        assert!(
-            self.number[me].load(Relaxed) == 0,
-            "doorway: participant {me} tried to lock a Bakery<{N}> it already holds (re-entry)"
-        );
-    }
-
-    /// The doorway, once: announce, read every ticket, take the next one.
-    /// Returns the ticket, or `None` if the tickets in use reached the limit.
-    fn take_ticket(&self, me: usize) -> Option<u32> {
-        self.choosing[me].store(1, Relaxed);
-        fence(SeqCst, ANNOUNCE);
-        let highest = Self::others(me)
-            .map(|j| self.number[j].load(Relaxed))
-            .max()
-            .unwrap_or(0);
-        let ticket = (highest < self.ticket_limit).then(|| highest + 1);
-        if let Some(ticket) = ticket {
-            // Release: a participant that reads this ticket has synchronized
-            // with everything `me` did before, its last critical section included.
-            self.number[me].store(ticket, Release);
+        Self {
+            registers: Lazy::new(Local::new(limit)),
         }
-        self.choosing[me].store(0, Release);
-        ticket
     }
 
-    fn wait_until_tickets_below_limit(&self, me: usize) {
-        spin_until(|| Self::others(me).all(|j| self.number[j].load(Relaxed) < self.ticket_limit));
+    #[inline(always)]
+    fn registers(&self) -> &Local<N> {
+        self.registers.get()
     }
+}
 
-    /// Whether `j` is ahead of `me` in line, judged by one read of `number[j]`.
-    fn is_ahead(&self, j: usize, me: usize, my_ticket: u32) -> bool {
-        let ticket = self.number[j].load(Acquire);
-        ticket != 0 && (ticket, j) < (my_ticket, me)
-    }
+/// Every participant but `me`.
+#[inline(always)]
+fn others<R: Registers + ?Sized>(r: &R, me: usize) -> impl Iterator<Item = usize> {
+    (0..r.len()).filter(move |&j| j != me)
+}
 
-    fn is_choosing(&self, j: usize) -> bool {
-        self.choosing[j].load(Acquire) != 0
-    }
+#[track_caller]
+fn assert_not_holding<R: Registers + ?Sized>(r: &R, me: usize) {
+    // Relaxed: only `me` writes `number[me]`, so this sees its own last store.
+    assert!(
+        r.number(me).load(Relaxed) == 0,
+        "doorway: participant {me} tried to lock a bakery it already holds (re-entry)"
+    );
+}
 
-    /// `number[me] := 0`: leaves the line, releasing the critical section (or
-    /// nothing, after a failed `try_lock`; a waiter that passes on this store
-    /// still needs the release edge to `me`'s last critical section).
-    fn leave(&self, me: usize) {
-        self.number[me].store(0, Release);
+/// The doorway, once: announce, read every ticket, take the next one.
+/// Returns the ticket, or `None` if the tickets in use reached the limit.
+#[inline]
+fn take_ticket<R: Registers + ?Sized>(r: &R, me: usize) -> Option<u32> {
+    // Relaxed: ordered before the ticket loads by the `ANNOUNCE` fence, which
+    // is all this store needs (nobody passes on a `choosing` of 1).
+    r.choosing(me).store(1, Relaxed);
+    fence(SeqCst, ANNOUNCE);
+    // Relaxed: the tickets only pick a number; no data is read through them.
+    let highest = others(r, me)
+        .map(|j| r.number(j).load(Relaxed))
+        .max()
+        .unwrap_or(0);
+    let ticket = (highest < r.ticket_limit()).then(|| highest + 1);
+    if let Some(ticket) = ticket {
+        // Release: a participant that reads this ticket has synchronized
+        // with everything `me` did before, its last critical section included.
+        r.number(me).store(ticket, Release);
     }
+    // Release: a waiter passes `me` on this `choosing = 0` and then on
+    // `number[me] = 0`; the latter carries the edge it needs.
+    r.choosing(me).store(0, Release);
+    ticket
+}
+
+/// Whether `j` is ahead of `me` in line, judged by one read of `number[j]`.
+#[inline(always)]
+fn is_ahead<R: Registers + ?Sized>(r: &R, j: usize, me: usize, my_ticket: u32) -> bool {
+    // Acquire: passing `j` on a 0 (or a later ticket) must see `j`'s last
+    // critical section, which its exit's `Release` store closed.
+    let ticket = r.number(j).load(Acquire);
+    ticket != 0 && (ticket, j) < (my_ticket, me)
+}
+
+#[inline(always)]
+fn is_choosing<R: Registers + ?Sized>(r: &R, j: usize) -> bool {
+    // Acquire: pairs with the `Release` store of `choosing[j] = 0`.
+    r.choosing(j).load(Acquire) != 0
+}
+
+/// `number[me] := 0`: leaves the line, releasing the critical section (or
+/// nothing, after a withdrawal; a waiter that passes on this store still
+/// needs the release edge to `me`'s last critical section).
+#[inline(always)]
+fn leave<R: Registers + ?Sized>(r: &R, me: usize) {
+    r.number(me).store(0, Release);
+}
+
+/// Whether every other participant looks idle: the quiet first look of
+/// `try_lock`, which writes nothing.
+#[inline]
+fn looks_free<R: Registers + ?Sized>(r: &R, me: usize) -> bool {
+    // Relaxed: only a hint; the doorway that follows decides. (A store that
+    // happens before this look is still seen, by coherence.)
+    others(r, me).all(|j| r.number(j).load(Relaxed) == 0 && r.choosing(j).load(Relaxed) == 0)
+}
+
+/// The doorway, waiting at the ticket limit; `None` if `give_up` said so.
+#[inline]
+fn doorway<R: Registers + ?Sized>(
+    r: &R,
+    me: usize,
+    mut give_up: impl FnMut() -> bool,
+) -> Option<u32> {
+    loop {
+        if let Some(ticket) = take_ticket(r, me) {
+            return Some(ticket);
+        }
+        // At the limit: wait until every ticket is below it again.
+        let mut relax = Relax::new();
+        while !others(r, me).all(|j| r.number(j).load(Relaxed) < r.ticket_limit()) {
+            if give_up() {
+                return None;
+            }
+            relax.relax();
+        }
+    }
+}
+
+/// The waiting room; `false` (having withdrawn) if `give_up` said so.
+#[inline]
+fn wait_turn<R: Registers + ?Sized>(
+    r: &R,
+    me: usize,
+    ticket: u32,
+    mut give_up: impl FnMut() -> bool,
+) -> bool {
+    fence(SeqCst, ENTER);
+    for j in others(r, me) {
+        let mut relax = Relax::new();
+        while is_choosing(r, j) || is_ahead(r, j, me, ticket) {
+            if give_up() {
+                leave(r, me);
+                return false;
+            }
+            relax.relax();
+        }
+    }
+    true
+}
+
+/// One attempt that never waits: look, and only if everyone looks idle, take a
+/// ticket and check that nobody is choosing or ahead; otherwise withdraw.
+#[track_caller]
+#[inline]
+fn try_lock<R: Registers + ?Sized>(r: &R, me: usize) -> bool {
+    assert_not_holding(r, me);
+    if !looks_free(r, me) {
+        return false;
+    }
+    let Some(ticket) = take_ticket(r, me) else {
+        return false;
+    };
+    fence(SeqCst, ENTER);
+    let first = others(r, me).all(|j| !is_choosing(r, j) && !is_ahead(r, j, me, ticket));
+    if !first {
+        leave(r, me);
+    }
+    first
+}
+
+#[inline]
+fn unlock<R: Registers + ?Sized>(r: &R, me: usize) {
+    debug_assert!(
+        r.number(me).load(Relaxed) != 0,
+        "doorway: participant {me} unlocked a bakery it does not hold"
+    );
+    leave(r, me);
+}
+
+/// Whether anyone holds a ticket or is choosing one.
+fn is_locked<R: Registers + ?Sized>(r: &R) -> bool {
+    (0..r.len()).any(|i| r.number(i).load(Relaxed) != 0 || r.choosing(i).load(Relaxed) != 0)
 }
 
 // SAFETY: the bakery provides mutual exclusion among distinct participants
@@ -225,37 +384,42 @@ unsafe impl<const N: usize> RawLock for Bakery<N> {
         Participants::Bounded(N)
     }
 
+    #[track_caller]
+    #[inline]
     unsafe fn lock(&self, me: usize) {
-        // SAFETY: the caller's contract is `doorway`'s and `wait_turn`'s.
-        unsafe {
-            let ticket = self.doorway(me);
-            self.wait_turn(me, ticket);
-        }
+        let r = self.registers();
+        assert_not_holding(r, me);
+        let ticket = doorway(r, me, || false);
+        wait_turn(r, me, ticket.unwrap_or_else(|| unreachable!()), || false);
     }
 
+    #[track_caller]
+    #[inline]
     unsafe fn try_lock(&self, me: usize) -> bool {
-        self.assert_not_holding(me);
-        let Some(ticket) = self.take_ticket(me) else {
-            return false;
-        };
-        fence(SeqCst, ENTER);
-        let first = Self::others(me).all(|j| !self.is_choosing(j) && !self.is_ahead(j, me, ticket));
-        if !first {
-            self.leave(me);
-        }
-        first
+        try_lock(self.registers(), me)
     }
 
+    #[inline]
     unsafe fn unlock(&self, me: usize) {
-        debug_assert!(
-            self.number[me].load(Relaxed) != 0,
-            "doorway: participant {me} unlocked a Bakery<{N}> it does not hold"
-        );
-        self.leave(me);
+        unlock(self.registers(), me);
     }
 
     fn is_locked(&self) -> bool {
-        self.number.iter().any(|ticket| ticket.load(Relaxed) != 0)
+        is_locked(self.registers())
+    }
+}
+
+// SAFETY: a withdrawing waiter clears its ticket as an exit does (invariant 6).
+unsafe impl<const N: usize> Withdraw for Bakery<N> {
+    #[track_caller]
+    #[inline]
+    unsafe fn lock_unless(&self, me: usize, mut give_up: impl FnMut() -> bool) -> bool {
+        let r = self.registers();
+        assert_not_holding(r, me);
+        match doorway(r, me, &mut give_up) {
+            Some(ticket) => wait_turn(r, me, ticket, give_up),
+            None => false,
+        }
     }
 }
 
@@ -265,37 +429,36 @@ unsafe impl<const N: usize> RawLock for Bakery<N> {
 unsafe impl<const N: usize> FifoLock for Bakery<N> {
     type Ticket = u32;
 
+    #[track_caller]
+    #[inline]
     unsafe fn doorway(&self, me: usize) -> u32 {
-        self.assert_not_holding(me);
-        loop {
-            if let Some(ticket) = self.take_ticket(me) {
-                return ticket;
-            }
-            self.wait_until_tickets_below_limit(me);
-        }
+        let r = self.registers();
+        assert_not_holding(r, me);
+        doorway(r, me, || false).unwrap_or_else(|| unreachable!())
     }
 
+    #[inline]
     unsafe fn wait_turn(&self, me: usize, ticket: u32) {
-        fence(SeqCst, ENTER);
-        for j in Self::others(me) {
-            spin_until(|| !self.is_choosing(j));
-            spin_until(|| !self.is_ahead(j, me, ticket));
-        }
+        wait_turn(self.registers(), me, ticket, || false);
     }
 }
 
-#[cfg(not(loom))]
 impl<const N: usize> ConstInit for Bakery<N> {
-    const INIT: Self = Self::new();
+    const INIT: Self = Self {
+        registers: lazy!(Local::new(TICKET_LIMIT)),
+    };
 }
 
-// SAFETY: seats hand each live thread its own participant, `0..N`.
-#[cfg(all(feature = "std", not(loom)))]
-unsafe impl<const N: usize> crate::raw::ThreadParticipant for Bakery<N> {
-    fn thread_participant(&self) -> usize {
-        self.seats.claim(core::any::type_name::<Self>())
+#[cfg(feature = "std")]
+impl<const N: usize> crate::seats::sealed::Seated for Bakery<N> {
+    #[inline(always)]
+    fn seats(&self) -> &[crate::seats::Seat] {
+        &self.registers().seats
     }
 }
+
+#[cfg(feature = "std")]
+impl<const N: usize> crate::raw::Seated for Bakery<N> {}
 
 impl<const N: usize> Default for Bakery<N> {
     fn default() -> Self {
@@ -306,7 +469,8 @@ impl<const N: usize> Default for Bakery<N> {
 impl<const N: usize> fmt::Debug for Bakery<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A snapshot of the tickets in use; it may be stale when printed.
-        let tickets: [u32; N] = core::array::from_fn(|i| self.number[i].load(Relaxed));
+        let r = self.registers();
+        let tickets: [u32; N] = core::array::from_fn(|i| r.number[i].load(Relaxed));
         f.debug_struct("Bakery").field("tickets", &tickets).finish()
     }
 }
@@ -314,9 +478,6 @@ impl<const N: usize> fmt::Debug for Bakery<N> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::harness;
-
-    const ROUNDS: usize = if cfg!(miri) { 30 } else { 20_000 };
 
     #[test]
     fn tickets_count_up_while_the_bakery_is_busy() {
@@ -346,10 +507,15 @@ mod tests {
     fn no_ticket_is_taken_at_the_limit() {
         let bakery = Bakery::<2>::with_ticket_limit(1);
         // SAFETY: participants 0 and 1 are used by this thread only.
+        unsafe { assert!(bakery.try_lock(0)) };
+        assert_eq!(
+            take_ticket(bakery.registers(), 1),
+            None,
+            "a ticket above the limit was taken"
+        );
+        assert_eq!(std::format!("{bakery:?}"), "Bakery { tickets: [1, 0] }");
+        // SAFETY: as above.
         unsafe {
-            assert!(bakery.try_lock(0));
-            assert!(!bakery.try_lock(1), "a ticket above the limit was taken");
-            assert_eq!(std::format!("{bakery:?}"), "Bakery { tickets: [1, 0] }");
             bakery.unlock(0);
             assert!(bakery.try_lock(1), "the drained bakery admits again");
             bakery.unlock(1);
@@ -357,14 +523,38 @@ mod tests {
     }
 
     #[test]
-    fn exclusion_holds_across_many_restarts_at_a_small_limit() {
-        harness::mutual_exclusion(Bakery::<3>::with_ticket_limit(3), 3, ROUNDS);
+    fn a_failed_try_lock_writes_nothing() {
+        let bakery = Bakery::<2>::new();
+        // SAFETY: participants 0 and 1 are used by this thread only.
+        unsafe {
+            bakery.lock(0);
+            assert!(!bakery.try_lock(1));
+            let r = bakery.registers();
+            assert_eq!(r.choosing[1].load(Relaxed), 0);
+            assert_eq!(r.number[1].load(Relaxed), 0);
+            bakery.unlock(0);
+            assert!(bakery.try_lock(1));
+            bakery.unlock(1);
+        }
     }
 
     #[test]
-    fn first_come_first_served_holds_at_the_limit() {
-        let report = harness::fifo_audit(Bakery::<3>::with_ticket_limit(3), 3, ROUNDS / 4);
-        assert_eq!(report.overtakes, 0, "{report:?}");
+    fn a_waiter_that_gives_up_leaves_no_ticket() {
+        let bakery = Bakery::<2>::new();
+        // SAFETY: participants 0 and 1 are used by this thread only.
+        unsafe {
+            bakery.lock(0);
+            let mut looks = 0;
+            assert!(!bakery.lock_unless(1, || {
+                looks += 1;
+                looks > 3
+            }));
+            assert_eq!(std::format!("{bakery:?}"), "Bakery { tickets: [1, 0] }");
+            bakery.unlock(0);
+            assert!(bakery.lock_unless(1, || false));
+            bakery.unlock(1);
+        }
+        assert!(!bakery.is_locked());
     }
 
     #[test]

@@ -90,10 +90,10 @@
 //! other core's copy. For more than two participants, use the
 //! [`Bakery`](crate::Bakery).
 
-#[cfg(not(loom))]
-use crate::raw::ConstInit;
-use crate::raw::{FifoLock, Participants, RawLock};
-use crate::sync::{AtomicU8, FenceSite, Ordering::*, const_fn_unless_loom, fence, spin_until};
+use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
+use crate::sync::{
+    AtomicU8, FenceSite, Lazy, Ordering::*, Relax, array_of, const_fn_unless_loom, fence, lazy,
+};
 use core::fmt;
 
 /// `interested[i] := 1` must be visible to whoever overwrites `latecomer`
@@ -106,8 +106,8 @@ const INTEREST: FenceSite = FenceSite("peterson: announce interest before writin
 /// in the other participant).
 const CLAIM: FenceSite = FenceSite("peterson: write latecomer before reading the other's interest");
 
-/// Every fence in this lock, for the loom mutation tests.
-#[cfg(loom)]
+/// Every fence in this lock, for doorway's loom mutation tests.
+#[cfg(doorway_mutants)]
 pub const FENCES: [FenceSite; 2] = [INTEREST, CLAIM];
 
 /// Peterson's lock for two participants, `0` and `1`.
@@ -129,40 +129,63 @@ pub const FENCES: [FenceSite; 2] = [INTEREST, CLAIM];
 /// assert_eq!(pings.into_inner(), 1000);
 /// ```
 pub struct Peterson {
+    registers: Lazy<Local>,
+}
+
+/// The registers of a Peterson lock, kept in the lock.
+struct Local {
     duel: Duel,
-    /// Threads that lock without a participant handle claim one here.
-    #[cfg(all(feature = "std", not(loom)))]
-    seats: crate::slot::Seats<2>,
+    /// Threads that lock without a participant handle take one of these.
+    #[cfg(feature = "std")]
+    seats: [crate::seats::Seat; 2],
+}
+
+impl Local {
+    const_fn_unless_loom! {
+        fn new() -> Self {
+            Self {
+                duel: Duel::new(),
+                #[cfg(feature = "std")]
+                seats: array_of![crate::seats::Seat::new(); 2],
+            }
+        }
+    }
 }
 
 impl Peterson {
     const_fn_unless_loom! {
-        /// An unlocked Peterson lock.
+        /// An unlocked Peterson lock. (`const` except under loom; see the
+        /// crate documentation, "Under loom".)
         pub fn new() -> Self {
             Self {
-                duel: Duel::new(),
-                #[cfg(all(feature = "std", not(loom)))]
-                seats: crate::slot::Seats::new(),
+                registers: Lazy::new(Local::new()),
             }
         }
     }
 
+    #[inline(always)]
+    fn duel(&self) -> &Duel {
+        &self.registers.get().duel
+    }
+
     /// Checks `me` before anything is touched: in range, and not already
     /// holding or waiting.
+    #[track_caller]
+    #[inline]
     fn assert_may_arrive(&self, me: usize) {
         assert!(
             me < 2,
             "doorway: Peterson has participants 0 and 1, not {me}"
         );
         assert!(
-            !self.duel.is_interested(me),
+            !self.duel().is_interested(me),
             "doorway: participant {me} tried to lock a Peterson lock it already holds (re-entry)"
         );
     }
 }
 
 /// Peterson's algorithm itself: the three registers and the steps on them,
-/// for sides 0 and 1. [`Peterson`] adds participant slots for threads; a
+/// for sides 0 and 1. [`Peterson`] adds seats for threads; a
 /// [`Tournament`](crate::Tournament) plays one duel per inner node.
 ///
 /// The methods take the caller's side on trust: at any moment at most one
@@ -177,7 +200,7 @@ impl Duel {
     const_fn_unless_loom! {
         pub(crate) fn new() -> Self {
             Self {
-                interested: crate::sync::zeroed_u8s(),
+                interested: array_of![AtomicU8::new(0); 2],
                 latecomer: AtomicU8::new(0),
             }
         }
@@ -185,6 +208,7 @@ impl Duel {
 
     /// The other side. Callers pass 0 or 1 only (`Peterson` checks the
     /// participant, and a tournament computes sides as bits).
+    #[inline(always)]
     fn other(me: usize) -> usize {
         debug_assert!(me < 2, "a duel has sides 0 and 1, not {me}");
         me ^ 1
@@ -193,43 +217,65 @@ impl Duel {
     /// Whether side `me` has arrived and not left. Exact for the thread acting
     /// as `me`: only side `me` writes `interested[me]`, and each thread that
     /// takes the side over happens after the one before it.
+    #[inline(always)]
     pub(crate) fn is_interested(&self, me: usize) -> bool {
         self.interested[me].load(Relaxed) != 0
     }
 
     /// The doorway: announce interest, then name oneself the latecomer.
-    /// Returns the other side.
-    pub(crate) fn arrive(&self, me: usize) -> usize {
-        let other = Self::other(me);
+    #[inline]
+    pub(crate) fn arrive(&self, me: usize) {
+        // Relaxed: ordered before the `latecomer` store by `INTEREST`.
         self.interested[me].store(1, Relaxed);
         fence(SeqCst, INTEREST);
+        // Relaxed: ordered before the waiting room's loads by `CLAIM`; a
+        // waiter that passes on it has the edge of `INTEREST`, a release fence.
         // `me` is 0 or 1, so it fits in a byte.
         self.latecomer.store(me as u8, Relaxed);
         fence(SeqCst, CLAIM);
-        other
     }
 
     /// Whether `me`, having arrived, may enter now.
-    fn may_enter(&self, me: usize, other: usize) -> bool {
+    #[inline(always)]
+    fn may_enter(&self, me: usize) -> bool {
+        let other = Self::other(me);
+        // Acquire, both: passing on `interested[other] = 0` or on
+        // `latecomer = other` must see the other side's last critical section.
         self.interested[other].load(Acquire) == 0 || self.latecomer.load(Acquire) != me as u8
     }
 
-    /// The waiting room, after `arrive`.
-    pub(crate) fn wait_turn(&self, me: usize) {
-        let other = Self::other(me);
-        spin_until(|| self.may_enter(me, other));
+    /// The waiting room, after `arrive`; `false` (having withdrawn) once
+    /// `give_up` says so.
+    #[inline]
+    pub(crate) fn wait_turn(&self, me: usize, mut give_up: impl FnMut() -> bool) -> bool {
+        let mut relax = Relax::new();
+        while !self.may_enter(me) {
+            if give_up() {
+                self.leave(me);
+                return false;
+            }
+            relax.relax();
+        }
+        true
     }
 
     /// The whole acquisition: doorway, then waiting room.
+    #[inline]
     pub(crate) fn lock(&self, me: usize) {
         self.arrive(me);
-        self.wait_turn(me);
+        self.wait_turn(me, || false);
     }
 
-    /// Arrives, and enters if it may at once; otherwise withdraws.
+    /// Looks, and only if the other side looks idle, arrives and enters if it
+    /// may at once; otherwise withdraws.
+    #[inline]
     pub(crate) fn try_lock(&self, me: usize) -> bool {
-        let other = self.arrive(me);
-        let entered = self.may_enter(me, other);
+        // Relaxed: only a hint; the doorway that follows decides.
+        if self.interested[Self::other(me)].load(Relaxed) != 0 {
+            return false;
+        }
+        self.arrive(me);
+        let entered = self.may_enter(me);
         if !entered {
             // `latecomer` may keep naming `me`: with `interested[me] = 0`,
             // it holds nobody back.
@@ -239,11 +285,15 @@ impl Duel {
     }
 
     /// `interested[me] := 0`: leaves, releasing the critical section (or
-    /// nothing, after a failed `try_lock`).
+    /// nothing, after a withdrawal).
+    #[inline(always)]
     fn leave(&self, me: usize) {
+        // Release: the other side passes on this 0 and must see `me`'s
+        // critical section.
         self.interested[me].store(0, Release);
     }
 
+    #[inline]
     pub(crate) fn unlock(&self, me: usize) {
         debug_assert!(
             self.is_interested(me),
@@ -281,22 +331,39 @@ unsafe impl RawLock for Peterson {
         Participants::Bounded(2)
     }
 
+    #[track_caller]
+    #[inline]
     unsafe fn lock(&self, me: usize) {
         self.assert_may_arrive(me);
-        self.duel.lock(me);
+        self.duel().lock(me);
     }
 
+    #[track_caller]
+    #[inline]
     unsafe fn try_lock(&self, me: usize) -> bool {
         self.assert_may_arrive(me);
-        self.duel.try_lock(me)
+        self.duel().try_lock(me)
     }
 
+    #[inline]
     unsafe fn unlock(&self, me: usize) {
-        self.duel.unlock(me);
+        self.duel().unlock(me);
     }
 
     fn is_locked(&self) -> bool {
-        self.duel.is_locked()
+        self.duel().is_locked()
+    }
+}
+
+// SAFETY: a withdrawing waiter clears its interest, as an exit does; the
+// other side then passes it (invariant 2 holds for the withdrawn side).
+unsafe impl Withdraw for Peterson {
+    #[track_caller]
+    #[inline]
+    unsafe fn lock_unless(&self, me: usize, give_up: impl FnMut() -> bool) -> bool {
+        self.assert_may_arrive(me);
+        self.duel().arrive(me);
+        self.duel().wait_turn(me, give_up)
     }
 }
 
@@ -305,28 +372,35 @@ unsafe impl RawLock for Peterson {
 unsafe impl FifoLock for Peterson {
     type Ticket = ();
 
+    #[track_caller]
+    #[inline]
     unsafe fn doorway(&self, me: usize) {
         self.assert_may_arrive(me);
-        self.duel.arrive(me);
+        self.duel().arrive(me);
     }
 
+    #[inline]
     unsafe fn wait_turn(&self, me: usize, (): ()) {
-        self.duel.wait_turn(me);
+        self.duel().wait_turn(me, || false);
     }
 }
 
-#[cfg(not(loom))]
 impl ConstInit for Peterson {
-    const INIT: Self = Self::new();
+    const INIT: Self = Self {
+        registers: lazy!(Local::new()),
+    };
 }
 
-// SAFETY: seats hand each live thread its own participant, 0 or 1.
-#[cfg(all(feature = "std", not(loom)))]
-unsafe impl crate::raw::ThreadParticipant for Peterson {
-    fn thread_participant(&self) -> usize {
-        self.seats.claim(core::any::type_name::<Self>())
+#[cfg(feature = "std")]
+impl crate::seats::sealed::Seated for Peterson {
+    #[inline(always)]
+    fn seats(&self) -> &[crate::seats::Seat] {
+        &self.registers.get().seats
     }
 }
+
+#[cfg(feature = "std")]
+impl crate::raw::Seated for Peterson {}
 
 impl Default for Peterson {
     fn default() -> Self {
@@ -336,7 +410,7 @@ impl Default for Peterson {
 
 impl fmt::Debug for Peterson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.duel.debug_as("Peterson", f)
+        self.duel().debug_as("Peterson", f)
     }
 }
 
@@ -369,12 +443,12 @@ mod tests {
         unsafe {
             lock.doorway(0);
             lock.doorway(1);
-            assert!(!lock.duel.may_enter(1, 0), "the latecomer may not pass");
-            assert!(lock.duel.may_enter(0, 1), "the first arrival may enter");
+            assert!(!lock.duel().may_enter(1), "the latecomer may not pass");
+            assert!(lock.duel().may_enter(0), "the first arrival may enter");
             lock.wait_turn(0, ());
             lock.unlock(0);
             assert!(
-                lock.duel.may_enter(1, 0),
+                lock.duel().may_enter(1),
                 "the latecomer enters once the first leaves"
             );
             lock.wait_turn(1, ());
@@ -389,7 +463,7 @@ mod tests {
         unsafe {
             lock.lock(0);
             assert!(!lock.try_lock(1));
-            assert!(!lock.duel.is_interested(1), "interest left behind");
+            assert!(!lock.duel().is_interested(1), "interest left behind");
             lock.unlock(0);
         }
     }

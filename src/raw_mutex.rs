@@ -11,135 +11,182 @@
 //!
 //! static HITS: Mutex<u64> = Mutex::new(0);
 //!
-//! let workers: Vec<_> = (0..8)
+//! // Any number of threads: the bakery's eight seats serve them in turn.
+//! let workers: Vec<_> = (0..32)
 //!     .map(|_| std::thread::spawn(|| *HITS.lock() += 1))
 //!     .collect();
 //! workers.into_iter().for_each(|w| w.join().unwrap());
-//! assert_eq!(*HITS.lock(), 8);
+//! assert_eq!(*HITS.lock(), 32);
 //! ```
 //!
-//! # Participants are threads
+//! # What works, and what does not
+//!
+//! Works, as with `parking_lot`:
+//!
+//! - `lock_api::Mutex`: `lock`, `try_lock`, `is_locked`, `into_inner`,
+//!   `get_mut`, `Debug` (which shows `<locked>` while any thread, the caller
+//!   included, holds the mutex), `const fn new` in `static`s, and the `Arc`
+//!   guards;
+//! - guard mapping (`MutexGuard::map`, `try_map`, `try_map_or_err`) and
+//!   `MutexGuard::unlocked`;
+//! - fair unlocking (`unlock_fair`, `bump`) for the first-come-first-served
+//!   locks, where every unlock is already fair;
+//! - timed locking (`try_lock_for`, `try_lock_until`) for every lock whose
+//!   waiters can leave the line: the bakery, the per-core bakery, Peterson's
+//!   lock and the tournament (not the ticket lock: a drawn ticket must be
+//!   served);
+//! - `lock_api::ReentrantMutex`, with [`ThreadId`] (or `parking_lot`'s) as its
+//!   thread-id source.
+//!
+//! Does not work: `parking_lot::Condvar`, which pairs only with
+//! `parking_lot`'s own raw mutex. Use `std::sync::Condvar` with a
+//! `std::sync::Mutex`, or a channel.
+//!
+//! # Seats
 //!
 //! `lock_api` calls `lock()` without saying who is calling, so the bakery,
-//! Peterson's lock and the tournament, which keep registers per participant,
-//! find out for
-//! themselves ([`ThreadParticipant`]): a thread claims a free participant slot
-//! of the lock on its first `lock()` and keeps it until it exits, when the
-//! slot becomes free for another thread. The slot travels in the guard
-//! ([`Seat`], lock_api's per-acquisition guard state), so unlocking needs no
-//! second look-up.
+//! the per-core bakery, Peterson's lock and the tournament, which keep
+//! registers per participant, hand them out as [thread seats](crate::seats): a thread
+//! takes an idle seat for each acquisition (its own from last time, in one
+//! compare-and-swap) and gives it back on unlock. The seat travels in the
+//! guard ([`SeatGuard`], lock_api's per-acquisition guard state).
 //!
-//! - **Capacity.** A `BakeryMutex<N, T>` or `TournamentMutex<N, T>` serves at
-//!   most `N` live threads (a `PetersonMutex` two). Thread `N + 1` to lock it panics with a message
-//!   naming the capacity; two threads never share a slot.
-//! - **Guards are not `Send`.** A guard holds its thread's slot; unlocked
-//!   from another thread, it would let two threads act as one participant.
+//! - **Any number of threads.** A mutex with `N` seats has at most `N`
+//!   threads inside `lock` or the critical section at once; others wait for
+//!   a seat. Waiting for a seat costs a look at each seat per turn and is not
+//!   first come, first served among seatless threads; with at most `N`
+//!   threads, every thread keeps its own seat and the lock's own order rules.
+//! - **Guards are not `Send`.** A guard's seat names its thread: unlocked
+//!   from another thread, two threads could act as one participant.
 //! - **Re-entry panics**, before anything changes, where `parking_lot` would
-//!   deadlock.
+//!   deadlock; `try_lock` returns `None` instead.
+//! - **No poisoning**, as with `parking_lot`: a panic while holding the lock
+//!   releases it, and the next holder sees the data as it was left.
 //!
-//! The [`TicketMutex`] needs none of this: the ticket lock ignores who calls,
-//! so its guards are `Send` and it serves any number of threads.
-//!
-//! # Fair unlocking
-//!
-//! The bakery, Peterson and ticket locks are first come, first served, so
-//! every unlock already hands the lock to the longest waiter:
-//! [`lock_api::RawMutexFair`] is implemented for them, and `unlock_fair` is
-//! plain `unlock`. The tournament is only starvation-free, and does not
-//! claim it.
+//! The [`TicketMutex`] needs no seats: the ticket lock ignores who calls, so
+//! its guards are `Send`; re-entry deadlocks, as with `parking_lot`.
 
-use crate::raw::{ConstInit, FifoLock, RawLock, ThreadParticipant};
+use crate::raw::{ConstInit, FifoLock, Seated, Withdraw};
+use crate::seats::{self, NoSeat, Seat, Taken};
 use crate::{Bakery, PerCore, Peterson, Tournament};
 use core::fmt;
 
-/// A `lock_api` raw mutex over a doorway lock whose participants are the
-/// threads that use it (see the [module documentation](self)).
+/// A `lock_api` raw mutex over a doorway lock whose participants are taken as
+/// seats, one acquisition at a time (see the [module documentation](self)).
 ///
 /// ```
-/// use doorway::{Peterson, raw_mutex::PerThread};
+/// use doorway::{Peterson, raw_mutex::RawSeated};
 ///
-/// let pair = lock_api::Mutex::<PerThread<Peterson>, Vec<&str>>::new(Vec::new());
+/// let pair = lock_api::Mutex::<RawSeated<Peterson>, Vec<usize>>::new(Vec::new());
 /// std::thread::scope(|s| {
-///     s.spawn(|| pair.lock().push("ping"));
-///     s.spawn(|| pair.lock().push("pong"));
+///     for i in 0..6 {
+///         let pair = &pair;
+///         s.spawn(move || pair.lock().push(i)); // six threads, two seats
+///     }
 /// });
-/// assert_eq!(pair.lock().len(), 2); // the two threads have exited: a slot is free
+/// assert_eq!(pair.lock().len(), 6);
 /// ```
 #[derive(Default)]
-pub struct PerThread<R>(R);
+pub struct RawSeated<R>(R);
 
-impl<R> PerThread<R> {
+impl<R> RawSeated<R> {
     /// The doorway lock underneath.
     pub fn get_ref(&self) -> &R {
         &self.0
     }
 }
 
-impl<R: fmt::Debug> fmt::Debug for PerThread<R> {
+impl<R: fmt::Debug> fmt::Debug for RawSeated<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("PerThread").field(&self.0).finish()
+        f.debug_tuple("RawSeated").field(&self.0).finish()
     }
 }
 
-/// The guard state of a [`PerThread`] mutex: the participant slot of the
-/// thread that locked it. Not `Send`, which makes lock_api's guards not
-/// `Send` either.
-pub struct Seat {
-    index: usize,
+/// The guard state of a [`RawSeated`] mutex: the seat the locking thread
+/// took. Not `Send`, which makes lock_api's guards not `Send` either.
+pub struct SeatGuard {
+    taken: Taken,
     _not_send: lock_api::GuardNoSend,
 }
 
-impl Seat {
-    fn new(index: usize) -> Self {
+impl SeatGuard {
+    fn new(taken: Taken) -> Self {
         Self {
-            index,
+            taken,
             _not_send: lock_api::GuardNoSend::new(),
         }
     }
 
     /// The participant index this acquisition holds.
     pub fn index(&self) -> usize {
-        self.index
+        self.taken.index
     }
 }
 
-impl fmt::Debug for Seat {
+impl fmt::Debug for SeatGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Seat").field(&self.index).finish()
+        f.debug_tuple("SeatGuard").field(&self.taken.index).finish()
     }
 }
 
-// SAFETY: `lock` and `try_lock` act as the calling thread's own participant,
-// which no other live thread gets (`ThreadParticipant`), and return it in a
-// `Seat` that cannot leave the thread, so `unlock` runs on the same thread
-// with the participant that holds the lock (`lock_api` hands `unlock` the
-// state of an acquisition of this mutex). A panic from a full seat table or
-// from re-entry happens before the raw lock changes. Exclusion and
-// acquire/release ordering are the raw lock's (`RawLock`); forgetting a
-// `Seat` leaves the participant holding, which is safe (its next `lock`
-// panics as re-entry).
-unsafe impl<R: RawLock + ConstInit + ThreadParticipant> lock_api::RawMutex for PerThread<R> {
-    const INIT: Self = PerThread(R::INIT);
-
-    type Guard = Seat;
-
-    fn lock(&self) -> Seat {
-        let me = self.0.thread_participant();
-        // SAFETY: `me` is this thread's participant (see the impl's comment).
-        unsafe { self.0.lock(me) };
-        Seat::new(me)
+impl<R: Seated> RawSeated<R> {
+    fn seats(&self) -> &[Seat] {
+        self.0.seats()
     }
 
-    fn try_lock(&self) -> Option<Seat> {
-        let me = self.0.thread_participant();
+    /// Locks as `taken`'s participant, or gives the seat back.
+    fn lock_as(&self, taken: Taken) -> SeatGuard {
+        // SAFETY: the seat is this thread's until it is given back.
+        unsafe { self.0.lock(taken.index) };
+        SeatGuard::new(taken)
+    }
+}
+
+// SAFETY: `lock` and `try_lock` act as the participant of a seat the calling
+// thread took, which no other thread can take while it is busy (the seats'
+// invariant 2), and return it in a `SeatGuard` that cannot leave the thread,
+// so `unlock` gives back the seat of a held acquisition of this mutex
+// (lock_api's contract). A re-entry panic happens before the raw lock
+// changes. Exclusion and acquire/release ordering are the raw lock's
+// (`RawLock`); forgetting a guard leaves the seat busy and the lock held,
+// which is safe (that thread's next `lock` panics as re-entry, others wait).
+unsafe impl<R: Seated + ConstInit> lock_api::RawMutex for RawSeated<R> {
+    const INIT: Self = RawSeated(R::INIT);
+
+    type Guard = SeatGuard;
+
+    #[inline]
+    fn lock(&self) -> SeatGuard {
+        match seats::take(self.seats(), || false) {
+            Ok(taken) => self.lock_as(taken),
+            Err(NoSeat::Reentry) => reentry_panic::<R>(),
+            Err(NoSeat::GaveUp) => unreachable!("a lock that never gives up"),
+        }
+    }
+
+    #[inline]
+    fn try_lock(&self) -> Option<SeatGuard> {
+        // The quiet look: a held or contended lock fails before anything is
+        // written, seat included.
+        if self.0.is_locked() {
+            return None;
+        }
+        let taken = seats::try_take(self.seats()).ok()?;
         // SAFETY: as in `lock`.
-        unsafe { self.0.try_lock(me) }.then(|| Seat::new(me))
+        if unsafe { self.0.try_lock(taken.index) } {
+            Some(SeatGuard::new(taken))
+        } else {
+            seats::give_back(self.seats(), taken);
+            None
+        }
     }
 
-    unsafe fn unlock(&self, seat: Seat) {
-        // SAFETY: `seat` is the state of this thread's acquisition of this
-        // mutex (lock_api's contract), and `Seat` is not `Send`.
-        unsafe { self.0.unlock(seat.index) }
+    #[inline]
+    unsafe fn unlock(&self, guard: SeatGuard) {
+        // SAFETY: `guard` is the state of this thread's acquisition of this
+        // mutex (lock_api's contract), and `SeatGuard` is not `Send`.
+        unsafe { self.0.unlock(guard.taken.index) };
+        seats::give_back(self.seats(), guard.taken);
     }
 
     fn is_locked(&self) -> bool {
@@ -147,19 +194,83 @@ unsafe impl<R: RawLock + ConstInit + ThreadParticipant> lock_api::RawMutex for P
     }
 }
 
+#[cold]
+fn reentry_panic<R>() -> ! {
+    panic!(
+        "doorway: this thread already holds this {} mutex (re-entry, or a leaked guard); \
+         it would wait for itself forever",
+        core::any::type_name::<R>()
+    )
+}
+
 // SAFETY: a FIFO lock's unlock hands over to the longest waiter; see
 // `RawMutex`. (The tournament is not FIFO and gets no `RawMutexFair`.)
-unsafe impl<R: FifoLock + ConstInit + ThreadParticipant> lock_api::RawMutexFair for PerThread<R> {
-    unsafe fn unlock_fair(&self, seat: Seat) {
+unsafe impl<R: FifoLock + Seated + ConstInit> lock_api::RawMutexFair for RawSeated<R> {
+    unsafe fn unlock_fair(&self, guard: SeatGuard) {
         // SAFETY: the caller's contract is `unlock`'s.
-        unsafe { lock_api::RawMutex::unlock(self, seat) }
+        unsafe { lock_api::RawMutex::unlock(self, guard) }
     }
 }
 
-/// The `lock_api` raw mutex of Lamport's [`Bakery`] for `N` threads.
-pub type RawBakery<const N: usize> = PerThread<Bakery<N>>;
+// SAFETY: as for `RawMutex`; a timed-out waiter withdraws (the `Withdraw`
+// contract) and gives its seat back, leaving no trace.
+unsafe impl<R: Withdraw + Seated + ConstInit> lock_api::RawMutexTimed for RawSeated<R> {
+    type Duration = std::time::Duration;
+    type Instant = std::time::Instant;
 
-/// A drop-in mutex over Lamport's [`Bakery`], for up to `N` live threads.
+    fn try_lock_for(&self, timeout: std::time::Duration) -> Option<SeatGuard> {
+        match std::time::Instant::now().checked_add(timeout) {
+            Some(deadline) => self.try_lock_until(deadline),
+            None => Some(lock_api::RawMutex::lock(self)),
+        }
+    }
+
+    fn try_lock_until(&self, deadline: std::time::Instant) -> Option<SeatGuard> {
+        let mut expired = || std::time::Instant::now() >= deadline;
+        let taken = seats::take(self.seats(), &mut expired).ok()?;
+        // SAFETY: as in `RawMutex::lock`.
+        if unsafe { self.0.lock_unless(taken.index, expired) } {
+            Some(SeatGuard::new(taken))
+        } else {
+            seats::give_back(self.seats(), taken);
+            None
+        }
+    }
+}
+
+/// A thread id for [`lock_api::ReentrantMutex`], from doorway's seat tokens:
+/// unique per thread, never reused, readable at any moment of a thread's life.
+///
+/// ```
+/// use doorway::raw_mutex::{RawBakery, ThreadId};
+///
+/// type ReentrantMutex<T> = lock_api::ReentrantMutex<RawBakery<4>, ThreadId, T>;
+///
+/// let counter = ReentrantMutex::new(core::cell::Cell::new(0));
+/// let outer = counter.lock();
+/// let inner = counter.lock(); // the same thread may lock again
+/// inner.set(inner.get() + 1);
+/// drop((inner, outer));
+/// assert_eq!(counter.lock().get(), 1);
+/// ```
+#[derive(Debug, Default)]
+pub struct ThreadId(());
+
+// SAFETY: seat tokens are unique per thread and never reused (the seats'
+// invariant 1), non-zero, and constant for a thread's life.
+unsafe impl lock_api::GetThreadId for ThreadId {
+    const INIT: Self = ThreadId(());
+
+    fn nonzero_thread_id(&self) -> core::num::NonZeroUsize {
+        core::num::NonZeroUsize::new(seats::current_token()).expect("seat tokens are never 0")
+    }
+}
+
+/// The `lock_api` raw mutex of Lamport's [`Bakery`] with `N` seats.
+pub type RawBakery<const N: usize> = RawSeated<Bakery<N>>;
+
+/// A drop-in mutex over Lamport's [`Bakery`]: any number of threads, `N` at a
+/// time inside.
 ///
 /// ```
 /// use doorway::raw_mutex::BakeryMutex;
@@ -179,30 +290,31 @@ pub type RawBakery<const N: usize> = PerThread<Bakery<N>>;
 /// ```compile_fail,E0277
 /// fn send<T: Send>(_: T) {}
 /// let mutex = doorway::raw_mutex::BakeryMutex::<2, u32>::new(0);
-/// send(mutex.lock()); // the guard holds this thread's participant slot
+/// send(mutex.lock()); // the guard holds this thread's seat
 /// ```
 pub type BakeryMutex<const N: usize, T> = lock_api::Mutex<RawBakery<N>, T>;
 
-/// The `lock_api` raw mutex of the per-core bakery [`PerCore`] for `N`
-/// threads: each thread claims one core register on its first `lock()`.
-pub type RawPerCore<const N: usize> = PerThread<PerCore<N>>;
+/// The `lock_api` raw mutex of the per-core bakery [`PerCore`] with `N`
+/// seats, one per core register.
+pub type RawPerCore<const N: usize> = RawSeated<PerCore<N>>;
 
-/// A drop-in mutex over the per-core bakery [`PerCore`], for up to `N` live
-/// threads.
+/// A drop-in mutex over the per-core bakery [`PerCore`]: any number of
+/// threads, `N` at a time inside.
 pub type PerCoreMutex<const N: usize, T> = lock_api::Mutex<RawPerCore<N>, T>;
 
-/// The `lock_api` raw mutex of [`Peterson`]'s lock, for two threads.
-pub type RawPeterson = PerThread<Peterson>;
+/// The `lock_api` raw mutex of [`Peterson`]'s lock: two seats.
+pub type RawPeterson = RawSeated<Peterson>;
 
-/// A drop-in mutex over [`Peterson`]'s lock, for up to two live threads.
+/// A drop-in mutex over [`Peterson`]'s lock: any number of threads, two at a
+/// time inside.
 pub type PetersonMutex<T> = lock_api::Mutex<RawPeterson, T>;
 
-/// The `lock_api` raw mutex of a [`Tournament`] of Peterson locks for `N`
-/// threads.
-pub type RawTournament<const N: usize> = PerThread<Tournament<N>>;
+/// The `lock_api` raw mutex of a [`Tournament`] of Peterson locks with `N`
+/// seats.
+pub type RawTournament<const N: usize> = RawSeated<Tournament<N>>;
 
-/// A drop-in mutex over a [`Tournament`] of Peterson locks, for up to `N`
-/// live threads (`N` a power of two).
+/// A drop-in mutex over a [`Tournament`] of Peterson locks: any number of
+/// threads, `N` at a time inside (`N` a power of two).
 pub type TournamentMutex<const N: usize, T> = lock_api::Mutex<RawTournament<N>, T>;
 
 #[cfg(target_has_atomic = "32")]
@@ -210,18 +322,18 @@ pub use ticket::{RawTicket, TicketMutex};
 
 #[cfg(target_has_atomic = "32")]
 mod ticket {
-    use crate::TicketLock;
+    use crate::Ticket;
     use crate::raw::{ConstInit, RawLock};
 
-    /// The `lock_api` raw mutex of the [`TicketLock`], for any number of
+    /// The `lock_api` raw mutex of the [`Ticket`] lock, for any number of
     /// threads. Its guards are `Send`: the ticket lock does not care which
     /// thread releases it.
     #[derive(Debug, Default)]
-    pub struct RawTicket(TicketLock);
+    pub struct RawTicket(Ticket);
 
     impl RawTicket {
         /// The ticket lock underneath.
-        pub fn get_ref(&self) -> &TicketLock {
+        pub fn get_ref(&self) -> &Ticket {
             &self.0
         }
     }
@@ -234,21 +346,24 @@ mod ticket {
     // the ticket lock's (`RawLock`), and `unlock` gets a held acquisition
     // (lock_api's contract).
     unsafe impl lock_api::RawMutex for RawTicket {
-        const INIT: Self = RawTicket(TicketLock::INIT);
+        const INIT: Self = RawTicket(Ticket::INIT);
 
         type Guard = lock_api::GuardSend;
 
+        #[inline]
         fn lock(&self) -> lock_api::GuardSend {
             // SAFETY: see the impl's comment.
             unsafe { self.0.lock(ANYONE) };
             lock_api::GuardSend::new()
         }
 
+        #[inline]
         fn try_lock(&self) -> Option<lock_api::GuardSend> {
             // SAFETY: see the impl's comment.
             unsafe { self.0.try_lock(ANYONE) }.then(lock_api::GuardSend::new)
         }
 
+        #[inline]
         unsafe fn unlock(&self, _: lock_api::GuardSend) {
             // SAFETY: the mutex is held (lock_api's contract); see the impl's comment.
             unsafe { self.0.unlock(ANYONE) }
@@ -268,7 +383,7 @@ mod ticket {
         }
     }
 
-    /// A drop-in mutex over the [`TicketLock`], for any number of threads.
+    /// A drop-in mutex over the [`Ticket`] lock, for any number of threads.
     ///
     /// ```
     /// use doorway::raw_mutex::TicketMutex;

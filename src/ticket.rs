@@ -47,7 +47,7 @@
 //! equality, never for order, so wrapping changes nothing unless 2³² tickets
 //! are outstanding at once, which would take more than 2³² waiting threads.
 //! The tests and loom models start the counters just below the wrap point
-//! (`TicketLock::starting_at`, in test and loom builds only).
+//! (`Ticket::starting_at`, in test and loom builds only).
 //!
 //! # Memory ordering
 //!
@@ -60,20 +60,17 @@
 //!
 //! Per acquisition: one fetch-add and one load when uncontended; release is
 //! one load and one store. Each counter sits in its own cache line
-//! ([`CachePadded`]), so arrivals bumping `next` do not disturb the line the
+//! (`CachePadded`), so arrivals bumping `next` do not disturb the line the
 //! waiters watch; every release still invalidates that line in every waiter's
 //! cache, the ticket lock's O(waiters) traffic per hand-off.
 
-#[cfg(not(loom))]
-use crate::raw::ConstInit;
-use crate::raw::{FifoLock, Participants, RawLock};
-use crate::sync::{AtomicU32, Ordering::*, const_fn_unless_loom, spin_until};
+use crate::raw::{ConstInit, FifoLock, Participants, RawLock};
+use crate::sync::{AtomicU32, CachePadded, Lazy, Ordering::*, Relax, const_fn_unless_loom, lazy};
 use core::fmt;
-use crossbeam_utils::CachePadded;
 
-/// Every fence in this lock, for the loom models: there are none. Message
-/// passing through `serving` is all the ticket lock needs.
-#[cfg(loom)]
+/// Every fence in this lock, for doorway's loom models: there are none.
+/// Message passing through `serving` is all the ticket lock needs.
+#[cfg(doorway_mutants)]
 pub const FENCES: [crate::sync::FenceSite; 0] = [];
 
 /// A first-come-first-served ticket lock, for any number of threads.
@@ -83,9 +80,9 @@ pub const FENCES: [crate::sync::FenceSite; 0] = [];
 /// state, the lock cannot see it. See the [module documentation](self).
 ///
 /// ```
-/// use doorway::{Lock, TicketLock};
+/// use doorway::TicketLock;
 ///
-/// static TOTAL: Lock<TicketLock, u64> = Lock::new(0);
+/// static TOTAL: TicketLock<u64> = TicketLock::new(0);
 ///
 /// let workers: Vec<_> = (0..16)
 ///     .map(|_| std::thread::spawn(|| *TOTAL.lock() += 1))
@@ -93,21 +90,19 @@ pub const FENCES: [crate::sync::FenceSite; 0] = [];
 /// workers.into_iter().for_each(|w| w.join().unwrap());
 /// assert_eq!(*TOTAL.lock(), 16);
 /// ```
-pub struct TicketLock {
+pub struct Ticket {
+    registers: Lazy<Counters>,
+}
+
+/// The two counters, each in a cache line of its own.
+struct Counters {
     /// The next ticket to hand out.
     next: CachePadded<AtomicU32>,
     /// The ticket allowed in.
     serving: CachePadded<AtomicU32>,
 }
 
-impl TicketLock {
-    const_fn_unless_loom! {
-        /// An unlocked ticket lock.
-        pub fn new() -> Self {
-            Self::starting_from(0)
-        }
-    }
-
+impl Counters {
     const_fn_unless_loom! {
         fn starting_from(first_ticket: u32) -> Self {
             Self {
@@ -116,18 +111,40 @@ impl TicketLock {
             }
         }
     }
+}
+
+impl Ticket {
+    const_fn_unless_loom! {
+        /// An unlocked ticket lock. (`const` except under loom; see the crate
+        /// documentation, "Under loom".)
+        pub fn new() -> Self {
+            Self {
+                registers: Lazy::new(Counters::starting_from(0)),
+            }
+        }
+    }
 
     /// An unlocked ticket lock whose first ticket is `first_ticket`, so that
     /// tests and models can cross the wrap-around point quickly.
-    #[cfg(any(test, loom))]
+    #[cfg(any(test, doorway_mutants))]
+    #[doc(hidden)]
     pub fn starting_at(first_ticket: u32) -> Self {
-        Self::starting_from(first_ticket)
+        Self {
+            registers: Lazy::new(Counters::starting_from(first_ticket)),
+        }
+    }
+
+    #[inline(always)]
+    fn counters(&self) -> &Counters {
+        self.registers.get()
     }
 
     /// Whether ticket `ticket` is being served; on `true`, the caller has
     /// synchronized with the previous holder's release.
+    #[inline(always)]
     fn is_serving(&self, ticket: u32) -> bool {
-        self.serving.load(Acquire) == ticket
+        // Acquire: pairs with the previous holder's `Release` store.
+        self.counters().serving.load(Acquire) == ticket
     }
 }
 
@@ -135,11 +152,12 @@ impl TicketLock {
 // `serving` is stored with `Release` and loaded with `Acquire` by the next
 // holder; `try_lock` takes a ticket only when it is served at once
 // (invariant 5), and ignores `who` like every other method.
-unsafe impl RawLock for TicketLock {
+unsafe impl RawLock for Ticket {
     fn participants(&self) -> Participants {
         Participants::Anonymous
     }
 
+    #[inline]
     unsafe fn lock(&self, who: usize) {
         // SAFETY: the caller's contract is `doorway`'s and `wait_turn`'s.
         unsafe {
@@ -148,9 +166,17 @@ unsafe impl RawLock for TicketLock {
         }
     }
 
+    #[inline]
     unsafe fn try_lock(&self, who: usize) -> bool {
-        let now_serving = self.serving.load(Relaxed);
-        let taken = self
+        let counters = self.counters();
+        // Relaxed, both: they only choose the ticket to ask for; the
+        // compare-exchange takes it and `wait_turn` orders.
+        let now_serving = counters.serving.load(Relaxed);
+        // The quiet look: a held lock fails here, without a write to `next`.
+        if counters.next.load(Relaxed) != now_serving {
+            return false;
+        }
+        let taken = counters
             .next
             .compare_exchange(now_serving, now_serving.wrapping_add(1), Relaxed, Relaxed)
             .is_ok();
@@ -163,62 +189,77 @@ unsafe impl RawLock for TicketLock {
         taken
     }
 
+    #[inline]
     unsafe fn unlock(&self, _who: usize) {
-        // Only the holder writes `serving` (invariant 2), so this load reads
-        // the holder's own ticket.
-        let mine = self.serving.load(Relaxed);
+        let counters = self.counters();
+        // Relaxed: only the holder writes `serving` (invariant 2), so this
+        // reads the holder's own ticket.
+        let mine = counters.serving.load(Relaxed);
         debug_assert!(
-            self.next.load(Relaxed) != mine,
-            "doorway: unlock of a TicketLock that nobody holds"
+            counters.next.load(Relaxed) != mine,
+            "doorway: unlock of a ticket lock that nobody holds"
         );
-        self.serving.store(mine.wrapping_add(1), Release);
+        // Release: the next holder's `Acquire` load sees this critical section.
+        counters.serving.store(mine.wrapping_add(1), Release);
     }
 
     fn is_locked(&self) -> bool {
-        self.next.load(Relaxed) != self.serving.load(Relaxed)
+        let counters = self.counters();
+        counters.next.load(Relaxed) != counters.serving.load(Relaxed)
     }
 }
 
 // SAFETY: the doorway is one fetch-add, and tickets are served in the order
 // it hands them out (invariant 4); `lock` is exactly the two halves.
-unsafe impl FifoLock for TicketLock {
+unsafe impl FifoLock for Ticket {
     type Ticket = u32;
 
+    #[inline]
     unsafe fn doorway(&self, _who: usize) -> u32 {
-        self.next.fetch_add(1, Relaxed)
+        // Relaxed: `next` carries no data; its atomicity makes tickets unique.
+        self.counters().next.fetch_add(1, Relaxed)
     }
 
+    #[inline]
     unsafe fn wait_turn(&self, _who: usize, ticket: u32) {
-        spin_until(|| self.is_serving(ticket));
+        let mut relax = Relax::new();
+        while !self.is_serving(ticket) {
+            relax.relax();
+        }
     }
 }
 
-#[cfg(not(loom))]
-impl ConstInit for TicketLock {
-    const INIT: Self = Self::new();
+impl ConstInit for Ticket {
+    const INIT: Self = Self {
+        registers: lazy!(Counters::starting_from(0)),
+    };
 }
 
-// SAFETY: the ticket lock ignores participants (`Anonymous`), so every thread
-// may use participant 0.
-#[cfg(all(feature = "std", not(loom)))]
-unsafe impl crate::raw::ThreadParticipant for TicketLock {
-    fn thread_participant(&self) -> usize {
-        0
+/// Any number of threads lock a ticket lock as participant 0: no seats.
+#[cfg(feature = "std")]
+impl crate::seats::sealed::Seated for Ticket {
+    #[inline(always)]
+    fn seats(&self) -> &[crate::seats::Seat] {
+        &[]
     }
 }
 
-impl Default for TicketLock {
+#[cfg(feature = "std")]
+impl crate::raw::Seated for Ticket {}
+
+impl Default for Ticket {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl fmt::Debug for TicketLock {
+impl fmt::Debug for Ticket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A snapshot; it may be stale when printed.
-        f.debug_struct("TicketLock")
-            .field("next", &self.next.load(Relaxed))
-            .field("serving", &self.serving.load(Relaxed))
+        let counters = self.counters();
+        f.debug_struct("Ticket")
+            .field("next", &counters.next.load(Relaxed))
+            .field("serving", &counters.serving.load(Relaxed))
             .finish()
     }
 }
@@ -226,19 +267,12 @@ impl fmt::Debug for TicketLock {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::harness;
-
-    const ROUNDS: usize = if cfg!(miri) { 30 } else { 20_000 };
-
-    /// Contending threads; two suffice for Miri to cross the wrap under contention.
-    const THREADS: usize = if cfg!(miri) { 2 } else { 3 };
-
     /// The last tickets before the counters wrap to 0.
     const NEAR_WRAP: u32 = u32::MAX - 2;
 
     #[test]
     fn tickets_are_served_in_order_across_the_wrap() {
-        let lock = TicketLock::starting_at(NEAR_WRAP);
+        let lock = Ticket::starting_at(NEAR_WRAP);
         // SAFETY: the lock ignores participants; this thread alone uses it,
         // taking tickets and serving them in order.
         unsafe {
@@ -251,22 +285,19 @@ mod tests {
             }
         }
         assert!(!lock.is_locked());
-        assert_eq!(
-            std::format!("{lock:?}"),
-            "TicketLock { next: 2, serving: 2 }"
-        );
+        assert_eq!(std::format!("{lock:?}"), "Ticket { next: 2, serving: 2 }");
     }
 
     #[test]
     fn try_lock_takes_no_ticket_it_cannot_use() {
-        let lock = TicketLock::starting_at(u32::MAX);
+        let lock = Ticket::starting_at(u32::MAX);
         // SAFETY: the lock ignores participants; one thread, in turn.
         unsafe {
             lock.lock(0);
             assert!(!lock.try_lock(0), "try_lock while held");
             assert_eq!(
                 std::format!("{lock:?}"),
-                "TicketLock { next: 0, serving: 4294967295 }",
+                "Ticket { next: 0, serving: 4294967295 }",
                 "a failed try_lock took a ticket"
             );
             lock.unlock(0);
@@ -278,7 +309,7 @@ mod tests {
 
     #[test]
     fn try_lock_fails_while_someone_waits() {
-        let lock = TicketLock::new();
+        let lock = Ticket::new();
         // SAFETY: the lock ignores participants; one thread plays both.
         unsafe {
             let first = lock.doorway(0);
@@ -292,21 +323,5 @@ mod tests {
             lock.wait_turn(0, second);
             lock.unlock(0);
         }
-    }
-
-    #[test]
-    fn exclusion_holds_across_the_wrap() {
-        harness::mutual_exclusion(TicketLock::starting_at(NEAR_WRAP), THREADS, ROUNDS);
-    }
-
-    #[test]
-    fn try_lock_exclusion_holds_across_the_wrap() {
-        harness::try_lock_exclusion(TicketLock::starting_at(NEAR_WRAP), THREADS, ROUNDS / 4, 64);
-    }
-
-    #[test]
-    fn first_come_first_served_across_the_wrap() {
-        let report = harness::fifo_audit(TicketLock::starting_at(NEAR_WRAP), THREADS, ROUNDS / 4);
-        assert_eq!(report.overtakes, 0, "{report:?}");
     }
 }

@@ -54,7 +54,9 @@
 //!    the other color arrived earlier: they go first (the `color = c` test).
 //!    Within a batch, cores go in bakery order, `(ticket, index)`.
 //! 3. `ticket(word[i]) ≠ 0` exactly from `i`'s second doorway store to its
-//!    exit (or its withdrawal, after a failed `try_lock`).
+//!    exit (or its withdrawal, after a failed `try_lock` or a wait it gave up;
+//!    a withdrawal clears the word without turning the color, since its core
+//!    was never served).
 //! 4. **Tickets stay at or below `N`** when cores only `lock`: a batch takes
 //!    new members only while the shared color names it, and the first of its
 //!    members to leave turns the color away, so each core joins a batch at most
@@ -65,9 +67,9 @@
 //!    starts its own, `j` either joins `i`'s batch with a larger ticket, or
 //!    joins the next batch after `i`'s batch has become the one served first.
 //!    Ties come only from overlapping doorways and go to the lower index.
-//! 6. **The ticket field is never exceeded.** A failed `try_lock` withdraws
-//!    its ticket without turning the color (it was never served), so a storm
-//!    of failing `try_lock`s can push tickets past `N`. Tickets therefore also
+//! 6. **The ticket field is never exceeded.** A withdrawal clears its ticket
+//!    without turning the color (it was never served), so a storm of
+//!    withdrawals can push tickets past `N`. Tickets therefore also
 //!    stop at [`TICKET_LIMIT`], the largest value of the 30-bit field, the way
 //!    Lamport's bakery stops at `u32::MAX`: a core that reads a ticket at the
 //!    limit in its batch takes none, clears its word, waits until every other
@@ -110,11 +112,12 @@
 //!
 //! A participant index is a core index. With `std`,
 //! [`Lock::pin`](crate::Lock::pin) pins the calling thread to a core with
-//! `core_affinity` and claims that core's register once; a second claim of the
-//! same core, by any live thread, is a [`PinError`], and the claim ends when
-//! the [`Pinned`] handle is dropped. [`Lock::lock`](crate::Lock::lock) also
-//! works: it uses the calling thread's pinned core, or claims a free core
-//! register for the thread (without moving the thread). Without `std`, a core index comes from the platform (the
+//! `core_affinity` and holds that core's register until the [`Pinned`] handle
+//! is dropped; a second pin of the same core, by any thread, is a
+//! [`PinError`]. [`Lock::lock`](crate::Lock::lock) also works, from any
+//! number of threads: it uses the calling thread's pinned core, or takes an
+//! idle core register for one acquisition (without moving the thread), like
+//! every seated lock. Without `std`, a core index comes from the platform (the
 //! RP2040's `CPUID` register, RISC-V's `mhartid`): pass it to
 //! [`Lock::participant_unchecked`](crate::Lock::participant_unchecked), whose
 //! safety contract is exactly that the index is unique; or split the lock with
@@ -131,17 +134,21 @@
 //! time. The price of padding is memory: `N + 1` lines instead of two, 128
 //! bytes each on x86-64.
 
-#[cfg(not(loom))]
-use crate::raw::ConstInit;
-use crate::raw::{FifoLock, Participants, RawLock};
+use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{
-    AtomicU32, FenceSite, Ordering::*, const_fn_unless_loom, fence, spin_until, zeroed_padded_u32s,
+    AtomicU32, CachePadded, FenceSite, Lazy, Ordering::*, Relax, array_of, const_fn_unless_loom,
+    fence, lazy,
 };
 use core::fmt;
-use crossbeam_utils::CachePadded;
+use word::{Color, TICKET_MASK, Word};
 
-#[cfg(all(feature = "std", not(loom)))]
+#[cfg(feature = "std")]
+mod pinning;
+mod word;
+
+#[cfg(feature = "std")]
 pub use pinning::{Machine, MachinePerCore, PinError, Pinned};
+pub use word::Place;
 
 /// The largest ticket the per-core bakery hands out: the largest value of the
 /// 30-bit ticket field (see invariant 6 above).
@@ -156,113 +163,12 @@ const ANNOUNCE: FenceSite =
 /// waiting room (store buffering against `ANNOUNCE` in another core).
 const ENTER: FenceSite = FenceSite("percore: publish ticket before reading other cores");
 
-/// Every fence in this lock, for the loom mutation tests.
-#[cfg(loom)]
+/// Every fence in this lock, for doorway's loom mutation tests.
+#[cfg(doorway_mutants)]
 pub const FENCES: [FenceSite; 2] = [ANNOUNCE, ENTER];
-
-// The packed word: bit 31 is `choosing`, bit 30 the color (set: white), bits
-// 0..30 the ticket. An idle core's word is 0.
-const CHOOSING_BIT: u32 = 1 << 31;
-const WHITE_BIT: u32 = 1 << 30;
-const TICKET_MASK: u32 = WHITE_BIT - 1;
 
 /// One core's register, alone in its cache line.
 type Register = CachePadded<AtomicU32>;
-
-/// A batch color: the value of the color bit.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Color(u32);
-
-impl Color {
-    const BLACK: Color = Color(0);
-
-    fn other(self) -> Color {
-        Color(self.0 ^ WHITE_BIT)
-    }
-}
-
-impl fmt::Debug for Color {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if *self == Color::BLACK {
-            "black"
-        } else {
-            "white"
-        })
-    }
-}
-
-/// A core's word, as read or about to be written.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Word(u32);
-
-impl Word {
-    const IDLE: Word = Word(0);
-    const CHOOSING: Word = Word(CHOOSING_BIT);
-
-    fn in_line(color: Color, ticket: u32) -> Word {
-        debug_assert!(0 < ticket && ticket <= TICKET_MASK);
-        Word(color.0 | ticket)
-    }
-
-    fn is_choosing(self) -> bool {
-        self.0 & CHOOSING_BIT != 0
-    }
-
-    fn color(self) -> Color {
-        Color(self.0 & WHITE_BIT)
-    }
-
-    fn ticket(self) -> u32 {
-        self.0 & TICKET_MASK
-    }
-
-    /// Whether the word holds a ticket: its core is in line or in the
-    /// critical section.
-    fn has_ticket(self) -> bool {
-        self.ticket() != 0
-    }
-}
-
-impl fmt::Debug for Word {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Word::IDLE => f.write_str("idle"),
-            w if w.is_choosing() => f.write_str("choosing"),
-            w => write!(f, "{:?} {}", w.color(), w.ticket()),
-        }
-    }
-}
-
-/// A core's place in line: its batch color and its ticket, as the doorway
-/// handed them out ([`FifoLock::Ticket`] of the per-core bakery).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Place(Word);
-
-impl Place {
-    /// The ticket number, from 1 to [`TICKET_LIMIT`] (at most `N` unless
-    /// `try_lock` failures pushed it higher).
-    pub fn number(self) -> u32 {
-        self.0.ticket()
-    }
-
-    /// Whether the place is in the white batch (else the black one).
-    pub fn is_white(self) -> bool {
-        self.0.color() != Color::BLACK
-    }
-
-    fn color(self) -> Color {
-        self.0.color()
-    }
-}
-
-impl fmt::Debug for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Place")
-            .field("color", &self.0.color())
-            .field("number", &self.number())
-            .finish()
-    }
-}
 
 /// Another core, seen from core `me`.
 #[derive(Clone, Copy)]
@@ -273,12 +179,16 @@ struct Rival<'a> {
 }
 
 impl Rival<'_> {
+    #[inline(always)]
     fn load(self) -> Word {
+        // Acquire: passing this core on what it wrote must see its last
+        // critical section (every store a waiter passes on is `Release`).
         Word(self.register.load(Acquire))
     }
 
     /// Whether `seen` puts this core ahead of `place` within one batch
     /// (`(ticket(word[j]), j) < (t, i)`).
+    #[inline(always)]
     fn is_ahead(self, seen: Word, place: Place) -> bool {
         let (theirs, mine) = (seen.ticket(), place.number());
         theirs < mine || (theirs == mine && self.wins_ties)
@@ -286,13 +196,13 @@ impl Rival<'_> {
 }
 
 mod sealed {
-    /// Where a per-core bakery keeps its registers (and, with `std`, its core
-    /// claims).
+    /// Where a per-core bakery keeps its registers (and, with `std`, its
+    /// seats).
     pub trait Storage: Send + Sync {
         fn registers(&self) -> &[super::Register];
 
-        #[cfg(all(feature = "std", not(loom)))]
-        fn claims(&self) -> &[crate::sync::AtomicUsize];
+        #[cfg(feature = "std")]
+        fn seats(&self) -> &[crate::seats::Seat];
     }
 }
 
@@ -305,8 +215,8 @@ pub trait Storage: sealed::Storage {}
 /// storage of [`PerCore<N>`].
 pub struct Fixed<const N: usize> {
     registers: [Register; N],
-    #[cfg(all(feature = "std", not(loom)))]
-    claims: [crate::sync::AtomicUsize; N],
+    #[cfg(feature = "std")]
+    seats: [crate::seats::Seat; N],
 }
 
 impl<const N: usize> Fixed<N> {
@@ -317,22 +227,24 @@ impl<const N: usize> Fixed<N> {
                 assert!(N <= TICKET_LIMIT as usize, "more cores than the ticket field can count");
             };
             Self {
-                registers: zeroed_padded_u32s(),
-                #[cfg(all(feature = "std", not(loom)))]
-                claims: [const { crate::sync::AtomicUsize::new(0) }; N],
+                registers: array_of![CachePadded::new(AtomicU32::new(0)); N],
+                #[cfg(feature = "std")]
+                seats: array_of![crate::seats::Seat::new(); N],
             }
         }
     }
 }
 
 impl<const N: usize> sealed::Storage for Fixed<N> {
+    #[inline(always)]
     fn registers(&self) -> &[Register] {
         &self.registers
     }
 
-    #[cfg(all(feature = "std", not(loom)))]
-    fn claims(&self) -> &[crate::sync::AtomicUsize] {
-        &self.claims
+    #[cfg(feature = "std")]
+    #[inline(always)]
+    fn seats(&self) -> &[crate::seats::Seat] {
+        &self.seats
     }
 }
 
@@ -362,7 +274,7 @@ impl<const N: usize> Storage for Fixed<N> {}
 ///     for core in 0..cores {
 ///         let counter = &counter;
 ///         s.spawn(move || {
-///             // Pins this thread to `core` and claims that core's register.
+///             // Pins this thread to `core` and holds that core's register.
 ///             let mut me = counter.pin(core).expect("one thread per core");
 ///             for _ in 0..1000 {
 ///                 *me.lock() += 1;
@@ -398,13 +310,32 @@ impl<const N: usize> Storage for Fixed<N> {}
 /// assert!(!EVENTS.is_locked());
 /// ```
 pub struct PerCoreBakery<S: Storage> {
+    shared: Lazy<Shared<S>>,
+}
+
+/// Everything the cores share: the color, their registers, and the limit.
+struct Shared<S> {
     /// The batch now forming.
     color: CachePadded<AtomicU32>,
     cores: S,
     ticket_limit: u32,
     /// Test-only: panic instead of stepping out at the ticket limit.
-    #[cfg(loom)]
+    #[cfg(doorway_mutants)]
     limit_is_an_error: bool,
+}
+
+impl<S> Shared<S> {
+    const_fn_unless_loom! {
+        fn new(cores: S, ticket_limit: u32) -> Self {
+            Self {
+                color: CachePadded::new(AtomicU32::new(Color::BLACK.0)),
+                cores,
+                ticket_limit,
+                #[cfg(doorway_mutants)]
+                limit_is_an_error: false,
+            }
+        }
+    }
 }
 
 /// The per-core bakery for a const number `N` of cores.
@@ -412,15 +343,17 @@ pub type PerCore<const N: usize> = PerCoreBakery<Fixed<N>>;
 
 impl<const N: usize> PerCoreBakery<Fixed<N>> {
     const_fn_unless_loom! {
-        /// An unlocked per-core bakery for `N` cores.
+        /// An unlocked per-core bakery for `N` cores. (`const` except under
+        /// loom; see the crate documentation, "Under loom".)
         pub fn new() -> Self {
             Self::with_storage(Fixed::new(), TICKET_LIMIT)
         }
     }
 
     /// A per-core bakery whose tickets stop at `limit` instead of
-    /// [`TICKET_LIMIT`], so tests and models can reach the limit quickly.
-    #[cfg(any(test, loom))]
+    /// [`TICKET_LIMIT`], so that tests and models reach the limit quickly.
+    #[cfg(any(test, doorway_mutants))]
+    #[doc(hidden)]
     pub fn with_ticket_limit(limit: u32) -> Self {
         assert!(limit > 0, "the ticket limit must admit ticket 1");
         Self::with_storage(Fixed::new(), limit)
@@ -428,11 +361,13 @@ impl<const N: usize> PerCoreBakery<Fixed<N>> {
 
     /// A per-core bakery that panics if a doorway ever finds a ticket of `N`
     /// in its batch, for models that check invariant 4 with `lock` alone.
-    #[cfg(loom)]
+    #[cfg(doorway_mutants)]
+    #[doc(hidden)]
     pub fn asserting_tickets_within_cores() -> Self {
+        let mut shared = Shared::new(Fixed::new(), N as u32);
+        shared.limit_is_an_error = true;
         Self {
-            limit_is_an_error: true,
-            ..Self::with_storage(Fixed::new(), N as u32)
+            shared: Lazy::new(shared),
         }
     }
 }
@@ -441,13 +376,14 @@ impl<S: Storage> PerCoreBakery<S> {
     const_fn_unless_loom! {
         fn with_storage(cores: S, ticket_limit: u32) -> Self {
             Self {
-                color: CachePadded::new(AtomicU32::new(Color::BLACK.0)),
-                cores,
-                ticket_limit,
-                #[cfg(loom)]
-                limit_is_an_error: false,
+                shared: Lazy::new(Shared::new(cores, ticket_limit)),
             }
         }
+    }
+
+    #[inline(always)]
+    fn shared(&self) -> &Shared<S> {
+        self.shared.get()
     }
 
     /// How many cores the lock has registers for.
@@ -455,15 +391,18 @@ impl<S: Storage> PerCoreBakery<S> {
         self.registers().len()
     }
 
+    #[inline(always)]
     fn registers(&self) -> &[Register] {
-        sealed::Storage::registers(&self.cores)
+        sealed::Storage::registers(&self.shared().cores)
     }
 
+    #[inline(always)]
     fn word(&self, me: usize) -> &AtomicU32 {
         &self.registers()[me]
     }
 
     /// Every core but `me`, in index order.
+    #[inline(always)]
     fn rivals(&self, me: usize) -> impl Iterator<Item = Rival<'_>> {
         self.registers()
             .iter()
@@ -475,12 +414,16 @@ impl<S: Storage> PerCoreBakery<S> {
             })
     }
 
+    #[inline(always)]
     fn current_color(&self) -> Color {
-        Color(self.color.load(Acquire))
+        // Acquire: a doorway that reads a newly turned color must also see
+        // the tickets of the batch that turned it (see "Memory ordering").
+        Color(self.shared().color.load(Acquire))
     }
 
+    #[track_caller]
     fn assert_not_holding(&self, me: usize) {
-        // Only `me` writes `word[me]`, so a relaxed load sees its own last store.
+        // Relaxed: only `me` writes `word[me]`, so this sees its own last store.
         assert!(
             self.word(me).load(Relaxed) == 0,
             "doorway: core {me} tried to lock a {} it already holds (re-entry)",
@@ -491,6 +434,7 @@ impl<S: Storage> PerCoreBakery<S> {
     /// The doorway, once: announce, read the color and the tickets of its
     /// batch, take the next ticket. Returns the place, or `None` if a ticket
     /// in the batch is at the limit (invariant 6).
+    #[inline]
     fn take_ticket(&self, me: usize) -> Option<Place> {
         // Release: this store also clears `me`'s ticket, and a waiter in its
         // second test passes on a ticket of 0, so it needs the edge to `me`'s
@@ -499,6 +443,7 @@ impl<S: Storage> PerCoreBakery<S> {
         self.word(me).store(Word::CHOOSING.0, Release);
         fence(SeqCst, ANNOUNCE);
         let color = self.current_color();
+        // Relaxed: the tickets only pick a number; no data is read through them.
         let highest = self
             .rivals(me)
             .map(|rival| Word(rival.register.load(Relaxed)))
@@ -510,15 +455,13 @@ impl<S: Storage> PerCoreBakery<S> {
                 };
                 highest.max(ticket)
             });
-        if highest >= self.ticket_limit {
-            #[cfg(loom)]
+        if highest >= self.shared().ticket_limit {
+            #[cfg(doorway_mutants)]
             assert!(
-                !self.limit_is_an_error,
+                !self.shared().limit_is_an_error,
                 "ticket bound exceeded: core {me} found ticket {highest} in its batch"
             );
-            // Release: a waiter that passes on this store still needs the
-            // edge to `me`'s last critical section.
-            self.word(me).store(Word::IDLE.0, Release);
+            self.leave(me);
             return None;
         }
         let place = Place(Word::in_line(color, highest + 1));
@@ -528,17 +471,40 @@ impl<S: Storage> PerCoreBakery<S> {
         Some(place)
     }
 
-    /// Waits, one line at a time, until no other core holds a ticket at the
-    /// limit.
-    fn wait_until_tickets_below_limit(&self, me: usize) {
-        for rival in self.rivals(me) {
-            spin_until(|| rival.load().ticket() < self.ticket_limit);
+    /// Whether every other core looks idle: the quiet first look of
+    /// `try_lock`, which writes nothing.
+    #[inline]
+    fn looks_free(&self, me: usize) -> bool {
+        // Relaxed: only a hint; the doorway that follows decides.
+        self.rivals(me)
+            .all(|rival| rival.register.load(Relaxed) == Word::IDLE.0)
+    }
+
+    /// The doorway, waiting at the ticket limit; `None` if `give_up` said so.
+    #[inline]
+    fn doorway_unless(&self, me: usize, mut give_up: impl FnMut() -> bool) -> Option<Place> {
+        loop {
+            if let Some(place) = self.take_ticket(me) {
+                return Some(place);
+            }
+            // At the limit: wait, one line at a time, until no other core
+            // holds a ticket at the limit.
+            for rival in self.rivals(me) {
+                let mut relax = Relax::new();
+                while rival.load().ticket() >= self.shared().ticket_limit {
+                    if give_up() {
+                        return None;
+                    }
+                    relax.relax();
+                }
+            }
         }
     }
 
     /// Whether `seen`, a word of `rival` that is not choosing, keeps `place`
     /// waiting: the two `wait while` tests of the algorithm, chosen by the
     /// rival's batch as seen when it left its doorway.
+    #[inline(always)]
     fn blocks(&self, rival: Rival<'_>, same_batch: bool, seen: Word, place: Place) -> bool {
         if !seen.has_ticket() {
             return false;
@@ -550,37 +516,57 @@ impl<S: Storage> PerCoreBakery<S> {
         }
     }
 
-    /// Waits until `rival` is not in `place`'s way, reading only its line (and
-    /// the shared color, when the rival is in the other batch).
-    #[inline(always)]
-    fn wait_for(&self, rival: Rival<'_>, place: Place) {
-        let seen = rival.load();
-        // The common case, kept small: an idle core is in nobody's way.
-        if seen != Word::IDLE {
-            self.wait_for_busy(rival, seen, place);
+    /// The waiting room; `false` (having withdrawn) if `give_up` said so.
+    #[inline]
+    fn wait_turn_unless(&self, me: usize, place: Place, mut give_up: impl FnMut() -> bool) -> bool {
+        fence(SeqCst, ENTER);
+        for rival in self.rivals(me) {
+            let seen = rival.load();
+            // The common case, kept small: an idle core is in nobody's way.
+            if seen != Word::IDLE && !self.wait_for_busy(rival, seen, place, &mut give_up) {
+                self.leave(me);
+                return false;
+            }
         }
+        true
     }
 
-    /// [`wait_for`](Self::wait_for) past a first look that found `rival` busy.
+    /// Waits until `rival`, first seen busy, is not in `place`'s way, reading
+    /// only its line (and the shared color, when the rival is in the other
+    /// batch); `false` if `give_up` said so first.
     #[inline(never)]
-    fn wait_for_busy(&self, rival: Rival<'_>, mut seen: Word, place: Place) {
-        if seen.is_choosing() {
-            spin_until(|| {
-                seen = rival.load();
-                !seen.is_choosing()
-            });
+    fn wait_for_busy(
+        &self,
+        rival: Rival<'_>,
+        mut seen: Word,
+        place: Place,
+        give_up: &mut impl FnMut() -> bool,
+    ) -> bool {
+        let mut relax = Relax::new();
+        while seen.is_choosing() {
+            if give_up() {
+                return false;
+            }
+            relax.relax();
+            seen = rival.load();
         }
         // The rival's batch picks the test once, as in the paper; the first
         // look reuses the load that found the rival out of its doorway.
         let same_batch = seen.color() == place.color();
-        if self.blocks(rival, same_batch, seen, place) {
-            spin_until(|| !self.blocks(rival, same_batch, rival.load(), place));
+        while self.blocks(rival, same_batch, seen, place) {
+            if give_up() {
+                return false;
+            }
+            relax.relax();
+            seen = rival.load();
         }
+        true
     }
 
-    /// `word[me] := 0`: leaves the line (or withdraws, after a failed
-    /// `try_lock`; a waiter that passes on this store still needs the release
-    /// edge to `me`'s last critical section).
+    /// `word[me] := 0`: leaves the line (or withdraws; a waiter that passes
+    /// on this store still needs the release edge to `me`'s last critical
+    /// section).
+    #[inline(always)]
     fn leave(&self, me: usize) {
         self.word(me).store(Word::IDLE.0, Release);
     }
@@ -591,24 +577,28 @@ impl<S: Storage> PerCoreBakery<S> {
 // release/acquire synchronization between holders (every store a waiter passes
 // on is `Release`, every load it passes on is `Acquire`), and `try_lock` reads
 // each register once without waiting.
-unsafe impl<S: Storage> RawLock for PerCoreBakery<S>
-where
-    Self: Default,
-{
+unsafe impl<S: Storage> RawLock for PerCoreBakery<S> {
     fn participants(&self) -> Participants {
         Participants::Bounded(self.cores())
     }
 
+    #[track_caller]
+    #[inline]
     unsafe fn lock(&self, me: usize) {
-        // SAFETY: the caller's contract is `doorway`'s and `wait_turn`'s.
-        unsafe {
-            let place = self.doorway(me);
-            self.wait_turn(me, place);
-        }
+        self.assert_not_holding(me);
+        let place = self
+            .doorway_unless(me, || false)
+            .unwrap_or_else(|| unreachable!());
+        self.wait_turn_unless(me, place, || false);
     }
 
+    #[track_caller]
+    #[inline]
     unsafe fn try_lock(&self, me: usize) -> bool {
         self.assert_not_holding(me);
+        if !self.looks_free(me) {
+            return false;
+        }
         let Some(place) = self.take_ticket(me) else {
             return false;
         };
@@ -625,7 +615,9 @@ where
         first
     }
 
+    #[inline]
     unsafe fn unlock(&self, me: usize) {
+        // Relaxed: only `me` writes its word.
         let mine = Word(self.word(me).load(Relaxed));
         debug_assert!(
             mine.has_ticket() && !mine.is_choosing(),
@@ -633,13 +625,15 @@ where
             core::any::type_name::<Self>()
         );
         let next = mine.color().other();
+        let color = &self.shared().color;
         // Only the holder writes the color (invariant 1), so when it already
         // names the other batch, storing it again would change nothing but
         // cost the line a transfer: that happens on every other handoff.
-        if Color(self.color.load(Relaxed)) != next {
+        // (Relaxed: the holder reads what it or an earlier holder wrote.)
+        if Color(color.load(Relaxed)) != next {
             // Release: a core that passes on the color change has
             // synchronized with this critical section.
-            self.color.store(next.0, Release);
+            color.store(next.0, Release);
         }
         self.leave(me);
     }
@@ -651,38 +645,57 @@ where
     }
 }
 
+// SAFETY: a withdrawing core clears its word without turning the color
+// (invariants 3 and 6), exactly as a failed `try_lock` does.
+unsafe impl<S: Storage> Withdraw for PerCoreBakery<S> {
+    #[track_caller]
+    #[inline]
+    unsafe fn lock_unless(&self, me: usize, mut give_up: impl FnMut() -> bool) -> bool {
+        self.assert_not_holding(me);
+        match self.doorway_unless(me, &mut give_up) {
+            Some(place) => self.wait_turn_unless(me, place, give_up),
+            None => false,
+        }
+    }
+}
+
 // SAFETY: a doorway that finishes before another starts publishes its place
 // (fence `ENTER` against `ANNOUNCE`), so the later one either joins the same
 // batch with a larger ticket or the next batch, which waits for the earlier
 // one's (invariant 5); `lock` is exactly the two halves.
-unsafe impl<S: Storage> FifoLock for PerCoreBakery<S>
-where
-    Self: Default,
-{
+unsafe impl<S: Storage> FifoLock for PerCoreBakery<S> {
     type Ticket = Place;
 
+    #[track_caller]
+    #[inline]
     unsafe fn doorway(&self, me: usize) -> Place {
         self.assert_not_holding(me);
-        loop {
-            if let Some(place) = self.take_ticket(me) {
-                return place;
-            }
-            self.wait_until_tickets_below_limit(me);
-        }
+        self.doorway_unless(me, || false)
+            .unwrap_or_else(|| unreachable!())
     }
 
+    #[inline]
     unsafe fn wait_turn(&self, me: usize, place: Place) {
-        fence(SeqCst, ENTER);
-        for rival in self.rivals(me) {
-            self.wait_for(rival, place);
-        }
+        self.wait_turn_unless(me, place, || false);
     }
 }
 
-#[cfg(not(loom))]
 impl<const N: usize> ConstInit for PerCoreBakery<Fixed<N>> {
-    const INIT: Self = Self::new();
+    const INIT: Self = Self {
+        shared: lazy!(Shared::new(Fixed::new(), TICKET_LIMIT)),
+    };
 }
+
+#[cfg(feature = "std")]
+impl<S: Storage> crate::seats::sealed::Seated for PerCoreBakery<S> {
+    #[inline(always)]
+    fn seats(&self) -> &[crate::seats::Seat] {
+        sealed::Storage::seats(&self.shared().cores)
+    }
+}
+
+#[cfg(feature = "std")]
+impl<S: Storage> crate::raw::Seated for PerCoreBakery<S> {}
 
 impl<const N: usize> Default for PerCoreBakery<Fixed<N>> {
     fn default() -> Self {
@@ -702,323 +715,15 @@ impl<S: Storage> fmt::Debug for PerCoreBakery<S> {
             }
         }
         f.debug_struct("PerCoreBakery")
-            .field("color", &Color(self.color.load(Relaxed)))
+            .field("color", &Color(self.shared().color.load(Relaxed)))
             .field("cores", &Words(self.registers()))
             .finish()
-    }
-}
-
-/// Pinned per-core handles and the machine-sized form (`std` only).
-#[cfg(all(feature = "std", not(loom)))]
-mod pinning {
-    use super::{PerCoreBakery, Register, Storage, sealed};
-    use crate::lock::{Guard, Lock};
-    use crate::slot::{self, LiveHold};
-    use crate::sync::{AtomicU32, AtomicUsize, Ordering::Relaxed};
-    use core_affinity::CoreId;
-    use crossbeam_utils::CachePadded;
-    use std::boxed::Box;
-    use std::marker::PhantomData;
-    use std::sync::OnceLock;
-
-    /// The cores this process may run on, as `core_affinity` listed them the
-    /// first time a per-core lock asked. Core index `c` is entry `c`.
-    fn machine_cores() -> &'static [CoreId] {
-        static CORES: OnceLock<Box<[CoreId]>> = OnceLock::new();
-        CORES.get_or_init(|| core_affinity::get_core_ids().unwrap_or_default().into())
-    }
-
-    /// How many cores the machine offers this process (at least 1).
-    fn machine_core_count() -> usize {
-        match machine_cores().len() {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        }
-    }
-
-    /// Registers for as many cores as the machine has, sized at run time: the
-    /// storage of [`MachinePerCore`].
-    pub struct Machine {
-        registers: Box<[Register]>,
-        claims: Box<[AtomicUsize]>,
-    }
-
-    impl sealed::Storage for Machine {
-        fn registers(&self) -> &[Register] {
-            &self.registers
-        }
-
-        fn claims(&self) -> &[AtomicUsize] {
-            &self.claims
-        }
-    }
-
-    impl Storage for Machine {}
-
-    /// The per-core bakery sized at run time to the machine's cores.
-    pub type MachinePerCore = PerCoreBakery<Machine>;
-
-    impl PerCoreBakery<Machine> {
-        /// An unlocked per-core bakery with one register per core this process
-        /// may run on, as `core_affinity` listed them when a per-core lock
-        /// first asked (build the first one before pinning any thread).
-        pub fn new() -> Self {
-            Self::with_cores(machine_core_count())
-        }
-
-        /// An unlocked per-core bakery with registers for `cores` cores; only
-        /// the first cores of the machine can be [pinned](Lock::pin), the others
-        /// are reached through [`Lock::participants`] or
-        /// [`Lock::lock`](crate::Lock::lock).
-        ///
-        /// # Panics
-        ///
-        /// When `cores` is 0 or above [`TICKET_LIMIT`](super::TICKET_LIMIT).
-        pub fn with_cores(cores: usize) -> Self {
-            assert!(
-                0 < cores && cores <= super::TICKET_LIMIT as usize,
-                "a per-core bakery needs between 1 and {} cores, not {cores}",
-                super::TICKET_LIMIT
-            );
-            let storage = Machine {
-                registers: (0..cores)
-                    .map(|_| CachePadded::new(AtomicU32::new(0)))
-                    .collect(),
-                claims: (0..cores).map(|_| AtomicUsize::new(0)).collect(),
-            };
-            Self::with_storage(storage, super::TICKET_LIMIT)
-        }
-    }
-
-    impl Default for PerCoreBakery<Machine> {
-        /// Sized to the machine, as [`new`](Self::new).
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-
-    // SAFETY: the claims table hands each core to at most one live thread
-    // (`slot`'s invariants); a pinned handle's claim is its thread's, so
-    // `Lock::lock` on that thread uses the pinned core and on any other thread
-    // never does.
-    unsafe impl<S: Storage> crate::raw::ThreadParticipant for PerCoreBakery<S>
-    where
-        Self: Default,
-    {
-        fn thread_participant(&self) -> usize {
-            slot::claim(self.cores.claims(), core::any::type_name::<Self>())
-        }
-    }
-
-    /// Why [`Lock::pin`] could not hand out a core.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    #[non_exhaustive]
-    pub enum PinError {
-        /// The lock has registers for `cores` cores only.
-        NoSuchCore {
-            /// The core asked for.
-            core: usize,
-            /// How many cores the lock has.
-            cores: usize,
-        },
-        /// Another live thread holds this core of this lock.
-        CoreTaken {
-            /// The core asked for.
-            core: usize,
-        },
-        /// The calling thread already holds core `held` of this lock, through
-        /// a pinned handle or [`Lock::lock`](crate::Lock::lock); a thread uses
-        /// one core per lock.
-        AlreadyHolding {
-            /// The core the thread holds.
-            held: usize,
-        },
-        /// The operating system did not pin the thread to the core (it is
-        /// not one this process may run on).
-        CannotPin {
-            /// The core asked for.
-            core: usize,
-        },
-    }
-
-    impl core::fmt::Display for PinError {
-        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            match *self {
-                PinError::NoSuchCore { core, cores } => {
-                    write!(f, "core {core} does not exist: the lock has {cores} cores")
-                }
-                PinError::CoreTaken { core } => write!(
-                    f,
-                    "core {core} of this lock is held by another live thread; \
-                     two threads must never hold one core"
-                ),
-                PinError::AlreadyHolding { held } => write!(
-                    f,
-                    "this thread already holds core {held} of this lock; a thread uses one core per lock"
-                ),
-                PinError::CannotPin { core } => {
-                    write!(
-                        f,
-                        "the operating system did not pin this thread to core {core}"
-                    )
-                }
-            }
-        }
-    }
-
-    impl std::error::Error for PinError {}
-
-    impl<S: Storage, T: ?Sized> Lock<PerCoreBakery<S>, T>
-    where
-        PerCoreBakery<S>: Default,
-    {
-        /// Pins the calling thread to core `core` and claims that core's
-        /// register: the thread's per-core handle.
-        ///
-        /// The claim lasts until the handle is dropped; the thread stays
-        /// pinned (and threads it spawns inherit the pinning). While the claim
-        /// lasts, [`Lock::lock`](crate::Lock::lock) on this thread uses the
-        /// same core, and no other thread can claim it. Pin before locking
-        /// through `Lock::lock`, which otherwise claims a core for the thread
-        /// until it exits.
-        ///
-        /// # Errors
-        ///
-        /// [`PinError`] when the core does not exist, when another live thread
-        /// holds it, when this thread already holds a core of this lock, or
-        /// when the operating system refuses to pin the thread.
-        ///
-        /// ```
-        /// use doorway::{Lock, MachinePerCore, PinError};
-        ///
-        /// let lock = Lock::from_raw(MachinePerCore::new(), ());
-        /// let mine = lock.pin(0).expect("core 0 is free");
-        /// std::thread::scope(|s| {
-        ///     let theirs = s.spawn(|| lock.pin(0).err()).join().unwrap();
-        ///     assert_eq!(theirs, Some(PinError::CoreTaken { core: 0 }));
-        /// });
-        /// drop(mine);
-        /// ```
-        pub fn pin(&self, core: usize) -> Result<Pinned<'_, S, T>, PinError> {
-            let raw = self.raw();
-            let claims = sealed::Storage::claims(&raw.cores);
-            let cores = claims.len();
-            if core >= cores {
-                return Err(PinError::NoSuchCore { core, cores });
-            }
-            if let Some(held) = slot::seat_of_current_thread(claims) {
-                return Err(PinError::AlreadyHolding { held });
-            }
-            if !slot::claim_exactly(claims, core) {
-                return Err(PinError::CoreTaken { core });
-            }
-            let hold = LiveHold::current_thread();
-            let pinned = machine_cores()
-                .get(core)
-                .is_some_and(|&id| core_affinity::set_for_current(id));
-            if !pinned {
-                slot::release(claims, core, &hold);
-                return Err(PinError::CannotPin { core });
-            }
-            Ok(Pinned {
-                lock: self,
-                core,
-                hold,
-                _not_send: PhantomData,
-            })
-        }
-    }
-
-    /// A thread's handle on one core of a per-core bakery, from [`Lock::pin`].
-    ///
-    /// Neither `Send` nor `Clone`: the core belongs to the thread pinned to it.
-    /// Dropping the handle gives the core back.
-    ///
-    /// ```compile_fail,E0277
-    /// fn send<T: Send>(_: T) {}
-    /// let lock = doorway::Lock::from_raw(doorway::MachinePerCore::new(), ());
-    /// send(lock.pin(0).unwrap()); // a core's handle stays on its pinned thread
-    /// ```
-    pub struct Pinned<'a, S: Storage, T: ?Sized>
-    where
-        PerCoreBakery<S>: Default,
-    {
-        lock: &'a Lock<PerCoreBakery<S>, T>,
-        core: usize,
-        /// Keeps the claim this thread's while the handle lives, whatever
-        /// order the thread's thread-locals are destroyed in.
-        hold: LiveHold,
-        _not_send: PhantomData<*const ()>,
-    }
-
-    impl<S: Storage, T: ?Sized> Pinned<'_, S, T>
-    where
-        PerCoreBakery<S>: Default,
-    {
-        /// Locks as this core, waiting as long as it takes. The guard borrows
-        /// the handle, so re-entry through it does not compile:
-        ///
-        /// ```compile_fail,E0499
-        /// let lock = doorway::Lock::from_raw(doorway::MachinePerCore::new(), 0);
-        /// let mut me = lock.pin(0).unwrap();
-        /// let first = me.lock();
-        /// let second = me.lock(); // re-entry: `me` is already borrowed by `first`
-        /// ```
-        pub fn lock(&mut self) -> Guard<'_, PerCoreBakery<S>, T> {
-            // SAFETY: `core` is claimed for this thread until the handle drops
-            // (it cannot drop while the guard borrows it), no other thread's
-            // claim or seat can name it, and `&mut self` keeps calls in turn.
-            unsafe { crate::raw::RawLock::lock(self.lock.raw(), self.core) };
-            Guard::new(self.lock, self.core)
-        }
-
-        /// Tries once to lock as this core, without waiting for anyone.
-        pub fn try_lock(&mut self) -> Option<Guard<'_, PerCoreBakery<S>, T>> {
-            // SAFETY: as in `lock`.
-            unsafe { crate::raw::RawLock::try_lock(self.lock.raw(), self.core) }
-                .then(|| Guard::new(self.lock, self.core))
-        }
-
-        /// The core this handle holds.
-        pub fn core(&self) -> usize {
-            self.core
-        }
-    }
-
-    impl<S: Storage, T: ?Sized> Drop for Pinned<'_, S, T>
-    where
-        PerCoreBakery<S>: Default,
-    {
-        fn drop(&mut self) {
-            let raw = self.lock.raw();
-            // Only this thread writes the core's word. If it is not idle, the
-            // thread still holds the lock through `Lock::lock`, which uses this
-            // same claim: the claim then stays the thread's until it exits.
-            if raw.word(self.core).load(Relaxed) == 0 {
-                slot::release(sealed::Storage::claims(&raw.cores), self.core, &self.hold);
-            }
-        }
-    }
-
-    impl<S: Storage, T: ?Sized> core::fmt::Debug for Pinned<'_, S, T>
-    where
-        PerCoreBakery<S>: Default,
-    {
-        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            f.debug_struct("Pinned")
-                .field("core", &self.core)
-                .finish_non_exhaustive()
-        }
     }
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::harness;
-
-    const ROUNDS: usize = if cfg!(miri) { 30 } else { 20_000 };
-
     /// The words of `lock`, as its `Debug` shows them.
     fn words<S: Storage>(lock: &PerCoreBakery<S>) -> std::string::String {
         std::format!("{lock:?}")
@@ -1063,8 +768,14 @@ mod tests {
             lock.unlock(0);
             // Core 0 left the black batch, so it comes back white, and core
             // 1's black ticket, though larger, is older.
+            let newer = lock.take_ticket(0).expect("below the limit");
+            assert!(newer.is_white());
+            let mut looks = 0;
             assert!(
-                !lock.try_lock(0),
+                !lock.wait_turn_unless(0, newer, || {
+                    looks += 1;
+                    looks > 8
+                }),
                 "a white newcomer overtook the black batch: {}",
                 words(&lock)
             );
@@ -1084,7 +795,7 @@ mod tests {
             let second = lock.doorway(1);
             assert_eq!(second.number(), 2);
             assert!(
-                !lock.try_lock(2),
+                lock.take_ticket(2).is_none(),
                 "a ticket above the limit was taken: {}",
                 words(&lock)
             );
@@ -1101,23 +812,6 @@ mod tests {
     }
 
     #[test]
-    fn exclusion_holds_across_many_batches_at_a_small_limit() {
-        harness::mutual_exclusion(PerCore::<3>::with_ticket_limit(1), 3, ROUNDS);
-    }
-
-    #[test]
-    fn first_come_first_served_holds_across_batches() {
-        let report = harness::fifo_audit(PerCore::<3>::new(), 3, ROUNDS / 4);
-        assert_eq!(report.overtakes, 0, "{report:?}");
-    }
-
-    #[test]
-    fn first_come_first_served_holds_at_the_limit() {
-        let report = harness::fifo_audit(PerCore::<3>::with_ticket_limit(2), 3, ROUNDS / 4);
-        assert_eq!(report.overtakes, 0, "{report:?}");
-    }
-
-    #[test]
     #[should_panic(expected = "re-entry")]
     fn raw_reentry_panics() {
         let lock = PerCore::<2>::new();
@@ -1130,147 +824,9 @@ mod tests {
     }
 
     #[test]
-    fn machine_sized_lock_excludes() {
-        let lock = MachinePerCore::with_cores(4);
-        assert_eq!(lock.participants(), Participants::Bounded(4));
-        let threads = if cfg!(miri) { 3 } else { 4 };
-        harness::mutual_exclusion(lock, threads, ROUNDS);
-    }
-
-    #[test]
     fn machine_sized_lock_has_a_register_per_core() {
         let cores = core_affinity::get_core_ids().map_or(0, |ids| ids.len());
         assert_eq!(MachinePerCore::new().cores(), cores.max(1));
-    }
-
-    /// Pinning tests pin spawned threads only, never the test runner's.
-    mod pinned {
-        use super::*;
-        use crate::Lock;
-        use std::sync::{Arc, Barrier};
-
-        fn machine_lock<T>(value: T) -> Lock<MachinePerCore, T> {
-            Lock::from_raw(MachinePerCore::new(), value)
-        }
-
-        #[test]
-        fn pinned_workers_share_a_counter() {
-            let counter = machine_lock(0u64);
-            let cores = counter.raw().cores();
-            let rounds = ROUNDS as u64;
-            std::thread::scope(|s| {
-                for core in 0..cores {
-                    let counter = &counter;
-                    s.spawn(move || {
-                        let mut me = counter.pin(core).expect("a free core");
-                        assert_eq!(me.core(), core);
-                        for _ in 0..rounds {
-                            let mut guard = me.lock();
-                            assert_eq!(guard.participant(), core);
-                            *guard += 1;
-                        }
-                    });
-                }
-            });
-            assert_eq!(counter.into_inner(), cores as u64 * rounds);
-        }
-
-        #[test]
-        fn a_core_has_one_pinned_thread_at_a_time() {
-            let lock = machine_lock(());
-            let pinned = Barrier::new(2);
-            let released = Barrier::new(2);
-            std::thread::scope(|s| {
-                s.spawn(|| {
-                    let handle = lock.pin(0).expect("core 0 is free");
-                    pinned.wait();
-                    released.wait(); // the other thread was refused
-                    drop(handle);
-                    pinned.wait();
-                });
-                pinned.wait();
-                let refused = s.spawn(|| lock.pin(0).map(drop)).join().unwrap();
-                assert_eq!(refused, Err(PinError::CoreTaken { core: 0 }));
-                released.wait();
-                pinned.wait(); // the handle is dropped
-                let again = s.spawn(|| lock.pin(0).map(drop)).join().unwrap();
-                assert_eq!(again, Ok(()), "a dropped handle gave its core back");
-            });
-        }
-
-        #[test]
-        fn a_thread_holds_one_core_per_lock() {
-            let lock = Lock::from_raw(MachinePerCore::with_cores(2), ());
-            std::thread::scope(|s| {
-                s.spawn(|| {
-                    let _first = lock.pin(0).expect("core 0 is free");
-                    assert_eq!(
-                        lock.pin(1).err(),
-                        Some(PinError::AlreadyHolding { held: 0 })
-                    );
-                    assert_eq!(
-                        lock.pin(0).err(),
-                        Some(PinError::AlreadyHolding { held: 0 })
-                    );
-                });
-            });
-        }
-
-        #[test]
-        fn cores_beyond_the_lock_are_refused() {
-            let lock = Lock::from_raw(MachinePerCore::with_cores(1), ());
-            let refused = std::thread::scope(|s| s.spawn(|| lock.pin(1).err()).join().unwrap());
-            assert_eq!(refused, Some(PinError::NoSuchCore { core: 1, cores: 1 }));
-            let message = std::format!("{}", refused.unwrap());
-            assert!(message.contains("the lock has 1 cores"), "{message}");
-        }
-
-        #[test]
-        fn locking_without_the_handle_uses_the_pinned_core() {
-            let lock = machine_lock(0u32);
-            let core = lock.raw().cores() - 1;
-            std::thread::scope(|s| {
-                s.spawn(|| {
-                    let mut handle = lock.pin(core).expect("a free core");
-                    assert_eq!(lock.lock().participant(), core);
-                    *handle.lock() += 1;
-                });
-            });
-            assert_eq!(*lock.lock(), 1);
-        }
-
-        #[test]
-        fn a_handle_dropped_while_its_thread_holds_the_lock_keeps_the_core() {
-            let lock = Arc::new(machine_lock(()));
-            let holding = Arc::new(Barrier::new(2));
-            let checked = Arc::new(Barrier::new(2));
-            let owner = {
-                let (lock, holding, checked) = (lock.clone(), holding.clone(), checked.clone());
-                std::thread::spawn(move || {
-                    let handle = lock.pin(0).expect("core 0 is free");
-                    let guard = lock.lock(); // through the thread's seat: core 0
-                    drop(handle);
-                    holding.wait();
-                    checked.wait();
-                    drop(guard);
-                })
-            };
-            holding.wait();
-            let lock2 = lock.clone();
-            let refused = std::thread::spawn(move || lock2.pin(0).map(drop))
-                .join()
-                .unwrap();
-            assert_eq!(refused, Err(PinError::CoreTaken { core: 0 }));
-            checked.wait();
-            owner.join().unwrap();
-            // The owner has exited (a joined `spawn` thread has run its
-            // thread-local destructors), so its seat is free again.
-            let lock2 = lock.clone();
-            let again = std::thread::spawn(move || lock2.pin(0).map(drop))
-                .join()
-                .unwrap();
-            assert_eq!(again, Ok(()));
-        }
     }
 
     #[test]
