@@ -1,11 +1,12 @@
-//! Deliberate flaws in the Paxos algorithm, compiled only under `--cfg loom`,
-//! so that the loom models can show they catch each one.
+//! Deliberate flaws in the Paxos algorithm, compiled only in doorway's own loom
+//! and Miri builds (`--cfg doorway_mutants`), so that the models can show they
+//! catch each one.
 //!
-//! The fence mutations of [`sync::mutation`](crate::sync::mutation) weaken
+//! The fence mutations of `sync::mutation` weaken
 //! the memory ordering; these break the algorithm itself, one rule at a time.
 //! Like the fence mutations, a flaw is switched on for the current OS thread
 //! only (loom runs a whole model on the thread that calls it), for the
-//! duration of a closure, and does not exist outside `cfg(loom)`.
+//! duration of a closure, and does not exist in a user's build.
 
 use std::cell::Cell;
 

@@ -90,8 +90,8 @@ const TO_COPY_0: FenceSite = FenceSite("latch: steer readers to copy 0 before wr
 /// order on the reader's side; partner of the two release fences).
 const CHECK: FenceSite = FenceSite("latch: read the copy before re-reading the counter");
 
-/// Every fence of the latch, for the loom mutation tests.
-#[cfg(loom)]
+/// Every fence of the latch, for doorway's loom mutation tests.
+#[cfg(doorway_mutants)]
 pub const FENCES: [FenceSite; 3] = [TO_COPY_1, TO_COPY_0, CHECK];
 
 /// How often a read retries before it reports that the writer is busy. Each

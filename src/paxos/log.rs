@@ -85,6 +85,7 @@ impl<T, const N: usize, B: BlockCell> PaxosLog<T, N, B> {
     ///
     /// When called a second time: a replica's index must never propose twice
     /// in a slot, so replicas cannot be handed out again.
+    #[track_caller]
     pub fn replicas(&mut self) -> [Replica<'_, T, N, B>; N] {
         assert!(
             !self.handed_out,
@@ -110,6 +111,7 @@ impl<T, const N: usize, B: BlockCell> PaxosLog<T, N, B> {
     ///
     /// No other replica with the same `index` may ever exist for this log,
     /// including those handed out by [`replicas`](Self::replicas).
+    #[track_caller]
     pub unsafe fn replica_unchecked(&self, index: usize) -> Replica<'_, T, N, B> {
         assert!(
             index < N,

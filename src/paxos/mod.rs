@@ -47,8 +47,10 @@
 mod backoff;
 pub(crate) mod ballot;
 pub mod block;
-#[cfg(loom)]
+#[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
 pub mod flaw;
+#[cfg(all(doorway_mutants, feature = "std"))]
+pub mod hooks;
 pub mod latch;
 #[cfg(any(feature = "std", loom))]
 pub mod log;

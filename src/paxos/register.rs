@@ -114,17 +114,17 @@ const PREPARE: FenceSite = FenceSite("paxos: publish mbal before reading the blo
 const ACCEPT: FenceSite =
     FenceSite("paxos: publish the vote before re-reading the blocks (phase 2)");
 
-/// Every fence of the register, for the loom mutation tests.
-#[cfg(loom)]
+/// Every fence of the register, for doorway's loom mutation tests.
+#[cfg(doorway_mutants)]
 pub const FENCES: [FenceSite; 2] = [PREPARE, ACCEPT];
 
-/// Whether a deliberate flaw is in effect (loom models only; `false` and
-/// compiled away everywhere else).
+/// Whether a deliberate flaw is in effect (doorway's own loom and Miri builds
+/// only; `false` and compiled away everywhere else).
 macro_rules! flawed {
     ($flaw:ident) => {{
-        #[cfg(loom)]
+        #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
         let active = super::flaw::active(super::flaw::Flaw::$flaw);
-        #[cfg(not(loom))]
+        #[cfg(not(all(doorway_mutants, any(loom, miri), feature = "std")))]
         let active = false;
         active
     }};
@@ -210,6 +210,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
     /// a.propose(1);
     /// let [again, _] = register.proposers(); // panics: already handed out
     /// ```
+    #[track_caller]
     pub fn proposers(&mut self) -> [Proposer<'_, T, N, B>; N] {
         assert!(
             !self.handed_out,
@@ -239,6 +240,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
     /// No other proposer with the same `index` may ever exist for this
     /// register, before or after this one, including those handed out by
     /// [`proposers`](Self::proposers): an index proposes once.
+    #[track_caller]
     pub unsafe fn proposer_unchecked(&self, index: usize) -> Proposer<'_, T, N, B> {
         assert!(
             index < N,
@@ -438,7 +440,7 @@ struct Scan {
     /// The vote with the highest ballot read.
     highest_vote: Option<Vote>,
     /// The vote with the lowest ballot read (only for a deliberate flaw).
-    #[cfg(loom)]
+    #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
     lowest_vote: Option<Vote>,
     /// Whether every block was read (a latch read can fail under contention).
     complete: bool,
@@ -453,7 +455,7 @@ impl Scan {
         if self.highest_vote.is_none_or(|best| vote.bal > best.bal) {
             self.highest_vote = Some(vote);
         }
-        #[cfg(loom)]
+        #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
         if self.lowest_vote.is_none_or(|low| vote.bal < low.bal) {
             self.lowest_vote = Some(vote);
         }
@@ -472,7 +474,7 @@ impl Scan {
         if flawed!(KeepOwnValue) {
             return me;
         }
-        #[cfg(loom)]
+        #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
         if flawed!(AdoptLowestVote) {
             let lowest = [self.lowest_vote, own]
                 .into_iter()
@@ -493,7 +495,7 @@ impl Default for Scan {
         Self {
             highest_mbal: Ballot::NONE,
             highest_vote: None,
-            #[cfg(loom)]
+            #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
             lowest_vote: None,
             complete: true,
         }

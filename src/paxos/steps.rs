@@ -5,7 +5,8 @@
 //! input cell, a block word or one word of a latch) is preceded by
 //! [`Steps::take`]. Production code passes [`Unbounded`], whose `take` is an
 //! inlined `Ok(())` with an uninhabited error type, so the accounting
-//! compiles away. The test hooks (`std` or loom only) count the steps and
+//! compiles away. The test hooks (doorway's own test builds only, `--cfg
+//! doorway_mutants`) count the steps and
 //! either stop the proposer for good after the `k`-th one ([`HaltAfter`]),
 //! or run a closure there, which may block the thread for as long as it likes
 //! ([`PauseAfter`]).
@@ -51,18 +52,18 @@ pub(crate) fn unstoppable<T>(result: Result<T, Infallible>) -> T {
 }
 
 /// The proposer stopped for good after its budget of steps.
-#[cfg(any(feature = "std", loom))]
+#[cfg(all(doorway_mutants, feature = "std"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Halted;
 
 /// Allows `k` steps, then stops the proposer before step `k + 1`, forever.
-#[cfg(any(feature = "std", loom))]
+#[cfg(all(doorway_mutants, feature = "std"))]
 pub(crate) struct HaltAfter {
     left: usize,
     taken: usize,
 }
 
-#[cfg(any(feature = "std", loom))]
+#[cfg(all(doorway_mutants, feature = "std"))]
 impl HaltAfter {
     pub(crate) fn new(steps: usize) -> Self {
         Self {
@@ -77,7 +78,7 @@ impl HaltAfter {
     }
 }
 
-#[cfg(any(feature = "std", loom))]
+#[cfg(all(doorway_mutants, feature = "std"))]
 impl Steps for HaltAfter {
     type Stop = Halted;
 
@@ -89,13 +90,13 @@ impl Steps for HaltAfter {
 }
 
 /// Runs `pause` once, after `k` steps and before step `k + 1`, and never stops.
-#[cfg(any(feature = "std", loom))]
+#[cfg(all(doorway_mutants, feature = "std"))]
 pub(crate) struct PauseAfter<F: FnOnce()> {
     left: usize,
     pause: Option<F>,
 }
 
-#[cfg(any(feature = "std", loom))]
+#[cfg(all(doorway_mutants, feature = "std"))]
 impl<F: FnOnce()> PauseAfter<F> {
     pub(crate) fn new(steps: usize, pause: F) -> Self {
         Self {
@@ -110,7 +111,7 @@ impl<F: FnOnce()> PauseAfter<F> {
     }
 }
 
-#[cfg(any(feature = "std", loom))]
+#[cfg(all(doorway_mutants, feature = "std"))]
 impl<F: FnOnce()> Steps for PauseAfter<F> {
     type Stop = Infallible;
 
