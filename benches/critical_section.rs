@@ -5,7 +5,7 @@
 //! acquisitions turn a contended lock into a mostly uncontended one. Time per
 //! iteration is time per acquisition across all threads.
 
-mod harness;
+use doorway_harness::bench as harness;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};

@@ -6,7 +6,7 @@
 //! prints the tables, and writes them to `target/doorway-bench/fairness.csv`
 //! and `fairness.md`.
 
-mod harness;
+use doorway_harness::bench as harness;
 
 use harness::pool::Pool;
 use harness::stats::machine;
@@ -25,9 +25,16 @@ fn main() {
     let mut markdown = format!("Fairness, {} s runs, {}\n\n", DURATION.as_secs(), machine());
     let mut csv = String::new();
     for threads in [cores, 2 * cores] {
-        let rows = contention_rows(threads, DURATION, Work::NONE, Work::NONE, |name| {
-            eprintln!("fairness: {name}, {threads} threads");
-        });
+        let rows = contention_rows(
+            threads,
+            DURATION,
+            Work::NONE,
+            Work::NONE,
+            &|_| true,
+            |name| {
+                eprintln!("fairness: {name}, {threads} threads");
+            },
+        );
         let table = contention_table(&rows);
         println!("\n{threads} threads on {cores} cores:\n{}", table.render());
         markdown += &format!("{threads} threads:\n\n{}\n\n", table.render());

@@ -4,7 +4,7 @@
 //! Time per iteration is time per acquisition across all threads. Threads are
 //! the harness's persistent pinned pool; a run that loses an increment fails.
 
-mod harness;
+use doorway_harness::bench as harness;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};

@@ -6,7 +6,7 @@
 //! extrapolated from the acquisitions it completed, and a line says so, so a
 //! stalling lock ends the bench with a figure instead of hanging it.
 
-mod harness;
+use doorway_harness::bench as harness;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};

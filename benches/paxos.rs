@@ -18,14 +18,14 @@
 //!
 //! Run with `cargo bench --bench paxos`.
 
-mod harness;
+use doorway_harness::bench as harness;
 
 use criterion::measurement::WallTime;
 use criterion::{
     BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main,
 };
+use doorway::__private::paxos::propose_halting_after;
 use doorway::PaxosRegister;
-use doorway::harness_paxos::propose_halting_after;
 use doorway::paxos::LatchBlock;
 use harness::WATCHDOG;
 use harness::pool::{Pool, RunReport, Stop};

@@ -13,7 +13,7 @@
 //! textbook bakery at N = 8, and its handoff within 1.5× of the ticket lock.
 //! Run with `cargo bench --bench percore`.
 
-mod harness;
+use doorway_harness::bench as harness;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};

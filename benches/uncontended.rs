@@ -4,7 +4,7 @@
 //! `SeqCst` fences and `3(N − 1)` loads per acquisition, so it is measured at
 //! N = 2, 4, 8, 16 and 64. Every other lock of the lineup is measured once.
 
-mod harness;
+use doorway_harness::bench as harness;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};

@@ -9,8 +9,8 @@
 //! A lock joins every bench and the `contention` demo with one line in
 //! [`lineup`].
 
-use doorway::harness::Visit;
-use doorway::{Bakery, FifoLock, PerCore, Peterson, RawLock, TicketLock, Tournament};
+use crate::locks::Visit;
+use doorway::{Bakery, FifoLock, PerCore, Peterson, RawLock, Ticket, Tournament};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A lock, for the duration of one run.
@@ -54,7 +54,7 @@ pub fn lineup(visitor: &mut impl FamilyVisitor) {
     visitor.family::<PerCoreBakery>();
     visitor.family::<PetersonLock>();
     visitor.family::<TournamentTree>();
-    visitor.family::<DoorwayTicketLock>();
+    visitor.family::<DoorwayTicket>();
     visitor.family::<SpinTicketMutex>();
     visitor.family::<ParkingLotMutex>();
     visitor.family::<StdMutex>();
@@ -213,13 +213,13 @@ impl Family for TournamentTree {
 }
 
 /// doorway's ticket lock: one fetch-add per acquisition, FIFO.
-pub struct DoorwayTicketLock;
+pub struct DoorwayTicket;
 
-impl Family for DoorwayTicketLock {
-    const NAME: &'static str = "doorway TicketLock";
+impl Family for DoorwayTicket {
+    const NAME: &'static str = "doorway Ticket";
     const FIFO: bool = true;
     fn build(_: usize, visitor: &mut impl Visitor) -> bool {
-        visitor.visit(Self::NAME, Fifo(TicketLock::new()));
+        visitor.visit(Self::NAME, Fifo(Ticket::new()));
         true
     }
 }

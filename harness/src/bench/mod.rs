@@ -1,5 +1,5 @@
 //! The one benchmark harness, shared by every bench and by the `contention`
-//! demo (which includes it by path).
+//! demo.
 //!
 //! - [`pool`]: a persistent pool of pinned threads, released together inside
 //!   each run, with a watchdog.
@@ -13,16 +13,15 @@
 //! The lock and each thread's data sit in cache lines of their own: the
 //! counter a run increments is padded, and each worker counts its own
 //! acquisitions on its own stack.
-#![allow(dead_code)] // each bench uses part of the harness
 
 pub mod contenders;
 pub mod pool;
 pub mod stats;
 pub mod work;
 
+use crate::locks::{FifoReport, Visit, audit_entry_order};
 use contenders::Contender;
 use crossbeam_utils::CachePadded;
-use doorway::harness::{FifoReport, Visit, audit_entry_order};
 use pool::{Pool, RunReport};
 use std::cell::UnsafeCell;
 use std::sync::Arc;
@@ -252,13 +251,15 @@ pub struct ContentionRow {
 /// Acquisitions per thread in a FIFO audit run (the audit logs each one).
 const AUDIT_PER_THREAD: u64 = 20_000;
 
-/// Runs every lock of the lineup for `duration` with `threads` threads, then
-/// audits the FIFO ones; calls `progress` before each lock.
+/// Runs every lock of the lineup that `only` selects (by name) for
+/// `duration` with `threads` threads, then audits the FIFO ones; calls
+/// `progress` before each lock.
 pub fn contention_rows(
     threads: usize,
     duration: Duration,
     inside: Work,
     outside: Work,
+    only: &dyn Fn(&str) -> bool,
     mut progress: impl FnMut(&str),
 ) -> Vec<ContentionRow> {
     struct Collect<'p> {
@@ -268,6 +269,7 @@ pub fn contention_rows(
         outside: Work,
         fifo: bool,
         rows: Vec<ContentionRow>,
+        only: &'p dyn Fn(&str) -> bool,
         progress: &'p mut dyn FnMut(&str),
     }
     impl contenders::FamilyVisitor for Collect<'_> {
@@ -278,6 +280,9 @@ pub fn contention_rows(
     }
     impl contenders::Visitor for Collect<'_> {
         fn visit<C: Contender>(&mut self, name: &'static str, lock: C) {
+            if !(self.only)(name) {
+                return;
+            }
             (self.progress)(name);
             let pool = Pool::global();
             let lock = Arc::new(lock);
@@ -311,6 +316,7 @@ pub fn contention_rows(
         outside,
         fifo: false,
         rows: Vec::new(),
+        only,
         progress: &mut progress,
     };
     contenders::lineup(&mut collect);
@@ -354,11 +360,43 @@ pub fn line_round_trip(pool: &Pool) -> Option<Duration> {
 
 /// The lock every ratio is taken against: doorway's ticket lock, the simplest
 /// FIFO spin lock, waiting with the same policy as every doorway lock.
-pub const REFERENCE: &str = "doorway TicketLock";
+pub const REFERENCE: &str = "doorway Ticket";
+
+/// The median of `values` (sorted in place); NaN when empty.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// The run's typical line round trip: the median of its rows'.
+pub fn typical_round_trip(rows: &[ContentionRow]) -> Option<Duration> {
+    let mut trips: Vec<Duration> = rows.iter().filter_map(|row| row.round_trip).collect();
+    trips.sort_unstable();
+    trips.get(trips.len() / 2).copied()
+}
+
+/// How far a row's round trip may stray from the run's typical one before
+/// the row is flagged: the VM's two regimes differ by about four times.
+pub const OFF_REGIME: f64 = 2.0;
+
+/// Whether `row` was measured while the line round trip was more than
+/// [`OFF_REGIME`] times away from `typical` (either way): its throughput then
+/// says more about the machine's regime than about the lock.
+pub fn is_off_regime(row: &ContentionRow, typical: Option<Duration>) -> bool {
+    match (row.round_trip, typical) {
+        (Some(trip), Some(typical)) if !typical.is_zero() => {
+            let ratio = trip.as_secs_f64() / typical.as_secs_f64();
+            !(1.0 / OFF_REGIME..=OFF_REGIME).contains(&ratio)
+        }
+        _ => false,
+    }
+}
 
 /// The table of a contention run: throughput, ratio to [`REFERENCE`],
-/// fairness, FIFO overtakes and lost increments.
+/// fairness, FIFO overtakes, lost increments, and the line round trip, with
+/// `†` on rows measured far from the run's typical round trip.
 pub fn contention_table(rows: &[ContentionRow]) -> stats::Table {
+    let typical = typical_round_trip(rows);
     let reference = rows
         .iter()
         .find(|row| row.name == REFERENCE)
@@ -389,8 +427,14 @@ pub fn contention_table(rows: &[ContentionRow]) -> stats::Table {
             format!("{:.3}", row.fairness.jain),
             overtakes,
             row.lost.to_string(),
-            row.round_trip
-                .map_or("-".to_string(), |rtt| format!("{} ns", rtt.as_nanos())),
+            row.round_trip.map_or("-".to_string(), |rtt| {
+                let flag = if is_off_regime(row, typical) {
+                    " †"
+                } else {
+                    ""
+                };
+                format!("{} ns{flag}", rtt.as_nanos())
+            }),
         ]);
     }
     table
