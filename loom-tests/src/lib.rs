@@ -1,9 +1,10 @@
 //! Running loom models of doorway's primitives: bounds, timing, and the fence
 //! mutations every model must catch.
 //!
-//! Build and run with `RUSTFLAGS="--cfg loom" cargo test --release -p
-//! doorway-loom-tests -- --nocapture`. Outside `--cfg loom` this crate is
-//! empty.
+//! Build and run with `RUSTFLAGS="--cfg loom --cfg doorway_mutants" cargo test
+//! --release -p doorway-loom-tests -- --nocapture`: the models need doorway's
+//! test hooks (fence mutations, Paxos flaws, spin caps), which only
+//! `doorway_mutants` builds have. Without both cfgs this crate is empty.
 //!
 //! Every model prints one line: its name, its bound, how long it took, and how
 //! many spin-waits it cut short at the crate's loom spin cap (those executions
@@ -11,16 +12,16 @@
 //!
 //! A primitive joins with one line of [`lock_models!`], which instantiates the
 //! generic models below for it.
-#![cfg(loom)]
+#![cfg(all(loom, doorway_mutants))]
 
-use doorway::__loom::{FenceSite, Mutation, loom_waits, mutation};
+use doorway::__private::{Access, FenceSite, Mutation, Why, mutation, spin_cap};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-pub use doorway::harness;
+pub use doorway_harness::locks as harness;
 
 /// How far loom explores a model.
 #[derive(Clone, Copy, Debug)]
@@ -61,7 +62,7 @@ impl Model {
         Self {
             name: name.into(),
             bound,
-            spin_cap: loom_waits::DEFAULT_CAP,
+            spin_cap: spin_cap::DEFAULT_CAP,
             scenario: std::sync::Arc::new(scenario),
         }
     }
@@ -86,13 +87,13 @@ impl Model {
 
     fn explore(&self) {
         let scenario = self.scenario.clone();
-        loom_waits::with_cap(self.spin_cap, || self.builder().check(move || scenario()));
+        spin_cap::with_cap(self.spin_cap, || self.builder().check(move || scenario()));
     }
 
     /// Runs the model; it must pass. Prints one report line and returns the
-    /// fence sites its executions went through.
-    pub fn check(&self) -> BTreeSet<FenceSite> {
-        loom_waits::take_cuts();
+    /// names of the fences and named accesses its executions went through.
+    pub fn check(&self) -> BTreeSet<&'static str> {
+        spin_cap::take_cuts();
         let start = Instant::now();
         let ((), fences) = mutation::executed_by(|| self.explore());
         self.report(start.elapsed(), "ok");
@@ -102,7 +103,7 @@ impl Model {
     /// Runs the model with one fence mutated; loom must find a violation of
     /// mutual exclusion or agreement. Returns what loom reported.
     pub fn expect_violation(&self, site: FenceSite, how: Mutation) -> String {
-        loom_waits::take_cuts();
+        spin_cap::take_cuts();
         let start = Instant::now();
         let outcome = expecting_panic(|| mutation::with(site, how, || self.explore()));
         let elapsed = start.elapsed();
@@ -142,7 +143,7 @@ fn is_safety_violation(message: &str) -> bool {
 
 impl Model {
     fn report(&self, elapsed: Duration, outcome: &str) {
-        let cuts = loom_waits::take_cuts();
+        let cuts = spin_cap::take_cuts();
         println!(
             "loom | {name:<58} | {bound:<20} | spin cap {cap:>2} | {secs:>8.2} s | cut waits {cuts:>6} | {outcome}",
             name = self.name,
@@ -212,16 +213,46 @@ fn expecting_panic(f: impl FnOnce()) -> Result<(), String> {
 /// A mutation counts as caught at the first model that fails, so the cheapest
 /// models should come first.
 pub fn every_fence_is_necessary(declared: &[FenceSite], models: &[Model]) {
-    let executed: BTreeSet<FenceSite> = models.iter().flat_map(Model::check).collect();
-    let declared_set: BTreeSet<FenceSite> = declared.iter().copied().collect();
-    assert_eq!(
-        executed, declared_set,
-        "the models must execute exactly the declared fences"
-    );
+    let executed: BTreeSet<&str> = models.iter().flat_map(Model::check).collect();
+    for site in declared {
+        assert!(
+            executed.contains(site.0),
+            "the models never execute the fence `{site}`"
+        );
+    }
     for &site in declared {
         for how in Mutation::ALL {
             let caught = models.iter().any(|model| catches(model, site, how));
             assert!(caught, "no model catches {how:?} `{site}`");
+        }
+    }
+}
+
+/// Checks that every named access in `declared` is executed by `models`, and
+/// that weakening each one that claims an edge ([`Why::Edge`]) one step makes
+/// at least one of the models fail. An access kept for another reason
+/// ([`Why::Redundant`]) is weakened too, and its report line says whether a
+/// model noticed. Cheapest models first: a weakening counts as caught at the
+/// first model that fails.
+pub fn every_ordering_is_necessary(declared: &[Access], models: &[Model]) {
+    let executed: BTreeSet<&str> = models.iter().flat_map(Model::check).collect();
+    for access in declared {
+        assert!(
+            executed.contains(access.name),
+            "the models never execute `{}`",
+            access.name
+        );
+        let what = format!("{} weakened to {:?}", access.name, access.weaker());
+        let caught = models.iter().any(|model| {
+            model.catches_under(&what, |explore| mutation::with_weakened(*access, explore))
+        });
+        match access.why {
+            Why::Edge => assert!(caught, "no model catches `{what}`"),
+            Why::Redundant(because) => {
+                if !caught {
+                    println!("loom | {what}: survives, as argued: {because}");
+                }
+            }
         }
     }
 }
@@ -239,7 +270,7 @@ impl Model {
     /// loom failed for any other reason. `what` names the defect in the
     /// report line.
     pub fn catches_under(&self, what: &str, switch: impl FnOnce(&dyn Fn())) -> bool {
-        loom_waits::take_cuts();
+        spin_cap::take_cuts();
         let start = Instant::now();
         match expecting_panic(|| switch(&|| self.explore())) {
             Err(message) if is_safety_violation(&message) => {

@@ -1,5 +1,5 @@
 //! Loom models of Lamport's bakery lock.
-#![cfg(loom)]
+#![cfg(all(loom, doorway_mutants))]
 
 use doorway::Bakery;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};

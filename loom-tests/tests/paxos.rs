@@ -8,11 +8,11 @@
 //! Bounds, and why: next to each model; times: each model's report line
 //! (`--nocapture`) and the README. The whole file takes about 2 minutes run
 //! one model at a time on the README's 2-core machine.
-#![cfg(loom)]
+#![cfg(all(loom, doorway_mutants))]
 
-use doorway::__loom::{Flaw, flaw};
-use doorway::harness_paxos::{self as scenario, Part, Race, Role};
+use doorway::__private::{Flaw, flaw};
 use doorway::paxos::{BlockCell, LatchBlock, WordBlock};
+use doorway_harness::paxos::{self as scenario, Part, Race, Role};
 use doorway_loom_tests::{Bound, Model, every_fence_is_necessary};
 
 /// Proposer `k` proposes `100 + k`.

@@ -3,9 +3,9 @@
 //! It has no fences, so the standard fence check only confirms that the
 //! models execute none; its counters start just below the wrap point in the
 //! wrap-around models.
-#![cfg(loom)]
+#![cfg(all(loom, doorway_mutants))]
 
-use doorway::TicketLock;
+use doorway::Ticket;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
 /// The ticket lock's models are cheap next to the bakery's (measured on the
@@ -20,8 +20,8 @@ const BOUNDS: LockBounds = LockBounds {
 };
 
 doorway_loom_tests::lock_models! {
-    two: TicketLock::new(),
-    three: TicketLock::new(),
+    two: Ticket::new(),
+    three: Ticket::new(),
     bounds: BOUNDS,
     fences: &doorway::ticket::FENCES,
 }
@@ -31,9 +31,9 @@ doorway_loom_tests::lock_models! {
 #[test]
 fn wrap_around_two_participants_twice_exhaustive() {
     Model::new(
-        "TicketLock from u32::MAX, 2 participants x 2 acquisitions",
+        "Ticket from u32::MAX, 2 participants x 2 acquisitions",
         Bound::Exhaustive,
-        || harness::mutual_exclusion(TicketLock::starting_at(u32::MAX), 2, 2),
+        || harness::mutual_exclusion(Ticket::starting_at(u32::MAX), 2, 2),
     )
     .check();
 }
@@ -43,9 +43,9 @@ fn wrap_around_two_participants_twice_exhaustive() {
 #[test]
 fn wrap_around_try_lock_against_lock_exhaustive() {
     Model::new(
-        "TicketLock from u32::MAX, lock vs 2 try_locks",
+        "Ticket from u32::MAX, lock vs 2 try_locks",
         Bound::Exhaustive,
-        || harness::try_lock_exclusion(TicketLock::starting_at(u32::MAX), 2, 1, 2),
+        || harness::try_lock_exclusion(Ticket::starting_at(u32::MAX), 2, 1, 2),
     )
     .check();
 }
@@ -54,10 +54,10 @@ fn wrap_around_try_lock_against_lock_exhaustive() {
 #[test]
 fn first_come_first_served_three_participants_bounded() {
     Model::new(
-        "TicketLock FIFO audit, 3 participants x 1 acquisition",
+        "Ticket FIFO audit, 3 participants x 1 acquisition",
         Bound::Preemptions(2),
         || {
-            let report = harness::fifo_audit(TicketLock::new(), 3, 1);
+            let report = harness::fifo_audit(Ticket::new(), 3, 1);
             assert_eq!(report.overtakes, 0, "{report:?}");
         },
     )
