@@ -6,9 +6,13 @@
 
 use doorway::raw_mutex::{
     BakeryMutex, PetersonMutex, RawBakery, RawPerCore, RawPeterson, RawTicket, RawTournament,
+    ThreadId,
 };
-use lock_api::{Mutex, MutexGuard, RawMutex};
-use std::sync::Barrier;
+use lock_api::{MappedMutexGuard, Mutex, MutexGuard, RawMutex};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, mpsc};
+use std::time::Duration;
 
 /// Acquisitions per thread.
 const ROUNDS: u64 = if cfg!(miri) { 30 } else { 20_000 };
@@ -123,26 +127,160 @@ fn threads_come_and_go<R: RawMutex + Sync>(generations: usize) {
     assert_eq!(counter.into_inner(), generations as u64);
 }
 
-/// The suite, for one raw mutex; `fair` adds the `RawMutexFair` checks.
-macro_rules! mutex_suite {
-    ($name:ident: $raw:ty, threads: $threads:expr, fair) => {
-        mutex_suite!(@suite $name, $raw, $threads, {
-            #[test]
-            fn fair_unlock_and_bump_work() {
-                super::fair_unlock_and_bump_work::<$raw>();
+/// The behaviours `parking_lot`'s own `Mutex` tests check (less `Condvar`
+/// and serde), asked of any raw mutex in our own words.
+mod drop_in {
+    use super::*;
+
+    pub fn smoke<R: RawMutex>() {
+        let m = Mutex::<R, ()>::new(());
+        drop(m.lock());
+        drop(m.lock());
+    }
+
+    /// More threads than any doorway mutex has seats, not joined but
+    /// reporting over a channel.
+    pub fn lots_and_lots<R: RawMutex + Send + Sync + 'static>() {
+        const PER_THREAD: u32 = if cfg!(miri) { 100 } else { 1000 };
+        const THREADS: u32 = 6;
+        let m = Arc::new(Mutex::<R, u32>::new(0));
+        let (done, finished) = mpsc::channel();
+        for _ in 0..THREADS {
+            let (m, done) = (m.clone(), done.clone());
+            std::thread::spawn(move || {
+                for _ in 0..PER_THREAD {
+                    *m.lock() += 1;
+                }
+                done.send(()).unwrap();
+            });
+        }
+        for _ in 0..THREADS {
+            finished.recv().unwrap();
+        }
+        assert_eq!(*m.lock(), THREADS * PER_THREAD);
+    }
+
+    /// `try_lock` by the holder itself returns `None`, as in `parking_lot`.
+    pub fn try_lock<R: RawMutex>() {
+        let m = Mutex::<R, ()>::new(());
+        let guard = m.try_lock().unwrap();
+        assert!(m.try_lock().is_none());
+        drop(guard);
+        assert!(m.try_lock().is_some());
+    }
+
+    pub fn into_inner_and_get_mut<R: RawMutex>() {
+        let mut m = Mutex::<R, Vec<i32>>::new(vec![10]);
+        m.get_mut().push(20);
+        assert_eq!(m.into_inner(), [10, 20]);
+    }
+
+    pub fn into_inner_drops_once<R: RawMutex>() {
+        struct Counted(Arc<AtomicUsize>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
             }
-        });
-    };
-    ($name:ident: $raw:ty, threads: $threads:expr) => {
-        mutex_suite!(@suite $name, $raw, $threads, {});
-    };
-    (@suite $name:ident, $raw:ty, $threads:expr, { $($extra:tt)* }) => {
+        }
+        let drops = Arc::new(AtomicUsize::new(0));
+        let m = Mutex::<R, Counted>::new(Counted(drops.clone()));
+        let inner = m.into_inner();
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        drop(inner);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    /// A mutex inside a mutex, each locked by another thread.
+    pub fn nested<R: RawMutex + Send + Sync + 'static>() {
+        let inner = Arc::new(Mutex::<R, i32>::new(1));
+        let outer = Arc::new(Mutex::<R, Arc<Mutex<R, i32>>>::new(inner));
+        std::thread::spawn(move || {
+            let outer = outer.lock();
+            assert_eq!(*outer.lock(), 1);
+        })
+        .join()
+        .unwrap();
+    }
+
+    /// A destructor that runs while its thread unwinds can lock.
+    pub fn access_in_unwind<R: RawMutex + Send + Sync + 'static>() {
+        let m = Arc::new(Mutex::<R, i32>::new(1));
+        let m2 = m.clone();
+        let unwound = std::thread::spawn(move || {
+            struct Unwinder<R: RawMutex>(Arc<Mutex<R, i32>>);
+            impl<R: RawMutex> Drop for Unwinder<R> {
+                fn drop(&mut self) {
+                    *self.0.lock() += 1;
+                }
+            }
+            let _unwinder = Unwinder(m2);
+            panic!("unwinding on purpose");
+        })
+        .join();
+        assert!(unwound.is_err());
+        assert_eq!(*m.lock(), 2);
+    }
+
+    pub fn unsized_data<R: RawMutex>() {
+        let m: &Mutex<R, [i32]> = &Mutex::new([1, 2, 3]);
+        {
+            let data = &mut *m.lock();
+            data[0] = 4;
+            data[2] = 5;
+        }
+        assert_eq!(&*m.lock(), &[4, 2, 5]);
+    }
+
+    /// `Debug` reads through `try_lock`: the data when free, `<locked>`
+    /// while held, by the formatting thread itself included.
+    pub fn debug<R: RawMutex>() {
+        let m = Mutex::<R, Vec<u8>>::new(vec![0, 10]);
+        assert_eq!(format!("{m:?}"), "Mutex { data: [0, 10] }");
+        let _held = m.lock();
+        assert_eq!(format!("{m:?}"), "Mutex { data: <locked> }");
+    }
+
+    pub fn guards_are_sync<R: RawMutex + Sync>()
+    where
+        R::Guard: Sync,
+    {
+        fn sync<T: Sync>(_: T) {}
+        let m = Mutex::<R, ()>::new(());
+        sync(m.lock());
+    }
+
+    /// `try_map_or_err` hands the guard back on error, mapped or not.
+    pub fn map_or_err<R: RawMutex>() {
+        let m = Mutex::<R, HashMap<&str, String>>::new(HashMap::from([("k", "v".to_string())]));
+        let guard = match MutexGuard::try_map_or_err(m.lock(), |map| map.get_mut("x").ok_or(7)) {
+            Ok(_) => panic!("mapped a missing key"),
+            Err((guard, error)) => {
+                assert_eq!(error, 7);
+                guard
+            }
+        };
+        let mapped = MutexGuard::try_map_or_err(guard, |map| map.get_mut("k").ok_or(0))
+            .unwrap_or_else(|_| panic!("the key is there"));
+        assert_eq!(mapped.as_str(), "v");
+        match MappedMutexGuard::try_map_or_err(mapped, |s| {
+            if s == "v" { Err(9) } else { Ok(s.as_mut_str()) }
+        }) {
+            Ok(_) => panic!("mapped on the wrong branch"),
+            Err((mapped, error)) => assert_eq!((mapped.as_str(), error), ("v", 9)),
+        }
+    }
+}
+
+/// The suite, for one raw mutex; `fair` adds the `RawMutexFair` checks and
+/// `timed` the `RawMutexTimed` ones.
+macro_rules! mutex_suite {
+    ($name:ident: $raw:ty, threads: $threads:expr $(, $extra:ident)*) => {
         mod $name {
             use super::*;
 
             #[test]
             fn counter_is_exact_from_many_threads() {
-                counter_is_exact::<$raw>(if cfg!(miri) { 2 } else { $threads });
+                counter_is_exact::<$raw>(if cfg!(miri) { 3 } else { $threads });
             }
 
             #[test]
@@ -160,55 +298,102 @@ macro_rules! mutex_suite {
                 super::threads_come_and_go::<$raw>(if cfg!(miri) { 4 } else { 16 });
             }
 
-            $($extra)*
+            #[test]
+            fn drop_in_smoke() {
+                drop_in::smoke::<$raw>();
+            }
+
+            #[test]
+            fn drop_in_lots_and_lots() {
+                drop_in::lots_and_lots::<$raw>();
+            }
+
+            #[test]
+            fn drop_in_try_lock() {
+                drop_in::try_lock::<$raw>();
+            }
+
+            #[test]
+            fn drop_in_into_inner_and_get_mut() {
+                drop_in::into_inner_and_get_mut::<$raw>();
+                drop_in::into_inner_drops_once::<$raw>();
+            }
+
+            #[test]
+            fn drop_in_nested() {
+                drop_in::nested::<$raw>();
+            }
+
+            #[test]
+            fn drop_in_access_in_unwind() {
+                drop_in::access_in_unwind::<$raw>();
+            }
+
+            #[test]
+            fn drop_in_unsized_data() {
+                drop_in::unsized_data::<$raw>();
+            }
+
+            #[test]
+            fn drop_in_debug() {
+                drop_in::debug::<$raw>();
+            }
+
+            #[test]
+            fn drop_in_guards_are_sync() {
+                drop_in::guards_are_sync::<$raw>();
+            }
+
+            #[test]
+            fn drop_in_map_or_err() {
+                drop_in::map_or_err::<$raw>();
+            }
+
+            $(mutex_suite!(@$extra $raw);)*
+        }
+    };
+    (@fair $raw:ty) => {
+        #[test]
+        fn fair_unlock_and_bump_work() {
+            super::fair_unlock_and_bump_work::<$raw>();
+        }
+    };
+    (@timed $raw:ty) => {
+        #[test]
+        fn timed_locking_times_out_then_succeeds() {
+            super::timed_locking_times_out_then_succeeds::<$raw>();
         }
     };
 }
 
 #[cfg(not(miri))] // Miri looks for undefined behaviour in doorway, not in parking_lot
-mutex_suite!(parking_lot_reference: parking_lot::RawMutex, threads: 4, fair);
-mutex_suite!(bakery_4: RawBakery<4>, threads: 4, fair);
-#[cfg(not(miri))] // the same code path as `bakery_4` under Miri's two threads
-mutex_suite!(bakery_8: RawBakery<8>, threads: 8, fair);
-mutex_suite!(peterson: RawPeterson, threads: 2, fair);
-mutex_suite!(percore_4: RawPerCore<4>, threads: 4, fair);
+mutex_suite!(parking_lot_reference: parking_lot::RawMutex, threads: 8, fair, timed);
+mutex_suite!(bakery_4: RawBakery<4>, threads: 8, fair, timed);
+#[cfg(not(miri))] // the same code path as `bakery_4` under Miri's three threads
+mutex_suite!(bakery_2: RawBakery<2>, threads: 8, fair, timed);
+mutex_suite!(peterson: RawPeterson, threads: 8, fair, timed);
+mutex_suite!(percore_4: RawPerCore<4>, threads: 8, fair, timed);
 mutex_suite!(ticket: RawTicket, threads: 8, fair);
-mutex_suite!(tournament_4: RawTournament<4>, threads: 4);
+mutex_suite!(tournament_4: RawTournament<4>, threads: 8, timed);
 
-/// `capacity` threads lock `mutex` and stay alive; one more thread then
-/// locks it, and must panic with a message that names the capacity.
-fn one_thread_too_many<R: RawMutex + Sync>(mutex: &Mutex<R, ()>, capacity: usize) {
-    let holders = Barrier::new(capacity + 1);
+/// `try_lock_for` times out while another thread holds the mutex, then
+/// succeeds once it is released.
+fn timed_locking_times_out_then_succeeds<R: lock_api::RawMutexTimed<Duration = Duration> + Sync>() {
+    let mutex = Mutex::<R, u32>::new(0);
+    let held = mutex.lock();
     std::thread::scope(|s| {
-        for _ in 0..capacity {
-            s.spawn(|| {
-                drop(mutex.lock());
-                holders.wait(); // slot claimed
-                holders.wait(); // the extra thread has tried
-            });
-        }
-        holders.wait();
-        let extra = s.spawn(|| drop(mutex.lock())).join();
-        holders.wait();
-        let message = *extra
-            .expect_err("a thread beyond capacity locked")
-            .downcast::<String>()
-            .expect("a formatted panic message");
-        let expected = format!("has {capacity} participant slots and all are held by live threads");
-        assert!(message.contains(&expected), "unclear panic: {message}");
+        s.spawn(|| assert!(mutex.try_lock_for(Duration::from_millis(10)).is_none()));
     });
-    // The slots came back when their threads exited.
-    threads_come_and_go::<R>(capacity + 1);
-}
-
-#[test]
-fn a_third_thread_on_a_bakery_mutex_of_two_gets_a_clear_panic() {
-    one_thread_too_many(&BakeryMutex::<2, ()>::new(()), 2);
-}
-
-#[test]
-fn a_third_thread_on_a_peterson_mutex_gets_a_clear_panic() {
-    one_thread_too_many(&PetersonMutex::<()>::new(()), 2);
+    drop(held);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            *mutex
+                .try_lock_for(Duration::from_secs(60))
+                .expect("released") += 1
+        });
+    });
+    assert_eq!(*mutex.lock(), 1);
+    assert!(!mutex.is_locked(), "a timed-out waiter left a trace");
 }
 
 #[test]
@@ -229,6 +414,28 @@ fn a_failed_try_lock_holds_nothing() {
     drop(held);
     assert!(!mutex.is_locked());
     *mutex.lock() += 1;
+}
+
+/// A reentrant mutex over the bakery, with doorway's thread ids.
+#[test]
+fn a_reentrant_bakery_mutex_reenters_and_excludes() {
+    type ReentrantMutex<T> = lock_api::ReentrantMutex<RawBakery<2>, ThreadId, T>;
+    let counter = ReentrantMutex::new(std::cell::Cell::new(0u64));
+    let rounds = if cfg!(miri) { 20 } else { 5_000 };
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..rounds {
+                    let outer = counter.lock();
+                    let inner = counter.lock();
+                    inner.set(inner.get() + 1);
+                    drop(inner);
+                    outer.set(outer.get() + 1);
+                }
+            });
+        }
+    });
+    assert_eq!(counter.lock().get(), 4 * 2 * rounds);
 }
 
 /// Guards of the seat-based mutexes stay on their thread (checked by a
@@ -253,15 +460,15 @@ fn statics_work_as_with_parking_lot() {
     static BAKERY: BakeryMutex<4, Vec<u32>> = BakeryMutex::new(Vec::new());
     static TICKET: doorway::raw_mutex::TicketMutex<u32> = doorway::raw_mutex::TicketMutex::new(0);
     std::thread::scope(|s| {
-        for i in 0..4 {
+        for i in 0..16 {
             s.spawn(move || {
                 BAKERY.lock().push(i);
                 *TICKET.lock() += 1;
             });
         }
     });
-    assert_eq!(BAKERY.lock().len(), 4);
-    assert_eq!(*TICKET.lock(), 4);
+    assert_eq!(BAKERY.lock().len(), 16);
+    assert_eq!(*TICKET.lock(), 16);
 }
 
 /// Like `parking_lot`'s guards, seat-holding guards can be shared by

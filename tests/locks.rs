@@ -6,7 +6,7 @@
 
 #![cfg(not(loom))]
 
-use doorway::harness;
+use doorway_harness::locks as harness;
 
 /// Acquisitions per thread in the stress tests.
 const ROUNDS: usize = if cfg!(miri) { 30 } else { 20_000 };
@@ -71,7 +71,7 @@ macro_rules! raw_lock_suite {
             }
 
             #[test]
-            fn threads_claim_participants_on_first_use() {
+            fn any_thread_locks_through_a_seat() {
                 let counter = Lock::<L, u64>::new(0);
                 let threads = threads_for($n);
                 let rounds = ROUNDS as u64;
@@ -83,20 +83,30 @@ macro_rules! raw_lock_suite {
                 assert_eq!(*counter.lock(), threads as u64 * rounds);
             }
 
+            /// A pool of four times as many long-lived threads as the lock
+            /// has seats, each locking now and then: every acquisition counts.
             #[test]
-            fn exited_threads_give_their_participants_back() {
+            fn a_pool_four_times_the_seats_counts_exactly() {
                 let counter = Lock::<L, u64>::new(0);
-                let generations = 3 * $n;
-                for _ in 0..generations {
-                    std::thread::scope(|s| {
-                        s.spawn(|| *counter.lock() += 1);
-                    });
-                }
-                assert_eq!(*counter.lock(), generations as u64);
+                let threads = if cfg!(miri) { 2 * $n } else { 4 * $n };
+                let rounds = if cfg!(miri) { 5 } else { ROUNDS as u64 / 20 };
+                std::thread::scope(|s| {
+                    for _ in 0..threads {
+                        s.spawn(|| {
+                            for round in 0..rounds {
+                                *counter.lock() += 1;
+                                if round % 8 == 0 {
+                                    std::thread::yield_now(); // now and then
+                                }
+                            }
+                        });
+                    }
+                });
+                assert_eq!(counter.into_inner(), threads as u64 * rounds);
             }
 
             #[test]
-            fn try_lock_through_the_thread_participant() {
+            fn try_lock_through_a_seat() {
                 let lock = Lock::<L, u32>::new(7);
                 let guard = lock.try_lock().expect("free lock");
                 assert_eq!(*guard, 7);
@@ -129,44 +139,30 @@ macro_rules! fifo_lock_suite {
     };
 }
 
-/// Capacity and identity checks for locks with a bounded set of participants
-/// (whose per-participant registers also let them see re-entry).
-macro_rules! bounded_participants_suite {
+/// Seats, re-entry and withdrawal, for locks with per-participant registers.
+macro_rules! seated_suite {
     ($name:ident: $lock:ty, participants: $n:expr) => {
         mod $name {
+            use super::*;
             use doorway::Lock;
-            use std::sync::Barrier;
-
-            #[test]
-            fn a_thread_beyond_capacity_gets_a_clear_panic() {
-                let lock = Lock::<$lock, ()>::new(());
-                let holders = Barrier::new($n + 1);
-                std::thread::scope(|s| {
-                    for _ in 0..$n {
-                        s.spawn(|| {
-                            drop(lock.lock());
-                            holders.wait(); // seat claimed
-                            holders.wait(); // released by the main thread
-                        });
-                    }
-                    holders.wait();
-                    let extra = s.spawn(|| drop(lock.lock())).join();
-                    holders.wait();
-                    let message = *extra
-                        .expect_err("a thread beyond capacity locked")
-                        .downcast::<String>()
-                        .expect("a formatted panic message");
-                    let capacity = format!("has {} participant slots", $n);
-                    assert!(message.contains(&capacity), "unclear panic: {message}");
-                });
-            }
+            use std::time::Duration;
 
             #[test]
             #[should_panic(expected = "re-entry")]
-            fn reentry_through_the_thread_participant_panics() {
+            fn reentry_through_lock_panics() {
                 let lock = Lock::<$lock, ()>::new(());
                 let _held = lock.lock();
                 let _again = lock.lock();
+            }
+
+            #[test]
+            fn try_lock_on_a_lock_this_thread_holds_is_none() {
+                let lock = Lock::<$lock, ()>::new(());
+                let held = lock.lock();
+                assert!(lock.try_lock().is_none());
+                assert!(lock.try_lock_for(Duration::from_millis(1)).is_none());
+                drop(held);
+                assert!(lock.try_lock().is_some());
             }
 
             #[test]
@@ -176,6 +172,79 @@ macro_rules! bounded_participants_suite {
                 // SAFETY: no other participant exists; the call must panic anyway.
                 let _ = unsafe { lock.participant_unchecked($n) };
             }
+
+            #[test]
+            fn a_timed_lock_gives_up_then_succeeds_once_released() {
+                let lock = Lock::<$lock, u32>::new(0);
+                let held = lock.lock();
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        assert!(lock.try_lock_for(Duration::from_millis(20)).is_none());
+                    });
+                });
+                assert!(lock.is_locked(), "the timed-out waiter left the holder in");
+                drop(held);
+                assert!(!lock.is_locked(), "the timed-out waiter left a trace");
+                std::thread::scope(|s| {
+                    s.spawn(|| *lock.try_lock_for(Duration::from_secs(60)).unwrap() += 1);
+                });
+                assert_eq!(*lock.lock(), 1);
+            }
+
+            /// Threads that time out now and then, against threads that wait:
+            /// the counter stays exact and the lock ends free.
+            #[test]
+            fn timed_waiters_that_give_up_leave_no_trace() {
+                let lock = Lock::<$lock, u64>::new(0);
+                let threads = threads_for($n).max(2);
+                let rounds = if cfg!(miri) { 10 } else { ROUNDS as u64 / 10 };
+                let acquired: u64 = std::thread::scope(|s| {
+                    let workers: Vec<_> = (0..threads)
+                        .map(|t| {
+                            let lock = &lock;
+                            s.spawn(move || {
+                                let mut acquired = 0;
+                                for _ in 0..rounds {
+                                    let guard = if t % 2 == 0 {
+                                        Some(lock.lock())
+                                    } else {
+                                        lock.try_lock_for(Duration::from_micros(1))
+                                    };
+                                    if let Some(mut guard) = guard {
+                                        *guard += 1;
+                                        acquired += 1;
+                                    }
+                                }
+                                acquired
+                            })
+                        })
+                        .collect();
+                    workers.into_iter().map(|w| w.join().unwrap()).sum()
+                });
+                assert!(!lock.is_locked());
+                assert_eq!(lock.into_inner(), acquired);
+            }
+
+            /// A participant handle that gives up its wait leaves the line.
+            #[test]
+            fn a_participant_that_gives_up_leaves_the_line() {
+                let mut lock = Lock::<$lock, ()>::new(());
+                let [mut a, mut b] = lock.participants();
+                let held = a.lock();
+                let mut looks = 0;
+                assert!(
+                    b.lock_unless(|| {
+                        looks += 1;
+                        looks > 4
+                    })
+                    .is_none()
+                );
+                drop(held);
+                assert!(
+                    b.try_lock().is_some(),
+                    "a withdrawn waiter blocked the lock"
+                );
+            }
         }
     };
 }
@@ -183,16 +252,84 @@ macro_rules! bounded_participants_suite {
 raw_lock_suite!(bakery_2: doorway::Bakery<2>, participants: 2);
 raw_lock_suite!(bakery_4: doorway::Bakery<4>, participants: 4);
 fifo_lock_suite!(bakery_4_fifo: doorway::Bakery<4>, participants: 4);
-bounded_participants_suite!(bakery_3_capacity: doorway::Bakery<3>, participants: 3);
+seated_suite!(bakery_3_seats: doorway::Bakery<3>, participants: 3);
 raw_lock_suite!(percore_2: doorway::PerCore<2>, participants: 2);
 raw_lock_suite!(percore_4: doorway::PerCore<4>, participants: 4);
 fifo_lock_suite!(percore_4_fifo: doorway::PerCore<4>, participants: 4);
-bounded_participants_suite!(percore_3_capacity: doorway::PerCore<3>, participants: 3);
+seated_suite!(percore_3_seats: doorway::PerCore<3>, participants: 3);
 raw_lock_suite!(peterson: doorway::Peterson, participants: 2);
 fifo_lock_suite!(peterson_fifo: doorway::Peterson, participants: 2);
-bounded_participants_suite!(peterson_capacity: doorway::Peterson, participants: 2);
+seated_suite!(peterson_seats: doorway::Peterson, participants: 2);
 // The ticket lock admits any number of threads; its suites run four.
-raw_lock_suite!(ticket: doorway::TicketLock, participants: 4);
-fifo_lock_suite!(ticket_fifo: doorway::TicketLock, participants: 4);
+raw_lock_suite!(ticket: doorway::Ticket, participants: 4);
+fifo_lock_suite!(ticket_fifo: doorway::Ticket, participants: 4);
 raw_lock_suite!(tournament_4: doorway::Tournament<4>, participants: 4);
-bounded_participants_suite!(tournament_4_capacity: doorway::Tournament<4>, participants: 4);
+seated_suite!(tournament_4_seats: doorway::Tournament<4>, participants: 4);
+
+/// Both halves of a tournament tree: two participants meet at the bottom,
+/// pairs meet in the middle.
+#[test]
+fn tournament_exclusion_holds_across_both_halves_of_the_tree() {
+    let rounds = if cfg!(miri) { 10 } else { ROUNDS };
+    harness::mutual_exclusion(doorway::Tournament::<8>::new(), 3, rounds);
+}
+
+/// Small ticket limits (a test hook): exclusion and order survive many
+/// restarts of the numbering.
+#[cfg(doorway_mutants)]
+mod ticket_limits {
+    use super::*;
+    use doorway::{Bakery, PerCore, Ticket};
+
+    #[test]
+    fn bakery_exclusion_holds_across_many_restarts() {
+        harness::mutual_exclusion(Bakery::<3>::with_ticket_limit(3), 3, ROUNDS);
+    }
+
+    #[test]
+    fn bakery_first_come_first_served_holds_at_the_limit() {
+        let report = harness::fifo_audit(Bakery::<3>::with_ticket_limit(3), 3, ROUNDS / 4);
+        assert_eq!(report.overtakes, 0, "{report:?}");
+    }
+
+    #[test]
+    fn percore_exclusion_holds_across_many_batches() {
+        harness::mutual_exclusion(PerCore::<3>::with_ticket_limit(1), 3, ROUNDS);
+    }
+
+    #[test]
+    fn percore_first_come_first_served_holds_at_the_limit() {
+        let report = harness::fifo_audit(PerCore::<3>::with_ticket_limit(2), 3, ROUNDS / 4);
+        assert_eq!(report.overtakes, 0, "{report:?}");
+    }
+
+    /// Contending threads across the wrap; two suffice for Miri.
+    const WRAP_THREADS: usize = if cfg!(miri) { 2 } else { 3 };
+    const NEAR_WRAP: u32 = u32::MAX - 2;
+
+    #[test]
+    fn ticket_exclusion_holds_across_the_wrap() {
+        harness::mutual_exclusion(Ticket::starting_at(NEAR_WRAP), WRAP_THREADS, ROUNDS);
+    }
+
+    #[test]
+    fn ticket_try_lock_exclusion_holds_across_the_wrap() {
+        harness::try_lock_exclusion(Ticket::starting_at(NEAR_WRAP), WRAP_THREADS, ROUNDS / 4, 64);
+    }
+
+    #[test]
+    fn ticket_first_come_first_served_across_the_wrap() {
+        let report = harness::fifo_audit(Ticket::starting_at(NEAR_WRAP), WRAP_THREADS, ROUNDS / 4);
+        assert_eq!(report.overtakes, 0, "{report:?}");
+    }
+}
+
+/// The per-core bakery sized at run time, from more threads than cores.
+#[test]
+fn machine_sized_per_core_lock_excludes() {
+    let lock = doorway::MachinePerCore::with_cores(4);
+    assert_eq!(lock.participants(), doorway::Participants::Bounded(4));
+    use doorway::RawLock;
+    let threads = if cfg!(miri) { 3 } else { 4 };
+    harness::mutual_exclusion(lock, threads, ROUNDS);
+}
