@@ -11,7 +11,7 @@
 
 mod cli;
 
-use cli::{Flags, Stop};
+use cli::Stop;
 use doorway::{Bakery, Lock};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -36,16 +36,16 @@ fn parse_options() -> Result<Options, Stop> {
         threads: cores.clamp(2, MAX_THREADS),
         acquisitions: 200_000,
     };
-    let mut flags = Flags::from_env();
-    while let Some(flag) = flags.next_flag()? {
-        match flag.as_str() {
-            "--threads" => options.threads = flags.value(&flag)?,
-            "--acquisitions" => options.acquisitions = flags.value(&flag)?,
+    cli::read_args(|flag, args| {
+        match flag {
+            "--threads" => options.threads = cli::value(flag, args)?,
+            "--acquisitions" => options.acquisitions = cli::value(flag, args)?,
             other => return Err(cli::unknown(other)),
         }
-    }
+        Ok(())
+    })?;
     if !(1..=MAX_THREADS).contains(&options.threads) {
-        return Err(format!("--threads must be between 1 and {MAX_THREADS}").into());
+        return Err(format!("--threads {}: between 1 and {MAX_THREADS}", options.threads).into());
     }
     Ok(options)
 }

@@ -1,33 +1,35 @@
-//! Leader election through a Paxos register, with one candidate stalled in
-//! the middle of its ballot.
+//! Leader election through a Paxos register, with one candidate frozen in the
+//! middle of its proposal.
 //!
-//! Every candidate thread proposes itself; the register decides one of them,
-//! the same for everyone. One candidate is frozen after a chosen number of
-//! shared-memory steps (by default right after it has voted for itself and
-//! before it has checked that nobody outranked it) and stays frozen until the
-//! others have all returned with a leader. A lock-based election would hang
-//! here: whoever holds the lock when it stalls holds it forever. Then the
-//! stalled candidate resumes and learns the same leader.
+//! Five candidate threads start together and each proposes itself. The first
+//! candidate whose attempt is preempted by a higher ballot freezes right
+//! there: its block holds its promise, and perhaps its vote, and it takes no
+//! further step until the others have all returned with a leader. A
+//! lock-based election would hang here: whoever holds the lock when it stalls
+//! holds it forever. Then the frozen candidate resumes, finishes its proposal,
+//! and learns the same leader.
 //!
 //! ```text
-//! cargo run --release --example leader_election -- [--stall-after STEPS] [--stalled INDEX]
+//! cargo run --release --example leader_election
 //! ```
 //!
-//! The stall uses `doorway::harness_paxos`, the crate's test hook for
-//! stopping a proposer between two of its shared-memory steps; no public API
-//! offers that, on purpose.
+//! Whether an attempt is preempted depends on the threads' timing; a round in
+//! which nobody was preempted (one candidate decided before the others
+//! started) is run again with a fresh register.
 
 mod cli;
 
-use cli::{Flags, Stop};
 use doorway::PaxosRegister;
-use doorway::harness_paxos::propose_pausing_after;
+use doorway::paxos::Attempt;
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Barrier, Mutex, mpsc};
 
 /// Candidates in the election.
 const CANDIDATES: usize = 5;
 const NAMES: [&str; CANDIDATES] = ["alice", "bob", "carol", "dave", "erin"];
+/// Rounds to try before giving up on seeing a preemption.
+const ROUNDS: usize = 10_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Candidate {
@@ -35,172 +37,145 @@ struct Candidate {
     name: &'static str,
 }
 
-struct Options {
-    stalled: usize,
-    stall_after: usize,
-}
-
-/// Steps of candidate `i ≠ 0` up to and including its vote: the decision
-/// load, its input, its promise (phase 1), the other blocks, its vote.
-const fn steps_to_vote(candidates: usize) -> usize {
-    1 + 1 + 1 + (candidates - 1) + 1
+impl Candidate {
+    fn new(index: usize) -> Self {
+        Self {
+            index,
+            name: NAMES[index],
+        }
+    }
 }
 
 const USAGE: &str = "\
-usage: leader_election [--stalled INDEX] [--stall-after STEPS]
+usage: leader_election
 
-  --stalled INDEX      the candidate that stalls (0 to 4; default 2)
-  --stall-after STEPS  shared-memory steps it takes before stalling (default 8:
-                       it has promised its ballot and voted for itself, and has
-                       not yet re-read the others)";
+Elects a leader among five candidate threads through a PaxosRegister, while
+the first candidate to be preempted stays frozen in the middle of its
+proposal; then it resumes and learns the same leader.";
 
-fn parse_options() -> Result<Options, Stop> {
-    let mut options = Options {
-        stalled: 2,
-        stall_after: steps_to_vote(CANDIDATES),
-    };
-    let mut flags = Flags::from_env();
-    while let Some(flag) = flags.next_flag()? {
-        match flag.as_str() {
-            "--stalled" => options.stalled = flags.value(&flag)?,
-            "--stall-after" => options.stall_after = flags.value(&flag)?,
-            other => return Err(cli::unknown(other)),
-        }
-    }
-    if options.stalled >= CANDIDATES {
-        return Err(format!("--stalled must be below {CANDIDATES}").into());
-    }
-    Ok(options)
+/// What one round of the election saw.
+struct Round {
+    frozen: Option<usize>,
+    /// Who learned what, in the order they returned.
+    learned: Vec<(usize, Candidate)>,
+    decided: Candidate,
 }
 
-/// Where candidate `me` is after `steps` steps of a lone proposal, with
-/// one-word blocks (targets with 64-bit atomics). Candidate 0's first ballot
-/// is the lowest of all and skips phase 1.
-fn where_in_the_ballot(me: usize, steps: usize) -> String {
-    if !cfg!(target_has_atomic = "64") {
-        return String::new();
-    }
-    let others = CANDIDATES - 1;
-    let ballot = me + 1;
-    let vote = if me == 0 {
-        3
-    } else {
-        steps_to_vote(CANDIDATES)
+/// What a candidate thread tells the main thread.
+enum Event {
+    /// This candidate was preempted and froze.
+    Froze(usize),
+    /// This candidate returned with this leader.
+    Learned(usize, Candidate),
+}
+
+/// One election on a fresh register. The first candidate to be preempted
+/// freezes until every other candidate has returned.
+fn elect() -> Round {
+    let mut register = PaxosRegister::<Candidate, CANDIDATES>::new();
+    let start = Barrier::new(CANDIDATES);
+    let someone_froze = AtomicBool::new(false);
+    let (resume_tx, resume_rx) = mpsc::channel::<()>();
+    let resume = Mutex::new(resume_rx);
+    let (events_tx, events) = mpsc::channel::<Event>();
+    let mut round = Round {
+        frozen: None,
+        learned: Vec::new(),
+        decided: Candidate::new(0),
     };
-    let what = match steps {
-        0..=2 => "before it wrote anything to its block".to_string(),
-        3 if me != 0 => format!("right after promising ballot {ballot} (phase 1)"),
-        s if s < vote => format!("while reading the other blocks after promising ballot {ballot}"),
-        s if s == vote => format!("right after voting for itself at ballot {ballot} (phase 2)"),
-        s if s < vote + others => "while re-reading the other blocks after its vote".to_string(),
-        _ => "after its re-read, about to publish the decision".to_string(),
-    };
-    format!(": {what}")
+    std::thread::scope(|s| {
+        for proposer in register.proposers() {
+            let (start, someone_froze, resume) = (&start, &someone_froze, &resume);
+            let events = events_tx.clone();
+            s.spawn(move || {
+                let me = proposer.index();
+                start.wait();
+                let leader = match proposer.try_propose(Candidate::new(me)) {
+                    Attempt::Decided(leader) => leader,
+                    Attempt::Preempted(proposal) => {
+                        let first = someone_froze
+                            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                            .is_ok();
+                        if first {
+                            // Frozen mid-proposal: its promise (and perhaps its
+                            // vote) sit in its block; it takes no step until
+                            // the others have returned.
+                            events.send(Event::Froze(me)).expect("main is listening");
+                            let resume = resume.lock().expect("one frozen candidate");
+                            resume.recv().expect("main resumes the frozen candidate");
+                        }
+                        proposal.finish()
+                    }
+                };
+                events
+                    .send(Event::Learned(me, leader))
+                    .expect("main is listening");
+            });
+        }
+        drop(events_tx);
+        for event in events {
+            match event {
+                Event::Froze(who) => round.frozen = Some(who),
+                Event::Learned(who, leader) => round.learned.push((who, leader)),
+            }
+            if round.frozen.is_some() && round.learned.len() == CANDIDATES - 1 {
+                resume_tx.send(()).expect("the frozen candidate waits");
+            }
+        }
+    });
+    round.decided = register.decided().expect("the election is decided");
+    round
 }
 
 fn main() -> ExitCode {
-    let Options {
-        stalled,
-        stall_after,
-    } = match cli::options_or_exit(USAGE, parse_options) {
-        Ok(options) => options,
-        Err(exit) => return exit,
-    };
+    if let Err(exit) =
+        cli::options_or_exit(USAGE, || cli::read_args(|flag, _| Err(cli::unknown(flag))))
+    {
+        return exit;
+    }
     println!(
         "Leader election among {CANDIDATES} candidates through a PaxosRegister<Candidate, {CANDIDATES}>"
     );
-
-    let mut register = PaxosRegister::<Candidate, CANDIDATES>::new();
-    let (stalled_tx, stalled_rx) = mpsc::channel::<()>();
-    let (resume_tx, resume_rx) = mpsc::channel::<()>();
-    let mut learned: Vec<(usize, Candidate)> = Vec::new();
-    let mut stall_happened = false;
-    let resume_rx = resume_rx;
-
-    std::thread::scope(|s| {
-        let mut proposers: Vec<_> = register.proposers().into_iter().map(Some).collect();
-        let candidate = |index: usize| Candidate {
-            index,
-            name: NAMES[index],
+    for round in 1..=ROUNDS {
+        let Round {
+            frozen,
+            learned,
+            decided,
+        } = elect();
+        let Some(frozen) = frozen else {
+            continue; // nobody was preempted: elect again on a fresh register
         };
-
-        // The stalled candidate runs alone until it freezes mid-ballot.
-        let proposer = proposers[stalled].take().expect("each index once");
-        let frozen = s.spawn(move || {
-            propose_pausing_after(proposer, candidate(stalled), stall_after, || {
-                stalled_tx.send(()).expect("main is listening");
-                resume_rx
-                    .recv()
-                    .expect("main resumes the stalled candidate");
-            })
-        });
-        stall_happened = stalled_rx.recv().is_ok();
-        if stall_happened {
-            println!(
-                "  candidate {stalled} ({}) froze after {stall_after} shared-memory steps{}",
-                NAMES[stalled],
-                where_in_the_ballot(stalled, stall_after)
-            );
-        } else {
-            println!(
-                "  candidate {stalled} ({}) decided in fewer than {stall_after} steps: nothing to stall",
-                NAMES[stalled]
-            );
-        }
-
-        // The others run while it stays frozen.
-        let running: Vec<_> = proposers
-            .into_iter()
-            .flatten()
-            .map(|proposer| {
-                let me = candidate(proposer.index());
-                (me.index, s.spawn(move || proposer.propose(me)))
-            })
-            .collect();
-        for (index, handle) in running {
-            let leader = handle.join().expect("a candidate panicked");
-            println!(
-                "  candidate {index} ({}) returned: leader is candidate {} ({})",
-                NAMES[index], leader.index, leader.name
-            );
-            learned.push((index, leader));
-        }
-        if stall_happened {
-            println!(
-                "  all {} running candidates returned while candidate {stalled} stayed frozen",
-                CANDIDATES - 1
-            );
-        }
-
-        resume_tx.send(()).ok();
-        let (leader, _) = frozen.join().expect("the stalled candidate panicked");
         println!(
-            "  candidate {stalled} ({}) resumed and learned: leader is candidate {} ({})",
-            NAMES[stalled], leader.index, leader.name
+            "  round {round}: candidate {frozen} ({}) was preempted mid-proposal and froze there",
+            NAMES[frozen]
         );
-        learned.push((stalled, leader));
-    });
-
-    let decided = register.decided().expect("the election is decided");
-    let agreeing = learned
-        .iter()
-        .filter(|(_, leader)| *leader == decided)
-        .count();
-    println!(
-        "  the register holds candidate {} ({}); {agreeing} of {CANDIDATES} candidates agree",
-        decided.index, decided.name
-    );
-    if decided.index == stalled && stall_happened {
+        for (who, leader) in &learned {
+            let when = if *who == frozen {
+                "resumed after the others had returned, and learned"
+            } else {
+                "returned: leader is"
+            };
+            println!(
+                "  candidate {who} ({}) {when} candidate {} ({})",
+                NAMES[*who], leader.index, leader.name
+            );
+        }
+        let agreeing = learned.iter().filter(|(_, l)| *l == decided).count();
+        let frozen_last = learned.last().is_some_and(|(who, _)| *who == frozen);
         println!(
-            "  the others found the frozen candidate's vote and finished its ballot for it \
-             (a higher ballot must adopt the highest vote it reads)"
+            "  the register holds candidate {} ({}); {agreeing} of {CANDIDATES} candidates agree",
+            decided.index, decided.name
         );
+        if agreeing == CANDIDATES && frozen_last {
+            println!(
+                "  everyone agrees on one leader, and the others decided while candidate {frozen} \
+                 stayed frozen"
+            );
+            return ExitCode::SUCCESS;
+        }
+        println!("  DISAGREEMENT or a frozen candidate that did not wait: {learned:?}");
+        return ExitCode::FAILURE;
     }
-    if agreeing == CANDIDATES {
-        println!("  everyone agrees on one leader, and nobody waited for the stalled candidate");
-        ExitCode::SUCCESS
-    } else {
-        println!("  DISAGREEMENT: {learned:?}");
-        ExitCode::FAILURE
-    }
+    println!("  no candidate was preempted in {ROUNDS} rounds: nothing was frozen");
+    ExitCode::FAILURE
 }

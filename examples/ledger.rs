@@ -16,9 +16,8 @@
 
 mod cli;
 
-use cli::{Flags, Stop};
+use cli::Stop;
 use doorway::PaxosLog;
-use doorway::harness_paxos::xorshift;
 use std::process::ExitCode;
 use std::sync::Barrier;
 
@@ -86,14 +85,25 @@ impl Ledger {
 
 fn parse_transfers() -> Result<usize, Stop> {
     let mut transfers = 2_000;
-    let mut flags = Flags::from_env();
-    while let Some(flag) = flags.next_flag()? {
-        match flag.as_str() {
-            "--transfers" => transfers = flags.value(&flag)?,
+    cli::read_args(|flag, args| {
+        match flag {
+            "--transfers" => transfers = cli::value(flag, args)?,
             other => return Err(cli::unknown(other)),
         }
-    }
+        Ok(())
+    })?;
     Ok(transfers)
+}
+
+/// A small deterministic generator for the random transfers (xorshift64).
+fn xorshift(seed: u64) -> impl Iterator<Item = u64> {
+    let mut state = seed | 1;
+    std::iter::from_fn(move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        Some(state)
+    })
 }
 
 const USAGE: &str = "\

@@ -13,7 +13,7 @@
 
 mod cli;
 
-use cli::{Flags, Stop};
+use cli::Stop;
 use doorway::{Lock, MachinePerCore};
 use std::process::ExitCode;
 use std::sync::Barrier;
@@ -26,13 +26,13 @@ usage: pinned [--acquisitions N]
 
 fn parse_acquisitions() -> Result<u64, Stop> {
     let mut acquisitions = 200_000;
-    let mut flags = Flags::from_env();
-    while let Some(flag) = flags.next_flag()? {
-        match flag.as_str() {
-            "--acquisitions" => acquisitions = flags.value(&flag)?,
+    cli::read_args(|flag, args| {
+        match flag {
+            "--acquisitions" => acquisitions = cli::value(flag, args)?,
             other => return Err(cli::unknown(other)),
         }
-    }
+        Ok(())
+    })?;
     Ok(acquisitions)
 }
 
@@ -70,8 +70,8 @@ fn main() -> ExitCode {
             .map(|core| {
                 let (ledger, ready) = (&ledger, &ready);
                 s.spawn(move || {
-                    // Pins this thread to `core` and claims the core's register;
-                    // no other thread can claim it while the handle lives.
+                    // Pins this thread to `core` and holds the core's register;
+                    // no other thread can take it while the handle lives.
                     let pinned = ledger.pin(core).map_err(|err| err.to_string());
                     ready.wait();
                     let mut me = pinned?;

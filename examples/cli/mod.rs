@@ -1,11 +1,13 @@
-//! What the examples share: reading `--flag value` arguments, answering
-//! `--help`, and reporting the check of a counter incremented under a lock.
+//! What the examples share: reading their flags with `lexopt` (so `--flag
+//! value` and `--flag=value` both work), answering `--help`, and reporting the
+//! check of a counter incremented under a lock.
 //!
 //! Each example includes it with `mod cli;`; a folder without `main.rs` is
 //! not an example of its own.
 
 #![allow(dead_code)] // Each example uses part of it.
 
+use lexopt::ValueExt;
 use std::fmt::Display;
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -19,56 +21,61 @@ pub enum Stop {
     Bad(String),
 }
 
+impl From<lexopt::Error> for Stop {
+    fn from(error: lexopt::Error) -> Self {
+        Stop::Bad(error.to_string())
+    }
+}
+
 impl From<String> for Stop {
     fn from(message: String) -> Self {
         Stop::Bad(message)
     }
 }
 
-impl From<&str> for Stop {
-    fn from(message: &str) -> Self {
-        Stop::Bad(message.to_string())
-    }
-}
-
-/// The arguments after the program name, read as flags and their values.
-pub struct Flags<I: Iterator<Item = String>> {
-    args: I,
-}
-
-impl Flags<std::iter::Skip<std::env::Args>> {
-    /// The process's own arguments.
-    pub fn from_env() -> Self {
-        Self::new(std::env::args().skip(1))
-    }
-}
-
-impl<I: Iterator<Item = String>> Flags<I> {
-    pub fn new(args: I) -> Self {
-        Self { args }
-    }
-
-    /// The next flag, `None` at the end; `-h` and `--help` stop with
-    /// [`Stop::Help`].
-    pub fn next_flag(&mut self) -> Result<Option<String>, Stop> {
-        match self.args.next() {
-            Some(flag) if flag == "-h" || flag == "--help" => Err(Stop::Help),
-            next => Ok(next),
+/// Reads the process's arguments: `each` sees every flag but `-h`/`--help`
+/// and takes its value from the parser.
+pub fn read_args(
+    mut each: impl FnMut(&str, &mut lexopt::Parser) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            lexopt::Arg::Short('h') | lexopt::Arg::Long("help") => return Err(Stop::Help),
+            lexopt::Arg::Long(flag) => {
+                let flag = format!("--{flag}");
+                each(&flag, &mut parser)?;
+            }
+            other => return Err(other.unexpected().into()),
         }
     }
+    Ok(())
+}
 
-    /// The value that follows `flag`, parsed.
-    pub fn value<T>(&mut self, flag: &str) -> Result<T, Stop>
-    where
-        T: FromStr,
-        T::Err: Display,
-    {
-        let text = self
-            .args
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value"))?;
-        Ok(text.parse().map_err(|err| format!("{flag}: {err}"))?)
+/// The value after `flag`, parsed; an error repeats the value it refused.
+pub fn value<T>(flag: &str, parser: &mut lexopt::Parser) -> Result<T, Stop>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    let text = parser.value()?.string()?;
+    text.parse()
+        .map_err(|error| Stop::Bad(format!("{flag} {text:?}: {error}")))
+}
+
+/// A duration in seconds after `flag`, at least `min`; an error repeats the
+/// value.
+pub fn seconds(flag: &str, parser: &mut lexopt::Parser, min: Duration) -> Result<Duration, Stop> {
+    let secs: f64 = value(flag, parser)?;
+    let duration = Duration::try_from_secs_f64(secs)
+        .map_err(|_| Stop::Bad(format!("{flag} {secs}: not a duration in seconds")))?;
+    if duration < min {
+        return Err(Stop::Bad(format!(
+            "{flag} {secs}: at least {} s, or the run measures nothing but its own start",
+            min.as_secs_f64()
+        )));
     }
+    Ok(duration)
 }
 
 /// The error for a flag the example does not know.
