@@ -91,8 +91,8 @@
 
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{
-    AtomicU8, AtomicU32, FenceSite, Lazy, Ordering::*, Relax, array_of, const_fn_unless_loom,
-    fence, lazy,
+    Access, AtomicU8, AtomicU32, FenceSite, Lazy, Ordering::*, Relax, array_of,
+    const_fn_unless_loom, fence, lazy,
 };
 use core::fmt;
 
@@ -110,6 +110,32 @@ const ENTER: FenceSite = FenceSite("bakery: publish ticket before reading choosi
 /// Every fence in this lock, for doorway's loom mutation tests.
 #[cfg(doorway_mutants)]
 pub const FENCES: [FenceSite; 2] = [ANNOUNCE, ENTER];
+
+/// `number[i] := t`: a waiter that reads this ticket and passes `i` (its
+/// ticket is larger) must see `i`'s last critical section.
+const TICKET: Access = Access::edge("bakery: number = ticket", Release);
+
+/// `choosing[i] := 0`, ending the doorway.
+const CHOSEN: Access = Access::edge("bakery: choosing = 0", Release);
+
+/// The waiting room's look at `number[j]`: passing `j` on it must see `j`'s
+/// last critical section.
+const WAIT_NUMBER: Access = Access::edge("bakery: waiting room reads number", Acquire);
+
+/// The waiting room's look at `choosing[j]`.
+const WAIT_CHOOSING: Access = Access::edge("bakery: waiting room reads choosing", Acquire);
+
+/// `number[i] := 0` at exit: the next holder passes on it and must see this
+/// critical section.
+const EXIT: Access = Access::edge("bakery: exit (number = 0)", Release);
+
+/// `number[i] := 0` on withdrawal: a waiter that passes on it still needs the
+/// edge to `i`'s last critical section, before the ticket it withdraws.
+const WITHDRAW: Access = Access::edge("bakery: withdraw (number = 0)", Release);
+
+/// Every named ordering in this lock, for doorway's ordering sweep.
+#[cfg(doorway_mutants)]
+pub const ORDERINGS: [Access; 6] = [TICKET, CHOSEN, WAIT_NUMBER, WAIT_CHOOSING, EXIT, WITHDRAW];
 
 /// The bakery's shared registers, wherever they live.
 pub(crate) trait Registers {
@@ -255,37 +281,28 @@ fn take_ticket<R: Registers + ?Sized>(r: &R, me: usize) -> Option<u32> {
         .unwrap_or(0);
     let ticket = (highest < r.ticket_limit()).then(|| highest + 1);
     if let Some(ticket) = ticket {
-        // Release: a participant that reads this ticket has synchronized
-        // with everything `me` did before, its last critical section included.
-        r.number(me).store(ticket, Release);
+        r.number(me).store(ticket, TICKET.order());
     }
-    // Release: a waiter passes `me` on this `choosing = 0` and then on
-    // `number[me] = 0`; the latter carries the edge it needs.
-    r.choosing(me).store(0, Release);
+    r.choosing(me).store(0, CHOSEN.order());
     ticket
 }
 
 /// Whether `j` is ahead of `me` in line, judged by one read of `number[j]`.
 #[inline(always)]
 fn is_ahead<R: Registers + ?Sized>(r: &R, j: usize, me: usize, my_ticket: u32) -> bool {
-    // Acquire: passing `j` on a 0 (or a later ticket) must see `j`'s last
-    // critical section, which its exit's `Release` store closed.
-    let ticket = r.number(j).load(Acquire);
+    let ticket = r.number(j).load(WAIT_NUMBER.order());
     ticket != 0 && (ticket, j) < (my_ticket, me)
 }
 
 #[inline(always)]
 fn is_choosing<R: Registers + ?Sized>(r: &R, j: usize) -> bool {
-    // Acquire: pairs with the `Release` store of `choosing[j] = 0`.
-    r.choosing(j).load(Acquire) != 0
+    r.choosing(j).load(WAIT_CHOOSING.order()) != 0
 }
 
-/// `number[me] := 0`: leaves the line, releasing the critical section (or
-/// nothing, after a withdrawal; a waiter that passes on this store still
-/// needs the release edge to `me`'s last critical section).
+/// `number[me] := 0`: leaves the line, at exit or on withdrawal.
 #[inline(always)]
-fn leave<R: Registers + ?Sized>(r: &R, me: usize) {
-    r.number(me).store(0, Release);
+fn leave<R: Registers + ?Sized>(r: &R, me: usize, how: Access) {
+    r.number(me).store(0, how.order());
 }
 
 /// Whether every other participant looks idle: the quiet first look of
@@ -332,7 +349,7 @@ fn wait_turn<R: Registers + ?Sized>(
         let mut relax = Relax::new();
         while is_choosing(r, j) || is_ahead(r, j, me, ticket) {
             if give_up() {
-                leave(r, me);
+                leave(r, me, WITHDRAW);
                 return false;
             }
             relax.relax();
@@ -356,7 +373,7 @@ fn try_lock<R: Registers + ?Sized>(r: &R, me: usize) -> bool {
     fence(SeqCst, ENTER);
     let first = others(r, me).all(|j| !is_choosing(r, j) && !is_ahead(r, j, me, ticket));
     if !first {
-        leave(r, me);
+        leave(r, me, WITHDRAW);
     }
     first
 }
@@ -367,7 +384,7 @@ fn unlock<R: Registers + ?Sized>(r: &R, me: usize) {
         r.number(me).load(Relaxed) != 0,
         "doorway: participant {me} unlocked a bakery it does not hold"
     );
-    leave(r, me);
+    leave(r, me, EXIT);
 }
 
 /// Whether anyone holds a ticket or is choosing one.

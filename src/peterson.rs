@@ -92,7 +92,8 @@
 
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{
-    AtomicU8, FenceSite, Lazy, Ordering::*, Relax, array_of, const_fn_unless_loom, fence, lazy,
+    Access, AtomicU8, FenceSite, Lazy, Ordering::*, Relax, array_of, const_fn_unless_loom, fence,
+    lazy,
 };
 use core::fmt;
 
@@ -109,6 +110,23 @@ const CLAIM: FenceSite = FenceSite("peterson: write latecomer before reading the
 /// Every fence in this lock, for doorway's loom mutation tests.
 #[cfg(doorway_mutants)]
 pub const FENCES: [FenceSite; 2] = [INTEREST, CLAIM];
+
+/// The waiting room's look at the other side's interest: passing on a 0 must
+/// see that side's last critical section.
+const PASS_INTEREST: Access = Access::edge("peterson: reads the other's interest", Acquire);
+
+/// The waiting room's look at `latecomer`: passing because the other side
+/// named itself must see what that side did before (its `INTEREST` fence
+/// makes that store a release).
+const PASS_LATECOMER: Access = Access::edge("peterson: reads latecomer", Acquire);
+
+/// `interested[i] := 0`, at exit or on withdrawal: the other side passes on
+/// it and must see this side's critical section.
+const EXIT: Access = Access::edge("peterson: exit (interested = 0)", Release);
+
+/// Every named ordering in this lock, for doorway's ordering sweep.
+#[cfg(doorway_mutants)]
+pub const ORDERINGS: [Access; 3] = [PASS_INTEREST, PASS_LATECOMER, EXIT];
 
 /// Peterson's lock for two participants, `0` and `1`.
 ///
@@ -239,9 +257,8 @@ impl Duel {
     #[inline(always)]
     fn may_enter(&self, me: usize) -> bool {
         let other = Self::other(me);
-        // Acquire, both: passing on `interested[other] = 0` or on
-        // `latecomer = other` must see the other side's last critical section.
-        self.interested[other].load(Acquire) == 0 || self.latecomer.load(Acquire) != me as u8
+        self.interested[other].load(PASS_INTEREST.order()) == 0
+            || self.latecomer.load(PASS_LATECOMER.order()) != me as u8
     }
 
     /// The waiting room, after `arrive`; `false` (having withdrawn) once
@@ -288,9 +305,7 @@ impl Duel {
     /// nothing, after a withdrawal).
     #[inline(always)]
     fn leave(&self, me: usize) {
-        // Release: the other side passes on this 0 and must see `me`'s
-        // critical section.
-        self.interested[me].store(0, Release);
+        self.interested[me].store(0, EXIT.order());
     }
 
     #[inline]

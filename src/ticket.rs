@@ -65,13 +65,26 @@
 //! cache, the ticket lock's O(waiters) traffic per hand-off.
 
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock};
-use crate::sync::{AtomicU32, CachePadded, Lazy, Ordering::*, Relax, const_fn_unless_loom, lazy};
+use crate::sync::{
+    Access, AtomicU32, CachePadded, Lazy, Ordering::*, Relax, const_fn_unless_loom, lazy,
+};
 use core::fmt;
 
 /// Every fence in this lock, for doorway's loom models: there are none.
 /// Message passing through `serving` is all the ticket lock needs.
 #[cfg(doorway_mutants)]
 pub const FENCES: [crate::sync::FenceSite; 0] = [];
+
+/// The waiter's look at `serving`: entering on it must see the previous
+/// holder's critical section.
+const SERVED: Access = Access::edge("ticket: reads serving", Acquire);
+
+/// `serving := t + 1` at exit: the next holder enters on it.
+const EXIT: Access = Access::edge("ticket: exit (serving = t + 1)", Release);
+
+/// Every named ordering in this lock, for doorway's ordering sweep.
+#[cfg(doorway_mutants)]
+pub const ORDERINGS: [Access; 2] = [SERVED, EXIT];
 
 /// A first-come-first-served ticket lock, for any number of threads.
 ///
@@ -143,8 +156,7 @@ impl Ticket {
     /// synchronized with the previous holder's release.
     #[inline(always)]
     fn is_serving(&self, ticket: u32) -> bool {
-        // Acquire: pairs with the previous holder's `Release` store.
-        self.counters().serving.load(Acquire) == ticket
+        self.counters().serving.load(SERVED.order()) == ticket
     }
 }
 
@@ -199,8 +211,7 @@ unsafe impl RawLock for Ticket {
             counters.next.load(Relaxed) != mine,
             "doorway: unlock of a ticket lock that nobody holds"
         );
-        // Release: the next holder's `Acquire` load sees this critical section.
-        counters.serving.store(mine.wrapping_add(1), Release);
+        counters.serving.store(mine.wrapping_add(1), EXIT.order());
     }
 
     fn is_locked(&self) -> bool {

@@ -32,9 +32,23 @@ use super::ballot::Block;
 use super::steps::Steps;
 #[cfg(target_has_atomic = "64")]
 use crate::sync::{
-    AtomicU64,
+    Access, AtomicU64,
     Ordering::{Acquire, Release},
 };
+
+/// A word block's store: a reader of the block must see the owner's input
+/// cell, written before (invariant 3). Proposer 0's first write is its vote,
+/// with no fence before it, so this edge is the only one its adopters have.
+#[cfg(target_has_atomic = "64")]
+const BLOCK_STORE: Access = Access::edge("paxos: word block store", Release);
+
+/// A word block's load (invariant 3's other half).
+#[cfg(target_has_atomic = "64")]
+const BLOCK_LOAD: Access = Access::edge("paxos: word block load", Acquire);
+
+/// Every named ordering of the word block, for doorway's ordering sweep.
+#[cfg(all(doorway_mutants, target_has_atomic = "64"))]
+pub const ORDERINGS: [Access; 2] = [BLOCK_STORE, BLOCK_LOAD];
 
 pub(crate) mod sealed {
     use super::{Block, Steps};
@@ -114,14 +128,13 @@ impl sealed::Cell for WordBlock {
     #[inline]
     fn write<S: Steps>(&self, block: Block, steps: &mut S) -> Result<(), S::Stop> {
         steps.take()?;
-        // Release: readers of this block see the owner's input cell (invariant 3).
-        self.0.store(block.to_word(), Release);
+        self.0.store(block.to_word(), BLOCK_STORE.order());
         Ok(())
     }
 
     #[inline]
     fn read(&self) -> Option<Block> {
-        Some(Block::from_word(self.0.load(Acquire)))
+        Some(Block::from_word(self.0.load(BLOCK_LOAD.order())))
     }
 }
 

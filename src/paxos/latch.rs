@@ -72,7 +72,7 @@ use super::ballot::Block;
 use super::block::{BlockCell, sealed};
 use super::steps::Steps;
 use crate::sync::{
-    AtomicU32, FenceSite,
+    Access, AtomicU32, FenceSite,
     Ordering::{Acquire, Relaxed, Release},
     fence,
 };
@@ -93,6 +93,25 @@ const CHECK: FenceSite = FenceSite("latch: read the copy before re-reading the c
 /// Every fence of the latch, for doorway's loom mutation tests.
 #[cfg(doorway_mutants)]
 pub const FENCES: [FenceSite; 3] = [TO_COPY_1, TO_COPY_0, CHECK];
+
+/// `seq := s + 1`: the writer steers readers to copy 1, which holds the old
+/// value. A reader that reads `s + 1` must see copy 1 as the previous write's
+/// second half left it; those stores come before this one in the writer's
+/// order, and only this release carries them (the previous write's
+/// `TO_COPY_0` fence precedes them). With one write racing one read, copy 1
+/// still holds the initial value and nothing shows the need; two writes do.
+const STEER_TO_COPY_1: Access = Access::edge("latch: seq = s + 1", Release);
+
+/// `seq := s + 2`: a reader that reads it must see all of copy 0.
+const STEER_TO_COPY_0: Access = Access::edge("latch: seq = s + 2", Release);
+
+/// A reader's first load of `seq`: it must see the copy written before the
+/// counter store it reads.
+const READ_SEQ: Access = Access::edge("latch: reader loads seq", Acquire);
+
+/// Every named ordering of the latch, for doorway's ordering sweep.
+#[cfg(doorway_mutants)]
+pub const ORDERINGS: [Access; 3] = [STEER_TO_COPY_1, STEER_TO_COPY_0, READ_SEQ];
 
 /// How often a read retries before it reports that the writer is busy. Each
 /// failed try means the writer moved the counter during it (invariant 5);
@@ -150,22 +169,19 @@ impl sealed::Cell for LatchBlock {
         let fields = block.to_fields();
 
         steps.take()?;
-        self.seq.store(seq + 1, Release);
+        self.seq.store(seq + 1, STEER_TO_COPY_1.order());
         fence(Release, TO_COPY_1);
         Self::write_copy(&self.copies[0], fields, steps)?;
 
         steps.take()?;
-        // Release: a reader that reads `seq + 2` sees all of copy 0.
-        self.seq.store(seq + 2, Release);
+        self.seq.store(seq + 2, STEER_TO_COPY_0.order());
         fence(Release, TO_COPY_0);
         Self::write_copy(&self.copies[1], fields, steps)
     }
 
     fn read(&self) -> Option<Block> {
         for _ in 0..READ_TRIES {
-            // Acquire: synchronizes with the counter store that made this
-            // copy current, so the copy's stores before it are visible.
-            let seq = self.seq.load(Acquire);
+            let seq = self.seq.load(READ_SEQ.order());
             let copy = &self.copies[(seq % 2) as usize];
             let fields = [
                 copy[0].load(Relaxed),

@@ -96,7 +96,7 @@ use super::block::{BlockCell, NativeBlock};
 use super::{backoff::Backoff, steps::Steps};
 use crate::paxos::steps::{Unbounded, unstoppable};
 use crate::sync::{
-    AtomicU8, FenceSite,
+    Access, AtomicU8, FenceSite,
     Ordering::{Acquire, Release, SeqCst},
     UnsafeCell, fence,
 };
@@ -117,6 +117,23 @@ const ACCEPT: FenceSite =
 /// Every fence of the register, for doorway's loom mutation tests.
 #[cfg(doorway_mutants)]
 pub const FENCES: [FenceSite; 2] = [PREPARE, ACCEPT];
+
+/// `decision := v`: whoever reads the decision must see the decided input
+/// cell (this thread synchronized with its store when it read its index).
+const DECIDE: Access = Access::edge("paxos: decision store", Release);
+
+/// An attempt's first look at the decision: if decided, the proposer returns
+/// the decided input, which it must see.
+const ATTEMPT_READS_DECISION: Access =
+    Access::edge("paxos: an attempt reads the decision", Acquire);
+
+/// A reader's look at the decision (`winner`, `get`, `decided`): it hands out
+/// the decided input, which it must see.
+const READ_DECISION: Access = Access::edge("paxos: a reader reads the decision", Acquire);
+
+/// Every named ordering of the register, for doorway's ordering sweep.
+#[cfg(doorway_mutants)]
+pub const ORDERINGS: [Access; 3] = [DECIDE, ATTEMPT_READS_DECISION, READ_DECISION];
 
 /// Whether a deliberate flaw is in effect (doorway's own loom and Miri builds
 /// only; `false` and compiled away everywhere else).
@@ -277,9 +294,13 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
 
     /// The index of the proposer whose input was decided, if any.
     pub fn winner(&self) -> Option<usize> {
-        // Acquire: synchronizes with the decider's `Release` store, and through
-        // it with the store of the decided input cell.
-        let decision = self.decision.load(Acquire);
+        self.decision_by(READ_DECISION)
+    }
+
+    /// One look at the decision, by the access `how`.
+    #[inline]
+    fn decision_by(&self, how: Access) -> Option<usize> {
+        let decision = self.decision.load(how.order());
         (decision != 0).then(|| usize::from(decision) - 1)
     }
 
@@ -352,7 +373,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
     ) -> Result<Option<usize>, S::Stop> {
         let me = campaign.me;
         steps.take()?;
-        if let Some(winner) = self.winner() {
+        if let Some(winner) = self.decision_by(ATTEMPT_READS_DECISION) {
             return Ok(Some(winner));
         }
         if let Some(value) = pending.take() {
@@ -390,9 +411,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
         }
 
         steps.take()?;
-        // Release: whoever reads the decision sees the decided input cell
-        // (this thread synchronized with its store when it read its index).
-        self.decision.store(input as u8 + 1, Release);
+        self.decision.store(input as u8 + 1, DECIDE.order());
         Ok(Some(input))
     }
 }

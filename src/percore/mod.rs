@@ -136,8 +136,8 @@
 
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{
-    AtomicU32, CachePadded, FenceSite, Lazy, Ordering::*, Relax, array_of, const_fn_unless_loom,
-    fence, lazy,
+    Access, AtomicU32, CachePadded, FenceSite, Lazy, Ordering::*, Relax, array_of,
+    const_fn_unless_loom, fence, lazy,
 };
 use core::fmt;
 use word::{Color, TICKET_MASK, Word};
@@ -167,6 +167,56 @@ const ENTER: FenceSite = FenceSite("percore: publish ticket before reading other
 #[cfg(doorway_mutants)]
 pub const FENCES: [FenceSite; 2] = [ANNOUNCE, ENTER];
 
+/// `word[i] := choosing`, which also clears `i`'s ticket: a waiter in its
+/// second test passes on a ticket of 0 and must see `i`'s last critical
+/// section (Lamport's separate `number` register would keep the exit's zero).
+const CHOOSING: Access = Access::edge("percore: word = choosing", Release);
+
+/// The doorway's look at the shared color.
+const DOORWAY_COLOR: Access = Access::edge("percore: doorway reads the color", Acquire);
+
+/// `word[i] := (c, t)`: a waiter that passes on it must see `i`'s last
+/// critical section.
+const TICKET: Access = Access::edge("percore: word = (color, ticket)", Release);
+
+/// `word[i] := 0` when the doorway finds the ticket limit.
+const AT_LIMIT: Access = Access::edge("percore: word = idle at the ticket limit", Release);
+
+/// The doorway's look at a rival while it waits for tickets below the limit.
+const LIMIT_WAIT: Access = Access::edge("percore: limit wait reads a rival", Acquire);
+
+/// The waiting room's look at a rival's word: passing on it must see the
+/// rival's last critical section.
+const RIVAL: Access = Access::edge("percore: waiting room reads a rival", Acquire);
+
+/// The waiting room's look at the shared color (the other-batch test).
+const WAITING_COLOR: Access = Access::edge("percore: waiting room reads the color", Acquire);
+
+/// `color := not c` at exit.
+const COLOR_TURN: Access = Access::edge("percore: exit turns the color", Release);
+
+/// `word[i] := 0` at exit: the next holder passes on it.
+const EXIT: Access = Access::edge("percore: exit (word = 0)", Release);
+
+/// `word[i] := 0` on withdrawal: a waiter that passes on it still needs the
+/// edge to `i`'s last critical section.
+const WITHDRAW: Access = Access::edge("percore: withdraw (word = 0)", Release);
+
+/// Every named ordering in this lock, for doorway's ordering sweep.
+#[cfg(doorway_mutants)]
+pub const ORDERINGS: [Access; 10] = [
+    CHOOSING,
+    DOORWAY_COLOR,
+    TICKET,
+    AT_LIMIT,
+    LIMIT_WAIT,
+    RIVAL,
+    WAITING_COLOR,
+    COLOR_TURN,
+    EXIT,
+    WITHDRAW,
+];
+
 /// One core's register, alone in its cache line.
 type Register = CachePadded<AtomicU32>;
 
@@ -179,11 +229,10 @@ struct Rival<'a> {
 }
 
 impl Rival<'_> {
+    /// One look at this core's word, by the access `how`.
     #[inline(always)]
-    fn load(self) -> Word {
-        // Acquire: passing this core on what it wrote must see its last
-        // critical section (every store a waiter passes on is `Release`).
-        Word(self.register.load(Acquire))
+    fn load(self, how: Access) -> Word {
+        Word(self.register.load(how.order()))
     }
 
     /// Whether `seen` puts this core ahead of `place` within one batch
@@ -414,11 +463,10 @@ impl<S: Storage> PerCoreBakery<S> {
             })
     }
 
+    /// One look at the shared color, by the access `how`.
     #[inline(always)]
-    fn current_color(&self) -> Color {
-        // Acquire: a doorway that reads a newly turned color must also see
-        // the tickets of the batch that turned it (see "Memory ordering").
-        Color(self.shared().color.load(Acquire))
+    fn current_color(&self, how: Access) -> Color {
+        Color(self.shared().color.load(how.order()))
     }
 
     #[track_caller]
@@ -436,13 +484,9 @@ impl<S: Storage> PerCoreBakery<S> {
     /// in the batch is at the limit (invariant 6).
     #[inline]
     fn take_ticket(&self, me: usize) -> Option<Place> {
-        // Release: this store also clears `me`'s ticket, and a waiter in its
-        // second test passes on a ticket of 0, so it needs the edge to `me`'s
-        // last critical section (Lamport's separate `number` register keeps
-        // the exit's zero until the new ticket).
-        self.word(me).store(Word::CHOOSING.0, Release);
+        self.word(me).store(Word::CHOOSING.0, CHOOSING.order());
         fence(SeqCst, ANNOUNCE);
-        let color = self.current_color();
+        let color = self.current_color(DOORWAY_COLOR);
         // Relaxed: the tickets only pick a number; no data is read through them.
         let highest = self
             .rivals(me)
@@ -461,13 +505,11 @@ impl<S: Storage> PerCoreBakery<S> {
                 !self.shared().limit_is_an_error,
                 "ticket bound exceeded: core {me} found ticket {highest} in its batch"
             );
-            self.leave(me);
+            self.leave(me, AT_LIMIT);
             return None;
         }
         let place = Place(Word::in_line(color, highest + 1));
-        // Release: a core that reads this word has synchronized with
-        // everything `me` did before, its last critical section included.
-        self.word(me).store((place.0).0, Release);
+        self.word(me).store((place.0).0, TICKET.order());
         Some(place)
     }
 
@@ -491,7 +533,7 @@ impl<S: Storage> PerCoreBakery<S> {
             // holds a ticket at the limit.
             for rival in self.rivals(me) {
                 let mut relax = Relax::new();
-                while rival.load().ticket() >= self.shared().ticket_limit {
+                while rival.load(LIMIT_WAIT).ticket() >= self.shared().ticket_limit {
                     if give_up() {
                         return None;
                     }
@@ -512,7 +554,7 @@ impl<S: Storage> PerCoreBakery<S> {
         if same_batch {
             seen.color() == place.color() && rival.is_ahead(seen, place)
         } else {
-            seen.color() != place.color() && self.current_color() == place.color()
+            seen.color() != place.color() && self.current_color(WAITING_COLOR) == place.color()
         }
     }
 
@@ -521,10 +563,10 @@ impl<S: Storage> PerCoreBakery<S> {
     fn wait_turn_unless(&self, me: usize, place: Place, mut give_up: impl FnMut() -> bool) -> bool {
         fence(SeqCst, ENTER);
         for rival in self.rivals(me) {
-            let seen = rival.load();
+            let seen = rival.load(RIVAL);
             // The common case, kept small: an idle core is in nobody's way.
             if seen != Word::IDLE && !self.wait_for_busy(rival, seen, place, &mut give_up) {
-                self.leave(me);
+                self.leave(me, WITHDRAW);
                 return false;
             }
         }
@@ -548,7 +590,7 @@ impl<S: Storage> PerCoreBakery<S> {
                 return false;
             }
             relax.relax();
-            seen = rival.load();
+            seen = rival.load(RIVAL);
         }
         // The rival's batch picks the test once, as in the paper; the first
         // look reuses the load that found the rival out of its doorway.
@@ -558,17 +600,16 @@ impl<S: Storage> PerCoreBakery<S> {
                 return false;
             }
             relax.relax();
-            seen = rival.load();
+            seen = rival.load(RIVAL);
         }
         true
     }
 
-    /// `word[me] := 0`: leaves the line (or withdraws; a waiter that passes
-    /// on this store still needs the release edge to `me`'s last critical
-    /// section).
+    /// `word[me] := 0`: leaves the line, at exit, on withdrawal, or at the
+    /// ticket limit.
     #[inline(always)]
-    fn leave(&self, me: usize) {
-        self.word(me).store(Word::IDLE.0, Release);
+    fn leave(&self, me: usize, how: Access) {
+        self.word(me).store(Word::IDLE.0, how.order());
     }
 }
 
@@ -604,13 +645,13 @@ unsafe impl<S: Storage> RawLock for PerCoreBakery<S> {
         };
         fence(SeqCst, ENTER);
         let first = self.rivals(me).all(|rival| {
-            let seen = rival.load();
+            let seen = rival.load(RIVAL);
             let same_batch = seen.color() == place.color();
             !seen.is_choosing() && !self.blocks(rival, same_batch, seen, place)
         });
         if !first {
             // Withdraw without turning the color: this core was never served.
-            self.leave(me);
+            self.leave(me, WITHDRAW);
         }
         first
     }
@@ -631,11 +672,9 @@ unsafe impl<S: Storage> RawLock for PerCoreBakery<S> {
         // cost the line a transfer: that happens on every other handoff.
         // (Relaxed: the holder reads what it or an earlier holder wrote.)
         if Color(color.load(Relaxed)) != next {
-            // Release: a core that passes on the color change has
-            // synchronized with this critical section.
-            color.store(next.0, Release);
+            color.store(next.0, COLOR_TURN.order());
         }
-        self.leave(me);
+        self.leave(me, EXIT);
     }
 
     fn is_locked(&self) -> bool {

@@ -35,7 +35,9 @@ mod wait;
 pub(crate) use atomics::*;
 pub use fences::FenceSite;
 pub(crate) use fences::fence;
-pub use orderings::{Access, Why};
+pub use orderings::Access;
+#[cfg(doorway_mutants)]
+pub use orderings::Why;
 #[cfg(all(doorway_mutants, loom))]
 pub use wait::spin_cap;
 pub(crate) use wait::{Relax, pause};
