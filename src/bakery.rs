@@ -111,10 +111,6 @@ const ENTER: FenceSite = FenceSite("bakery: publish ticket before reading choosi
 #[cfg(doorway_mutants)]
 pub const FENCES: [FenceSite; 2] = [ANNOUNCE, ENTER];
 
-/// `number[i] := t`: a waiter that reads this ticket and passes `i` (its
-/// ticket is larger) must see `i`'s last critical section.
-const TICKET: Access = Access::edge("bakery: number = ticket", Release);
-
 /// `choosing[i] := 0`, ending the doorway.
 const CHOSEN: Access = Access::edge("bakery: choosing = 0", Release);
 
@@ -135,7 +131,7 @@ const WITHDRAW: Access = Access::edge("bakery: withdraw (number = 0)", Release);
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
 #[cfg(doorway_mutants)]
-pub const ORDERINGS: [Access; 6] = [TICKET, CHOSEN, WAIT_NUMBER, WAIT_CHOOSING, EXIT, WITHDRAW];
+pub const ORDERINGS: [Access; 5] = [CHOSEN, WAIT_NUMBER, WAIT_CHOOSING, EXIT, WITHDRAW];
 
 /// The bakery's shared registers, wherever they live.
 pub(crate) trait Registers {
@@ -149,19 +145,20 @@ pub(crate) trait Registers {
     fn ticket_limit(&self) -> u32;
 }
 
-/// The registers of a bakery for `N` participants, kept in the lock.
-struct Local<const N: usize> {
+/// The registers of a bakery for `N` participants, kept in the lock (or in
+/// a [`FastBakery`](crate::FastBakery), as its queue).
+pub(crate) struct Local<const N: usize> {
     choosing: [AtomicU8; N],
-    number: [AtomicU32; N],
+    pub(crate) number: [AtomicU32; N],
     ticket_limit: u32,
     /// Threads that lock without a participant handle take one of these.
     #[cfg(feature = "std")]
-    seats: [crate::seats::Seat; N],
+    pub(crate) seats: [crate::seats::Seat; N],
 }
 
 impl<const N: usize> Local<N> {
     const_fn_unless_loom! {
-        fn new(ticket_limit: u32) -> Self {
+        pub(crate) fn new(ticket_limit: u32) -> Self {
             const { assert!(N > 0, "a bakery needs at least one participant") };
             Self {
                 choosing: array_of![AtomicU8::new(0); N],
@@ -281,7 +278,11 @@ fn take_ticket<R: Registers + ?Sized>(r: &R, me: usize) -> Option<u32> {
         .unwrap_or(0);
     let ticket = (highest < r.ticket_limit()).then(|| highest + 1);
     if let Some(ticket) = ticket {
-        r.number(me).store(ticket, TICKET.order());
+        // Relaxed: a waiter that reads this ticket and passes `me` (its own
+        // ticket is smaller) must see `me`'s last critical section, and it
+        // does: the `ANNOUNCE` fence before this store is a release fence,
+        // and the waiter's read is `Acquire` (`WAIT_NUMBER`).
+        r.number(me).store(ticket, Relaxed);
     }
     r.choosing(me).store(0, CHOSEN.order());
     ticket
@@ -316,7 +317,7 @@ fn looks_free<R: Registers + ?Sized>(r: &R, me: usize) -> bool {
 
 /// The doorway, waiting at the ticket limit; `None` if `give_up` said so.
 #[inline]
-fn doorway<R: Registers + ?Sized>(
+pub(crate) fn doorway<R: Registers + ?Sized>(
     r: &R,
     me: usize,
     mut give_up: impl FnMut() -> bool,
@@ -338,7 +339,7 @@ fn doorway<R: Registers + ?Sized>(
 
 /// The waiting room; `false` (having withdrawn) if `give_up` said so.
 #[inline]
-fn wait_turn<R: Registers + ?Sized>(
+pub(crate) fn wait_turn<R: Registers + ?Sized>(
     r: &R,
     me: usize,
     ticket: u32,
@@ -362,7 +363,7 @@ fn wait_turn<R: Registers + ?Sized>(
 /// ticket and check that nobody is choosing or ahead; otherwise withdraw.
 #[track_caller]
 #[inline]
-fn try_lock<R: Registers + ?Sized>(r: &R, me: usize) -> bool {
+pub(crate) fn try_lock<R: Registers + ?Sized>(r: &R, me: usize) -> bool {
     assert_not_holding(r, me);
     if !looks_free(r, me) {
         return false;
@@ -379,7 +380,7 @@ fn try_lock<R: Registers + ?Sized>(r: &R, me: usize) -> bool {
 }
 
 #[inline]
-fn unlock<R: Registers + ?Sized>(r: &R, me: usize) {
+pub(crate) fn unlock<R: Registers + ?Sized>(r: &R, me: usize) {
     debug_assert!(
         r.number(me).load(Relaxed) != 0,
         "doorway: participant {me} unlocked a bakery it does not hold"
@@ -388,7 +389,7 @@ fn unlock<R: Registers + ?Sized>(r: &R, me: usize) {
 }
 
 /// Whether anyone holds a ticket or is choosing one.
-fn is_locked<R: Registers + ?Sized>(r: &R) -> bool {
+pub(crate) fn is_locked<R: Registers + ?Sized>(r: &R) -> bool {
     (0..r.len()).any(|i| r.number(i).load(Relaxed) != 0 || r.choosing(i).load(Relaxed) != 0)
 }
 

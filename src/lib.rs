@@ -7,6 +7,10 @@
 //!   first served, and no compare-and-swap or fetch-add anywhere, so it runs on
 //!   chips whose atomics are only loads and stores, such as the Cortex-M0+
 //!   cores of the RP2040 or `riscv32imc`.
+//! - [`FastBakery`]: Lamport's fast mutual exclusion (1987) in front of the
+//!   bakery: alone, a participant enters in a constant number of steps
+//!   whatever `N` is; under contention arrivals queue in the bakery, first
+//!   come, first served. Loads, stores and fences only.
 //! - [`PerCore`]: the per-core bakery, Taubenfeld's Black-White Bakery with
 //!   each core's `choosing` bit, color and ticket packed in one word in its
 //!   own cache line; tickets bounded by the number of cores. With `std`,
@@ -127,6 +131,7 @@ extern crate std;
 mod sync;
 
 pub mod bakery;
+pub mod fastbakery;
 mod lock;
 pub mod paxos;
 pub mod percore;
@@ -141,6 +146,7 @@ pub mod ticket;
 pub mod tournament;
 
 pub use bakery::Bakery;
+pub use fastbakery::FastBakery;
 pub use lock::{Guard, Lock, Participant};
 #[cfg(any(feature = "std", loom))]
 pub use paxos::PaxosLog;
@@ -158,6 +164,9 @@ pub use tournament::Tournament;
 
 /// A [`Lock`] over Lamport's [`Bakery`] with `N` participants.
 pub type BakeryLock<const N: usize, T> = Lock<Bakery<N>, T>;
+
+/// A [`Lock`] over the [`FastBakery`] with `N` participants.
+pub type FastBakeryLock<const N: usize, T> = Lock<FastBakery<N>, T>;
 
 /// A [`Lock`] over the per-core bakery [`PerCore`] for `N` cores.
 pub type PerCoreLock<const N: usize, T> = Lock<PerCore<N>, T>;

@@ -68,7 +68,7 @@
 
 use crate::raw::{ConstInit, FifoLock, Seated, Withdraw};
 use crate::seats::{self, NoSeat, Seat, Taken};
-use crate::{Bakery, PerCore, Peterson, Tournament};
+use crate::{Bakery, FastBakery, PerCore, Peterson, Tournament};
 use core::fmt;
 
 /// A `lock_api` raw mutex over a doorway lock whose participants are taken as
@@ -293,6 +293,21 @@ pub type RawBakery<const N: usize> = RawSeated<Bakery<N>>;
 /// send(mutex.lock()); // the guard holds this thread's seat
 /// ```
 pub type BakeryMutex<const N: usize, T> = lock_api::Mutex<RawBakery<N>, T>;
+
+/// The `lock_api` raw mutex of the [`FastBakery`] with `N` seats.
+pub type RawFastBakery<const N: usize> = RawSeated<FastBakery<N>>;
+
+/// A drop-in mutex over the [`FastBakery`]: any number of threads, `N` at a
+/// time inside; a lone thread enters in a constant number of steps.
+///
+/// ```
+/// use doorway::raw_mutex::FastBakeryMutex;
+///
+/// static TOTAL: FastBakeryMutex<64, u64> = FastBakeryMutex::new(0);
+/// *TOTAL.lock() += 1;
+/// assert_eq!(*TOTAL.lock(), 1);
+/// ```
+pub type FastBakeryMutex<const N: usize, T> = lock_api::Mutex<RawFastBakery<N>, T>;
 
 /// The `lock_api` raw mutex of the per-core bakery [`PerCore`] with `N`
 /// seats, one per core register.

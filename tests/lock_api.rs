@@ -5,8 +5,8 @@
 #![cfg(all(feature = "lock_api", not(loom)))]
 
 use doorway::raw_mutex::{
-    BakeryMutex, PetersonMutex, RawBakery, RawPerCore, RawPeterson, RawTicket, RawTournament,
-    ThreadId,
+    BakeryMutex, PetersonMutex, RawBakery, RawFastBakery, RawPerCore, RawPeterson, RawTicket,
+    RawTournament, ThreadId,
 };
 use lock_api::{MappedMutexGuard, Mutex, MutexGuard, RawMutex};
 use std::collections::HashMap;
@@ -375,6 +375,7 @@ mutex_suite!(peterson: RawPeterson, threads: 8, fair, timed);
 mutex_suite!(percore_4: RawPerCore<4>, threads: 8, fair, timed);
 mutex_suite!(ticket: RawTicket, threads: 8, fair);
 mutex_suite!(tournament_4: RawTournament<4>, threads: 8, timed);
+mutex_suite!(fastbakery_4: RawFastBakery<4>, threads: 8, timed);
 
 /// `try_lock_for` times out while another thread holds the mutex, then
 /// succeeds once it is released.

@@ -263,6 +263,9 @@ seated_suite!(peterson_seats: doorway::Peterson, participants: 2);
 // The ticket lock admits any number of threads; its suites run four.
 raw_lock_suite!(ticket: doorway::Ticket, participants: 4);
 fifo_lock_suite!(ticket_fifo: doorway::Ticket, participants: 4);
+raw_lock_suite!(fastbakery_2: doorway::FastBakery<2>, participants: 2);
+raw_lock_suite!(fastbakery_64: doorway::FastBakery<64>, participants: 4);
+seated_suite!(fastbakery_3_seats: doorway::FastBakery<3>, participants: 3);
 raw_lock_suite!(tournament_4: doorway::Tournament<4>, participants: 4);
 seated_suite!(tournament_4_seats: doorway::Tournament<4>, participants: 4);
 
@@ -315,6 +318,16 @@ mod ticket_limits {
     #[test]
     fn ticket_try_lock_exclusion_holds_across_the_wrap() {
         harness::try_lock_exclusion(Ticket::starting_at(NEAR_WRAP), WRAP_THREADS, ROUNDS / 4, 64);
+    }
+
+    /// The fast bakery gives up FIFO for the fast path only: with every
+    /// acquisition sent down the slow path, they are served in order.
+    #[test]
+    fn fastbakery_slow_path_is_first_come_first_served() {
+        use doorway::fastbakery::SlowPath;
+        let report = harness::fifo_audit(SlowPath::<3>::default(), 3, ROUNDS / 4);
+        assert_eq!(report.overtakes, 0, "{report:?}");
+        harness::mutual_exclusion(SlowPath::<3>::default(), 3, ROUNDS);
     }
 
     #[test]

@@ -420,3 +420,48 @@ where
     );
     audit_entry_order(&log)
 }
+
+/// Participant 0 locks `rounds` times; participant 1 waits for the lock but
+/// gives up after `patience` looks each round. The counter counts every
+/// acquisition and the lock ends free: a withdrawal leaves no trace. (For a
+/// lock that is not first come, first served; see [`withdrawal_audit`] for
+/// one that is.)
+pub fn withdrawal_exclusion<R>(lock: R, patience: usize)
+where
+    R: doorway::Withdraw + Send + 'static,
+{
+    struct Plan<R> {
+        shared: Shared<R, u64>,
+        patience: usize,
+    }
+    let plan = Plan {
+        shared: Shared::new(lock, 0),
+        patience,
+    };
+    let (plan, acquired) = run_participants(plan, 2, |plan, who| {
+        let shared = &plan.shared;
+        if who == 0 {
+            shared.locked(0, increment);
+            return 1;
+        }
+        let mut looks = 0;
+        // SAFETY: participant 1 is thread 1 alone.
+        let entered = unsafe {
+            shared.lock.lock_unless(1, || {
+                looks += 1;
+                looks > plan.patience
+            })
+        };
+        if entered {
+            shared.in_critical_section(increment);
+            // SAFETY: participant 1 holds the lock.
+            unsafe { shared.lock.unlock(1) };
+        }
+        u64::from(entered)
+    });
+    assert_eq!(
+        plan.shared.into_data(),
+        acquired.iter().sum::<u64>(),
+        "mutual exclusion violated with a waiter that withdraws"
+    );
+}

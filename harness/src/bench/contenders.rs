@@ -10,7 +10,7 @@
 //! [`lineup`].
 
 use crate::locks::Visit;
-use doorway::{Bakery, FifoLock, PerCore, Peterson, RawLock, Ticket, Tournament};
+use doorway::{Bakery, FastBakery, FifoLock, PerCore, Peterson, RawLock, Ticket, Tournament};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A lock, for the duration of one run.
@@ -51,6 +51,7 @@ pub trait Family {
 /// Walks every lock, doorway's first, then the baselines.
 pub fn lineup(visitor: &mut impl FamilyVisitor) {
     visitor.family::<TextbookBakery>();
+    visitor.family::<FastBakeryLock>();
     visitor.family::<PerCoreBakery>();
     visitor.family::<PetersonLock>();
     visitor.family::<TournamentTree>();
@@ -166,6 +167,20 @@ impl Family for TextbookBakery {
     fn build(participants: usize, visitor: &mut impl Visitor) -> bool {
         sized!(participants, visitor, Self::NAME, |N| Fifo(
             Bakery::<N>::new()
+        ))
+    }
+}
+
+/// The fast bakery, sized to the threads that use it: not FIFO (its fast
+/// path may overtake queued acquisitions).
+pub struct FastBakeryLock;
+
+impl Family for FastBakeryLock {
+    const NAME: &'static str = "doorway FastBakery";
+    const FIFO: bool = false;
+    fn build(participants: usize, visitor: &mut impl Visitor) -> bool {
+        sized!(participants, visitor, Self::NAME, |N| Raw(
+            FastBakery::<N>::new()
         ))
     }
 }

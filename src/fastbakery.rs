@@ -1,0 +1,621 @@
+//! The fast bakery: Lamport's fast mutual exclusion (1987) in front of his
+//! bakery (1974). Alone, a participant enters in a constant number of steps
+//! whatever `N` is; under contention, arrivals queue in the bakery, first come,
+//! first served. Loads, stores and fences only.
+//!
+//! # The algorithm
+//!
+//! Participant `i` of `N`. The *gate* is Lamport's fast algorithm: `b[i]`
+//! (participant `i` is at the gate), `X` and `Y` (a participant index plus one;
+//! `Y = 0`: the gate is open). `S` is set while the bakery's winner is on its
+//! way into the critical section (the *slow side*).
+//!
+//! ```text
+//! lock:  if gate() then enter                          -- the fast path
+//!        else: bakery.lock
+//!              S := 1; fence SLOW
+//!              wait while Y ≠ 0                          -- a gate owner, or a gate in use
+//!              enter
+//!
+//! gate:  b[i] := 1;  X := i + 1;  fence ARRIVE
+//!        if S ≠ 0 or Y ≠ 0: b[i] := 0; fail             -- busy: take the slow path
+//!        Y := i + 1;  fence CLOSE
+//!        if X ≠ i + 1:                                  -- another arrival overlapped
+//!            b[i] := 0;  fence RESOLVE
+//!            wait until b[j] = 0 for every j ≠ i
+//!            if Y ≠ i + 1: fail                         -- the last to close owns it
+//!        if S ≠ 0: Y := 0; b[i] := 0; fail              -- defer to the slow side
+//!        succeed (b[i] stays 1 until exit)
+//!
+//! exit:  fast:  Y := 0;  b[i] := 0
+//!        slow:  S := 0;  bakery.unlock
+//! ```
+//!
+//! # Invariants
+//!
+//! 1. **At most one gate owner** (Lamport 1987): of the participants that
+//!    close the gate while it is open, exactly the last one to write `Y` owns
+//!    it; the others find `Y` overwritten and take the slow path, having
+//!    cleared `b[i]`. Whoever writes `Y` last and owns the gate resets it at
+//!    exit, or at once when it defers; so `Y ≠ 0` means the gate is owned or
+//!    being decided.
+//! 2. **At most one slow side**: the bakery admits one participant at a time,
+//!    and only it writes `S`.
+//! 3. **Gate owner and slow side exclude each other** (store buffering): the
+//!    owner writes `Y`, fences, and reads `S`; the slow side writes `S`,
+//!    fences, and reads `Y`. With a `SeqCst` fence on both sides at least one
+//!    sees the other: the owner defers, or the slow side waits for `Y = 0`.
+//! 4. **Starvation freedom.** Once the slow side has raised `S`, an arrival
+//!    whose `ARRIVE` fence follows the slow side's `SLOW` fence sees `S` and
+//!    queues in the bakery; only arrivals already at the gate (at most
+//!    `N − 1`) can still own it once, so the slow side enters after at most
+//!    `N − 1` gate entries. The bakery serves its queue in order, so every
+//!    participant that queues gets in.
+//! 5. **First come, first served among the acquisitions that go through the
+//!    bakery**, as in [`Bakery`](crate::Bakery). An acquisition through the
+//!    gate may overtake queued ones (invariant 4 bounds it): FIFO is given up
+//!    for the fast path, and only there.
+//! 6. **Alone, `O(1)`**: four stores, two fences and four loads to enter, two
+//!    stores to leave, whatever `N`. The `O(N)` reads are on the slow path and
+//!    in the gate's overlap case only.
+//!
+//! # Memory ordering
+//!
+//! Four `SeqCst` fences, each for a store-buffering shape:
+//!
+//! - `ARRIVE`, between `X := i + 1` and the reads of `S` and `Y`: Lamport's
+//!   gate needs an arrival's `X` visible to an earlier arrival that re-reads
+//!   `X`, and `SLOW`'s partner (invariant 4).
+//! - `CLOSE`, between `Y := i + 1` and the re-read of `X` and the read of
+//!   `S`: the gate's second shape, and the owner's half of invariant 3.
+//! - `RESOLVE`, between `b[i] := 0` and the scan of `b[j]`, in the gate's
+//!   overlap case: as in Lamport's algorithm.
+//! - `SLOW`, between `S := 1` and the read of `Y`: the slow side's half of
+//!   invariant 3.
+//!
+//! Message passing carries the critical sections: the exits' stores of `Y`
+//! and `S` (and the bakery's exit) are `Release`, and the loads that let a
+//! participant in (`Y` on the slow side, `S` at the gate) are `Acquire`.
+//!
+//! # Cost
+//!
+//! The fast path touches `b[i]`, `X`, `Y` and `S`, which share one cache
+//! line: alone it is about the cost of a two-participant bakery. Under
+//! contention every acquisition goes through the bakery (arrivals find `S` or
+//! `Y` set), `O(N)` reads, plus `S`'s store, a fence and a load of `Y`.
+
+use crate::bakery::{self, Local as BakeryRegisters};
+use crate::raw::{ConstInit, Participants, RawLock, Withdraw};
+use crate::sync::{
+    Access, AtomicU8, AtomicU32, CachePadded, FenceSite, Lazy, Ordering::*, Relax, array_of,
+    const_fn_unless_loom, fence, lazy,
+};
+use core::fmt;
+
+/// `X := i + 1` before reading `S` and `Y` (store buffering against `CLOSE`
+/// in an earlier arrival, and against `SLOW`).
+const ARRIVE: FenceSite = FenceSite("fastbakery: announce the arrival (X) before reading S and Y");
+
+/// `Y := i + 1` before re-reading `X` and reading `S` (store buffering
+/// against `ARRIVE` in a later arrival, and against `SLOW`).
+const CLOSE: FenceSite = FenceSite("fastbakery: close the gate (Y) before re-reading X and S");
+
+/// `b[i] := 0` before scanning `b[j]` in the gate's overlap case (Lamport's
+/// fast algorithm).
+const RESOLVE: FenceSite = FenceSite("fastbakery: leave the gate (b = 0) before scanning b");
+
+/// `S := 1` before reading `Y` (store buffering against `CLOSE` in the gate
+/// owner).
+const SLOW: FenceSite = FenceSite("fastbakery: raise S before reading Y");
+
+/// Every fence in this lock, for doorway's loom mutation tests (the bakery's
+/// own are in [`bakery::FENCES`](crate::bakery::FENCES)).
+#[cfg(doorway_mutants)]
+pub const FENCES: [FenceSite; 4] = [ARRIVE, CLOSE, RESOLVE, SLOW];
+
+/// The gate's look at `S` after closing it: entering on `S = 0` must see the
+/// last slow side's critical section, which its exit's `S := 0` released.
+const GATE_READS_S: Access = Access::edge("fastbakery: the gate owner reads S", Acquire);
+
+/// The slow side's look at `Y`: entering on `Y = 0` must see the last gate
+/// owner's critical section, which its exit's `Y := 0` released.
+const SLOW_READS_Y: Access = Access::edge("fastbakery: the slow side reads Y", Acquire);
+
+/// `Y := 0` at a fast exit.
+const FAST_EXIT: Access = Access::edge("fastbakery: fast exit (Y = 0)", Release);
+
+/// `Y := 0` when the gate's owner defers to the slow side: the slow side
+/// enters on it and must see the last fast critical section, which this
+/// owner saw when it found the gate open.
+const DEFER: Access = Access::edge("fastbakery: a deferring owner reopens the gate", Release);
+
+/// `S := 0` at a slow exit.
+const SLOW_EXIT: Access = Access::edge("fastbakery: slow exit (S = 0)", Release);
+
+/// The gate's first look at `S` and `Y`. Passing on `Y = 0` written by the
+/// last fast exit must see that critical section; the `CLOSE` fence that
+/// follows before entry is an acquire fence for this load, so `Acquire` here
+/// adds nothing.
+const GATE_LOOKS: Access = Access::redundant(
+    "fastbakery: the gate's first look at S and Y",
+    Acquire,
+    "the CLOSE fence (SeqCst) follows this load before the owner enters, and acts as its \
+     acquire fence",
+);
+
+/// Every named ordering in this lock, for doorway's ordering sweep.
+#[cfg(doorway_mutants)]
+pub const ORDERINGS: [Access; 6] = [
+    GATE_READS_S,
+    SLOW_READS_Y,
+    FAST_EXIT,
+    DEFER,
+    SLOW_EXIT,
+    GATE_LOOKS,
+];
+
+/// `Y` and `X` hold a participant index plus one; 0 is nobody.
+const NOBODY: u32 = 0;
+
+/// The fast bakery for `N` participants: Lamport's fast mutual exclusion in
+/// front of his bakery.
+///
+/// Alone, a participant enters in a constant number of steps whatever `N` is;
+/// under contention, arrivals are served first come, first served through the
+/// bakery. Starvation-free; no compare-and-swap or fetch-add on the lock's
+/// path, so it works on targets whose atomics are loads and stores only. Not
+/// a [`FifoLock`](crate::FifoLock): an acquisition through the fast path may
+/// overtake queued ones, a bounded number of times. See the [module
+/// documentation](self).
+///
+/// ```
+/// use doorway::{FastBakery, Lock};
+///
+/// // Sixty-four participant registers, but a lone thread reads none of them.
+/// static HITS: Lock<FastBakery<64>, u64> = Lock::new(0);
+///
+/// let workers: Vec<_> = (0..8).map(|_| std::thread::spawn(|| *HITS.lock() += 1)).collect();
+/// workers.into_iter().for_each(|w| w.join().unwrap());
+/// assert_eq!(*HITS.lock(), 8);
+/// ```
+pub struct FastBakery<const N: usize> {
+    registers: Lazy<Local<N>>,
+}
+
+/// The registers of a fast bakery, kept in the lock.
+struct Local<const N: usize> {
+    gate: CachePadded<Gate<N>>,
+    queue: BakeryRegisters<N>,
+}
+
+/// Lamport's fast gate and the slow side's flag, in one cache line.
+struct Gate<const N: usize> {
+    b: [AtomicU8; N],
+    x: AtomicU32,
+    y: AtomicU32,
+    s: AtomicU8,
+}
+
+impl<const N: usize> Local<N> {
+    const_fn_unless_loom! {
+        fn new() -> Self {
+            const {
+                assert!(N > 0, "a fast bakery needs at least one participant");
+                assert!(N < u32::MAX as usize, "participant indices must fit X and Y");
+            };
+            Self {
+                gate: CachePadded::new(Gate {
+                    b: array_of![AtomicU8::new(0); N],
+                    x: AtomicU32::new(NOBODY),
+                    y: AtomicU32::new(NOBODY),
+                    s: AtomicU8::new(0),
+                }),
+                queue: BakeryRegisters::new(bakery::TICKET_LIMIT),
+            }
+        }
+    }
+}
+
+/// How an acquisition got in, which decides how it leaves.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Path {
+    Fast,
+    Slow,
+}
+
+impl<const N: usize> FastBakery<N> {
+    const_fn_unless_loom! {
+        /// An unlocked fast bakery. (`const` except under loom; see the crate
+        /// documentation, "Under loom".)
+        pub fn new() -> Self {
+            Self {
+                registers: Lazy::new(Local::new()),
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn local(&self) -> &Local<N> {
+        self.registers.get()
+    }
+
+    #[inline(always)]
+    fn gate(&self) -> &Gate<N> {
+        &self.local().gate
+    }
+
+    /// `i + 1`, as `X` and `Y` hold it.
+    #[inline(always)]
+    fn mark(me: usize) -> u32 {
+        me as u32 + 1
+    }
+
+    #[track_caller]
+    fn assert_may_arrive(&self, me: usize) {
+        assert!(
+            me < N,
+            "doorway: participant {me} is out of range for a FastBakery<{N}>"
+        );
+        // Relaxed: only `me` writes `b[me]`, `number[me]` and its own mark into
+        // `Y` (which only the gate's owner clears), so these see its own last
+        // stores; one of them is set while `me` holds or waits.
+        let gate = self.gate();
+        assert!(
+            gate.b[me].load(Relaxed) == 0
+                && self.local().queue.number[me].load(Relaxed) == 0
+                && gate.y.load(Relaxed) != Self::mark(me),
+            "doorway: participant {me} tried to lock a FastBakery<{N}> it already holds (re-entry)"
+        );
+    }
+
+    /// Lamport's gate: whether `me` now owns it (the fast path). On `false`,
+    /// `me` holds nothing at the gate.
+    #[inline]
+    fn through_gate(&self, me: usize) -> bool {
+        let gate = self.gate();
+        // Relaxed, the three stores: each is ordered before the loads that
+        // follow by the fence after it, and nobody passes on them alone.
+        gate.b[me].store(1, Relaxed);
+        gate.x.store(Self::mark(me), Relaxed);
+        fence(SeqCst, ARRIVE);
+        if gate.s.load(GATE_LOOKS.order()) != 0 || gate.y.load(GATE_LOOKS.order()) != NOBODY {
+            gate.b[me].store(0, Relaxed);
+            return false;
+        }
+        gate.y.store(Self::mark(me), Relaxed);
+        fence(SeqCst, CLOSE);
+        // Relaxed: only compared with `me`'s own mark.
+        if gate.x.load(Relaxed) != Self::mark(me) && !self.resolve_overlap(me) {
+            return false;
+        }
+        if gate.s.load(GATE_READS_S.order()) != 0 {
+            // Defer to the slow side (invariant 3): reopen the gate.
+            gate.y.store(NOBODY, DEFER.order());
+            gate.b[me].store(0, Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// The gate's overlap case: wait until every other participant has left
+    /// the gate, then own it if `me` closed it last. On `false`, `me` holds
+    /// nothing at the gate.
+    #[cold]
+    fn resolve_overlap(&self, me: usize) -> bool {
+        let gate = self.gate();
+        // Relaxed: ordered before the scan by `RESOLVE`.
+        gate.b[me].store(0, Relaxed);
+        fence(SeqCst, RESOLVE);
+        for (j, b) in gate.b.iter().enumerate() {
+            if j != me {
+                let mut relax = Relax::new();
+                // Relaxed: a participant at the gate clears its flag within a
+                // few of its own steps; nothing is read through the flag.
+                while b.load(Relaxed) != 0 {
+                    relax.relax();
+                }
+            }
+        }
+        // Relaxed: only compared with `me`'s own mark.
+        gate.y.load(Relaxed) == Self::mark(me)
+    }
+
+    /// The slow path's arbitration, holding the bakery: raise `S` and wait
+    /// for the gate to be free; `false` (having lowered `S`) if `give_up` said
+    /// so first.
+    #[inline]
+    fn past_the_gate(&self, give_up: &mut impl FnMut() -> bool) -> bool {
+        let gate = self.gate();
+        // Relaxed: ordered before the read of `Y` by `SLOW`.
+        gate.s.store(1, Relaxed);
+        fence(SeqCst, SLOW);
+        let mut relax = Relax::new();
+        while gate.y.load(SLOW_READS_Y.order()) != NOBODY {
+            if give_up() {
+                gate.s.store(0, SLOW_EXIT.order());
+                return false;
+            }
+            relax.relax();
+        }
+        true
+    }
+
+    /// The slow path: the bakery, then the arbitration with the gate; `None`
+    /// if `give_up` said so (having left the bakery).
+    #[inline]
+    fn slow_path(&self, me: usize, mut give_up: impl FnMut() -> bool) -> Option<Path> {
+        let queue = &self.local().queue;
+        let ticket = bakery::doorway(queue, me, &mut give_up)?;
+        if !bakery::wait_turn(queue, me, ticket, &mut give_up) {
+            return None;
+        }
+        if self.past_the_gate(&mut give_up) {
+            Some(Path::Slow)
+        } else {
+            bakery::unlock(queue, me);
+            None
+        }
+    }
+
+    /// The whole acquisition: the gate, else the slow path.
+    #[inline]
+    fn acquire(&self, me: usize, give_up: impl FnMut() -> bool) -> bool {
+        if self.through_gate(me) {
+            return true;
+        }
+        self.slow_path(me, give_up).is_some()
+    }
+
+    /// How `me`, holding the lock, got in: the slow path holds a bakery
+    /// ticket until its exit, the fast path none.
+    #[inline(always)]
+    fn path_of(&self, me: usize) -> Path {
+        // Relaxed: `me`'s own register.
+        if self.local().queue.number[me].load(Relaxed) != 0 {
+            Path::Slow
+        } else {
+            Path::Fast
+        }
+    }
+}
+
+// SAFETY: invariants 1 to 3 give mutual exclusion among distinct
+// participants; every load that lets a participant in is `Acquire` and pairs
+// with the `Release` exit of the previous holder on either path (or the
+// bakery's); `try_lock` makes one bounded attempt (see its comment).
+unsafe impl<const N: usize> RawLock for FastBakery<N> {
+    fn participants(&self) -> Participants {
+        Participants::Bounded(N)
+    }
+
+    #[track_caller]
+    #[inline]
+    unsafe fn lock(&self, me: usize) {
+        self.assert_may_arrive(me);
+        self.acquire(me, || false);
+    }
+
+    /// The bakery's quiet try, then one look at the gate: never waits (the
+    /// gate's overlap case waits for others' steps, so `try_lock` does not
+    /// enter the gate).
+    #[track_caller]
+    #[inline]
+    unsafe fn try_lock(&self, me: usize) -> bool {
+        self.assert_may_arrive(me);
+        if self.is_locked() {
+            return false;
+        }
+        let queue = &self.local().queue;
+        if !bakery::try_lock(queue, me) {
+            return false;
+        }
+        if self.past_the_gate(&mut || true) {
+            true
+        } else {
+            bakery::unlock(queue, me);
+            false
+        }
+    }
+
+    #[inline]
+    unsafe fn unlock(&self, me: usize) {
+        let gate = self.gate();
+        match self.path_of(me) {
+            Path::Fast => {
+                gate.y.store(NOBODY, FAST_EXIT.order());
+                gate.b[me].store(0, Relaxed);
+            }
+            Path::Slow => {
+                gate.s.store(0, SLOW_EXIT.order());
+                bakery::unlock(&self.local().queue, me);
+            }
+        }
+    }
+
+    fn is_locked(&self) -> bool {
+        let gate = self.gate();
+        gate.y.load(Relaxed) != NOBODY
+            || gate.s.load(Relaxed) != 0
+            || bakery::is_locked(&self.local().queue)
+    }
+}
+
+// SAFETY: a waiter gives up only on the slow path, where it leaves the bakery
+// as an exit does and lowers `S` if it raised it; the gate's overlap case is
+// not abandoned (it waits for other gate participants' own steps only, and
+// whoever closed the gate last must resolve it).
+unsafe impl<const N: usize> Withdraw for FastBakery<N> {
+    #[track_caller]
+    unsafe fn lock_unless(&self, me: usize, give_up: impl FnMut() -> bool) -> bool {
+        self.assert_may_arrive(me);
+        self.acquire(me, give_up)
+    }
+}
+
+impl<const N: usize> ConstInit for FastBakery<N> {
+    const INIT: Self = Self {
+        registers: lazy!(Local::new()),
+    };
+}
+
+#[cfg(feature = "std")]
+impl<const N: usize> crate::seats::sealed::Seated for FastBakery<N> {
+    #[inline(always)]
+    fn seats(&self) -> &[crate::seats::Seat] {
+        &self.local().queue.seats
+    }
+}
+
+#[cfg(feature = "std")]
+impl<const N: usize> crate::raw::Seated for FastBakery<N> {}
+
+impl<const N: usize> Default for FastBakery<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> fmt::Debug for FastBakery<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A snapshot; it may be stale when printed.
+        let gate = self.gate();
+        f.debug_struct("FastBakery")
+            .field("gate", &gate.y.load(Relaxed).checked_sub(1))
+            .field("slow_side", &(gate.s.load(Relaxed) != 0))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fast bakery whose every acquisition takes the slow path, as the FIFO
+/// lock that path is (invariant 5): doorway's own FIFO audits and models
+/// only.
+#[cfg(doorway_mutants)]
+#[doc(hidden)]
+#[derive(Default)]
+pub struct SlowPath<const N: usize>(FastBakery<N>);
+
+#[cfg(doorway_mutants)]
+// SAFETY: the slow path of a `FastBakery` (its exit is the fast bakery's,
+// which finds the bakery ticket and leaves by the slow way).
+unsafe impl<const N: usize> RawLock for SlowPath<N> {
+    fn participants(&self) -> Participants {
+        Participants::Bounded(N)
+    }
+
+    unsafe fn lock(&self, me: usize) {
+        // SAFETY: the caller's contract is `doorway`'s and `wait_turn`'s.
+        unsafe {
+            let ticket = crate::FifoLock::doorway(self, me);
+            crate::FifoLock::wait_turn(self, me, ticket);
+        }
+    }
+
+    unsafe fn try_lock(&self, me: usize) -> bool {
+        // SAFETY: the caller's contract; the fast bakery's try is the slow path.
+        unsafe { self.0.try_lock(me) }
+    }
+
+    unsafe fn unlock(&self, me: usize) {
+        // SAFETY: the caller's contract.
+        unsafe { self.0.unlock(me) }
+    }
+
+    fn is_locked(&self) -> bool {
+        self.0.is_locked()
+    }
+}
+
+#[cfg(doorway_mutants)]
+// SAFETY: the bakery's doorway and waiting room, then the arbitration with
+// the gate, which no gate owner holds since nobody takes the fast path here.
+unsafe impl<const N: usize> crate::FifoLock for SlowPath<N> {
+    type Ticket = u32;
+
+    unsafe fn doorway(&self, me: usize) -> u32 {
+        self.0.assert_may_arrive(me);
+        bakery::doorway(&self.0.local().queue, me, || false).unwrap_or_else(|| unreachable!())
+    }
+
+    unsafe fn wait_turn(&self, me: usize, ticket: u32) {
+        bakery::wait_turn(&self.0.local().queue, me, ticket, || false);
+        self.0.past_the_gate(&mut || false);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lone_participant_takes_the_fast_path_and_leaves_no_trace() {
+        let lock = FastBakery::<64>::new();
+        // SAFETY: participants 5 and 63 are used by this thread only, in turn.
+        unsafe {
+            lock.lock(5);
+            assert_eq!(lock.path_of(5), Path::Fast);
+            assert_eq!(
+                std::format!("{lock:?}"),
+                "FastBakery { gate: Some(5), slow_side: false, .. }"
+            );
+            lock.unlock(5);
+            assert!(!lock.is_locked());
+            lock.lock(63);
+            lock.unlock(63);
+        }
+        assert!(!lock.is_locked());
+    }
+
+    #[test]
+    fn an_arrival_at_a_held_gate_queues_in_the_bakery() {
+        let lock = FastBakery::<2>::new();
+        // SAFETY: participants 0 and 1 are used by this thread only.
+        unsafe {
+            lock.lock(0);
+            assert!(!lock.through_gate(1), "two gate owners");
+            assert_eq!(
+                lock.gate().b[1].load(Relaxed),
+                0,
+                "a failed gate left a trace"
+            );
+            assert!(!lock.try_lock(1));
+            let mut looks = 0;
+            assert!(!lock.lock_unless(1, || {
+                looks += 1;
+                looks > 3
+            }));
+            assert_eq!(
+                lock.gate().s.load(Relaxed),
+                0,
+                "a withdrawn slow side left S up"
+            );
+            lock.unlock(0);
+            assert!(
+                lock.try_lock(1),
+                "the slow path admits once the gate is free"
+            );
+            assert_eq!(lock.path_of(1), Path::Slow);
+            lock.unlock(1);
+        }
+        assert!(!lock.is_locked());
+    }
+
+    #[test]
+    fn the_gate_defers_to_a_raised_slow_side() {
+        let lock = FastBakery::<2>::new();
+        lock.gate().s.store(1, Relaxed);
+        assert!(!lock.through_gate(0));
+        assert_eq!(lock.gate().y.load(Relaxed), NOBODY);
+        assert_eq!(lock.gate().b[0].load(Relaxed), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "re-entry")]
+    fn raw_reentry_panics() {
+        let lock = FastBakery::<2>::new();
+        // SAFETY: deliberately re-entering participant 0.
+        unsafe {
+            lock.lock(0);
+            lock.lock(0);
+        }
+    }
+}
