@@ -353,10 +353,24 @@ pub(crate) fn wait_turn<R: Registers + ?Sized>(
                 leave(r, me, WITHDRAW);
                 return false;
             }
-            relax.relax();
+            relax.relax_in_line(|| tickets_ahead(r, me, ticket) <= 1);
         }
     }
     true
+}
+
+/// How many participants hold a ticket ahead of `(ticket, me)`: a hint for
+/// the waiting policy, which only needs to know whether `me` is next.
+/// (Relaxed: nothing is read through it; arrivals take larger tickets, so the
+/// count only falls.)
+#[inline]
+fn tickets_ahead<R: Registers + ?Sized>(r: &R, me: usize, ticket: u32) -> usize {
+    others(r, me)
+        .filter(|&j| {
+            let theirs = r.number(j).load(Relaxed);
+            theirs != 0 && (theirs, j) < (ticket, me)
+        })
+        .count()
 }
 
 /// One attempt that never waits: look, and only if everyone looks idle, take a

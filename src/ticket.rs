@@ -152,11 +152,17 @@ impl Ticket {
         self.registers.get()
     }
 
-    /// Whether ticket `ticket` is being served; on `true`, the caller has
+    /// The ticket being served; when it is the caller's, the caller has
     /// synchronized with the previous holder's release.
     #[inline(always)]
+    fn serving(&self) -> u32 {
+        self.counters().serving.load(SERVED.order())
+    }
+
+    /// Whether ticket `ticket` is being served.
+    #[cfg(test)]
     fn is_serving(&self, ticket: u32) -> bool {
-        self.counters().serving.load(SERVED.order()) == ticket
+        self.serving() == ticket
     }
 }
 
@@ -234,8 +240,14 @@ unsafe impl FifoLock for Ticket {
     #[inline]
     unsafe fn wait_turn(&self, _who: usize, ticket: u32) {
         let mut relax = Relax::new();
-        while !self.is_serving(ticket) {
-            relax.relax();
+        loop {
+            let serving = self.serving();
+            if serving == ticket {
+                return;
+            }
+            // Next when only the holder's ticket is ahead (tickets wrap, so
+            // the distance is taken modulo 2^32).
+            relax.relax_in_line(|| ticket.wrapping_sub(serving) == 1);
         }
     }
 }

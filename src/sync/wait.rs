@@ -15,6 +15,15 @@
 //! `std` there is nothing to yield to, so it keeps spinning with at most 64
 //! hints between looks ([`Backoff::spin`]).
 //!
+//! # Waiting in proportion to the line
+//!
+//! A FIFO waiter that knows its place in line ([`Relax::relax_in_line`]) waits
+//! differently when it is not next: it yields its core at once (with `std`),
+//! since the thread that is next, or the holder, may need that core, and it
+//! spins tight only once it is next (Mellor-Crummey and Scott's proportional
+//! backoff, taken to the scheduler). Places in a FIFO lock only move forward,
+//! so once next, a waiter stays next until it enters.
+//!
 //! Under loom every turn yields to the model's scheduler, which is how loom
 //! learns that the thread cannot progress alone. In doorway's own models
 //! (`--cfg doorway_mutants`) a wait that takes more than a model's cap
@@ -41,6 +50,9 @@ pub(crate) struct Relax {
     backoff: crossbeam_utils::Backoff,
     #[cfg(all(loom, doorway_mutants))]
     turns: usize,
+    /// Whether the waiter has learned it is next in line.
+    #[cfg(not(loom))]
+    next: bool,
 }
 
 impl Relax {
@@ -53,7 +65,30 @@ impl Relax {
             backoff: crossbeam_utils::Backoff::new(),
             #[cfg(all(loom, doorway_mutants))]
             turns: 0,
+            #[cfg(not(loom))]
+            next: false,
         }
+    }
+
+    /// Waits a little, for a waiter that can tell whether it is next in line
+    /// (only the holder ahead of it): one that is not yields its core at once
+    /// (with `std`; without, it backs off as [`relax`](Self::relax) does), and
+    /// one that is spins tight. `is_next` is asked until it says yes, and not
+    /// at all under loom, where every turn yields anyway.
+    #[inline(always)]
+    pub(crate) fn relax_in_line(&mut self, is_next: impl FnOnce() -> bool) {
+        #[cfg(not(loom))]
+        if !self.next {
+            self.next = is_next();
+            #[cfg(feature = "std")]
+            if !self.next {
+                std::thread::yield_now();
+                return;
+            }
+        }
+        #[cfg(loom)]
+        let _ = is_next;
+        self.relax();
     }
 
     /// Waits a little before the caller looks again.
