@@ -124,9 +124,23 @@ const PASS_LATECOMER: Access = Access::edge("peterson: reads latecomer", Acquire
 /// it and must see this side's critical section.
 const EXIT: Access = Access::edge("peterson: exit (interested = 0)", Release);
 
+/// `try_lock`'s look at the other side's interest (as `PASS_INTEREST`).
+const TRY_INTEREST: Access = Access::edge("peterson: try_lock reads the other's interest", Acquire);
+
+/// `try_lock`'s look at `latecomer` (as `PASS_LATECOMER`): a holder that
+/// comes back and names itself latecomer lets the try in, which must see that
+/// holder's last critical section.
+const TRY_LATECOMER: Access = Access::edge("peterson: try_lock reads latecomer", Acquire);
+
 /// Every named ordering in this lock, for doorway's ordering sweep.
 #[cfg(doorway_mutants)]
-pub const ORDERINGS: [Access; 3] = [PASS_INTEREST, PASS_LATECOMER, EXIT];
+pub const ORDERINGS: [Access; 5] = [
+    PASS_INTEREST,
+    PASS_LATECOMER,
+    TRY_INTEREST,
+    TRY_LATECOMER,
+    EXIT,
+];
 
 /// Peterson's lock for two participants, `0` and `1`.
 ///
@@ -253,12 +267,19 @@ impl Duel {
         fence(SeqCst, CLAIM);
     }
 
-    /// Whether `me`, having arrived, may enter now.
+    /// Whether `me`, having arrived, may enter now, judged by the loads
+    /// `interest` and `latecomer` (the waiting room's, or `try_lock`'s).
+    #[inline(always)]
+    fn may_enter_by(&self, me: usize, interest: Access, latecomer: Access) -> bool {
+        let other = Self::other(me);
+        self.interested[other].load(interest.order()) == 0
+            || self.latecomer.load(latecomer.order()) != me as u8
+    }
+
+    /// Whether `me`, having arrived, may enter now (the waiting room's look).
     #[inline(always)]
     fn may_enter(&self, me: usize) -> bool {
-        let other = Self::other(me);
-        self.interested[other].load(PASS_INTEREST.order()) == 0
-            || self.latecomer.load(PASS_LATECOMER.order()) != me as u8
+        self.may_enter_by(me, PASS_INTEREST, PASS_LATECOMER)
     }
 
     /// The waiting room, after `arrive`; `false` (having withdrawn) once
@@ -292,7 +313,7 @@ impl Duel {
             return false;
         }
         self.arrive(me);
-        let entered = self.may_enter(me);
+        let entered = self.may_enter_by(me, TRY_INTEREST, TRY_LATECOMER);
         if !entered {
             // `latecomer` may keep naming `me`: with `interested[me] = 0`,
             // it holds nobody back.

@@ -107,6 +107,7 @@ macro_rules! register_suite {
                             values,
                             roles,
                             first: Some(crasher),
+                            poll_until_decided: false,
                         });
                         let decided_alone = fates[crasher] == Fate::Decided(values[crasher]);
                         assert_eq!(decided_alone, k == solo_steps::<3>(crasher));
@@ -115,6 +116,7 @@ macro_rules! register_suite {
                                 values,
                                 roles,
                                 first: None,
+                                poll_until_decided: false,
                             });
                         }
                     }
@@ -134,6 +136,7 @@ macro_rules! register_suite {
                             values: [10, 11, 12],
                             roles,
                             first: Some(crasher),
+                            poll_until_decided: false,
                         });
                         assert!(
                             matches!(fates[1], Fate::Decided(_)),

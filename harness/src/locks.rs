@@ -150,21 +150,27 @@ fn widen_race_window() {
 /// `threads` participants each lock `rounds` times and increment a counter
 /// non-atomically inside; the counter must end at `threads × rounds`.
 pub fn mutual_exclusion<R: RawLock + Send + 'static>(lock: R, threads: usize, rounds: usize) {
+    mutual_exclusion_rounds(lock, &vec![rounds; threads]);
+}
+
+/// Participant `k` locks `rounds[k]` times and increments a counter
+/// non-atomically inside; the counter must end at the sum of `rounds`.
+pub fn mutual_exclusion_rounds<R: RawLock + Send + 'static>(lock: R, rounds: &[usize]) {
     struct Plan<R> {
         shared: Shared<R, u64>,
-        rounds: usize,
+        rounds: Vec<usize>,
     }
     let plan = Plan {
         shared: Shared::new(lock, 0),
-        rounds,
+        rounds: rounds.to_vec(),
     };
-    let (plan, _) = run_participants(plan, threads, |plan, who| {
-        for _ in 0..plan.rounds {
+    let (plan, _) = run_participants(plan, rounds.len(), |plan, who| {
+        for _ in 0..plan.rounds[who] {
             plan.shared.locked(who, increment);
         }
     });
     let count = plan.shared.into_data();
-    let expected = (threads * rounds) as u64;
+    let expected = rounds.iter().sum::<usize>() as u64;
     assert_eq!(
         count, expected,
         "mutual exclusion violated: increments were lost"

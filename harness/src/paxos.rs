@@ -112,6 +112,11 @@ pub struct Race<T, const N: usize> {
     /// others start: a proposer that stopped, or decided, before anyone else
     /// arrived.
     pub first: Option<usize>,
+    /// Whether the calling thread, observing, polls the register until a
+    /// decision lands (a [`Role::Propose`] proposer guarantees one), instead
+    /// of reading it once: a reader that passes on a decision must see the
+    /// decided input.
+    pub poll_until_decided: bool,
 }
 
 struct Plan<T, const N: usize, B: BlockCell> {
@@ -151,7 +156,19 @@ where
             (who, thread::spawn(move || play(&plan, who)))
         })
         .collect();
-    if let Some(value) = plan.register.get() {
+    if plan.race.poll_until_decided {
+        assert!(
+            plan.race.roles.contains(&Role::Propose),
+            "polling for a decision needs a proposer that must decide"
+        );
+        loop {
+            if let Some(value) = plan.register.get() {
+                plan.oracle.record("an observer", value);
+                break;
+            }
+            thread::yield_now();
+        }
+    } else if let Some(value) = plan.register.get() {
         plan.oracle.record("an observer", value);
     }
     let mut fates: [Fate<T>; N] = core::array::from_fn(|_| Fate::Idle);

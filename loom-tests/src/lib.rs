@@ -230,31 +230,53 @@ pub fn every_fence_is_necessary(declared: &[FenceSite], models: &[Model]) {
 
 /// Checks that every named access in `declared` is executed by `models`, and
 /// that weakening each one that claims an edge ([`Why::Edge`]) one step makes
-/// at least one of the models fail. An access kept for another reason
-/// ([`Why::Redundant`]) is weakened too, and its report line says whether a
-/// model noticed. Cheapest models first: a weakening counts as caught at the
-/// first model that fails.
-pub fn every_ordering_is_necessary(declared: &[Access], models: &[Model]) {
+/// at least one of the models fail, or, for an access named in `miri` (where
+/// loom is blind: a store just before a `SeqCst` fence, whose ordering loom
+/// cannot see), hands it to the named Miri test, which `bash .ci/orderings`
+/// runs with the weakening. An access kept for another reason
+/// ([`Why::Redundant`]) is weakened too, and reported either way.
+///
+/// Prints one `ordering |` line per access, the rows of the sweep's table.
+/// Cheapest models first: a weakening counts as caught at the first model
+/// that fails.
+pub fn every_ordering_is_necessary(declared: &[Access], models: &[Model], miri: &[(&str, &str)]) {
     let executed: BTreeSet<&str> = models.iter().flat_map(Model::check).collect();
+    let mut uncaught = Vec::new();
     for access in declared {
         assert!(
             executed.contains(access.name),
             "the models never execute `{}`",
             access.name
         );
-        let what = format!("{} weakened to {:?}", access.name, access.weaker());
-        let caught = models.iter().any(|model| {
+        let weaker = access
+            .weaker()
+            .expect("named accesses are stronger than Relaxed");
+        let what = format!("{} weakened to {weaker:?}", access.name);
+        let start = Instant::now();
+        let caught_by = models.iter().find(|model| {
             model.catches_under(&what, |explore| mutation::with_weakened(*access, explore))
         });
-        match access.why {
-            Why::Edge => assert!(caught, "no model catches `{what}`"),
-            Why::Redundant(because) => {
-                if !caught {
-                    println!("loom | {what}: survives, as argued: {because}");
-                }
+        let secs = start.elapsed().as_secs_f64();
+        let miri_test = miri
+            .iter()
+            .find(|(name, _)| *name == access.name)
+            .map(|(_, test)| *test);
+        let verdict = match (caught_by, access.why, miri_test) {
+            (Some(model), _, _) => format!("caught by loom: {}", model.name),
+            (None, Why::Edge, Some(test)) => format!("loom blind; Miri test: {test}"),
+            (None, Why::Edge, None) => {
+                uncaught.push(what.clone());
+                "SURVIVES: no model catches it, and no argument is recorded".to_string()
             }
-        }
+            (None, Why::Redundant(because), _) => format!("survives, as argued: {because}"),
+        };
+        println!(
+            "ordering | {:<52} | {:?} -> {weaker:?} | {verdict} | {secs:.2} s",
+            access.name,
+            access.declared()
+        );
     }
+    assert!(uncaught.is_empty(), "no model catches: {uncaught:?}");
 }
 
 fn catches(model: &Model, site: FenceSite, how: Mutation) -> bool {
@@ -322,109 +344,190 @@ impl Default for LockBounds {
     }
 }
 
+/// The standard models of one raw lock, built fresh for every execution by
+/// `make`.
+pub struct LockModels<R> {
+    /// The lock's name in report lines.
+    pub name: &'static str,
+    /// Builds an unlocked lock with enough participants for the models.
+    pub make: fn() -> R,
+    /// How far the bounded models explore.
+    pub bounds: LockBounds,
+}
+
+impl<R: doorway::RawLock + Send + 'static> LockModels<R> {
+    fn model(
+        &self,
+        what: &str,
+        bound: Bound,
+        scenario: impl Fn(R) + Send + Sync + 'static,
+    ) -> Model {
+        let make = self.make;
+        Model::new(format!("{} {what}", self.name), bound, move || {
+            scenario(make())
+        })
+    }
+
+    /// Mutual exclusion, 2 participants × 1 acquisition, exhaustive.
+    pub fn two_once(&self) -> Model {
+        self.model(
+            "2 participants x 1 acquisition",
+            Bound::Exhaustive,
+            |lock| harness::mutual_exclusion(lock, 2, 1),
+        )
+    }
+
+    /// Mutual exclusion, 2 participants × 2 acquisitions, bounded.
+    pub fn two_twice(&self) -> Model {
+        let bound = Bound::Preemptions(self.bounds.two_twice);
+        self.model("2 participants x 2 acquisitions", bound, |lock| {
+            harness::mutual_exclusion(lock, 2, 2)
+        })
+    }
+
+    /// `try_lock` against `lock`, one try, exhaustive.
+    pub fn try_once(&self) -> Model {
+        self.model("lock vs 1 try_lock", Bound::Exhaustive, |lock| {
+            harness::try_lock_exclusion(lock, 2, 1, 1)
+        })
+    }
+
+    /// `try_lock` against `lock`, two tries, bounded.
+    pub fn try_twice(&self) -> Model {
+        let bound = Bound::Preemptions(self.bounds.two_twice);
+        self.model("lock vs 2 try_locks", bound, |lock| {
+            harness::try_lock_exclusion(lock, 2, 1, 2)
+        })
+    }
+
+    /// Mutual exclusion, 3 participants × 1 acquisition, bounded.
+    pub fn three_once(&self) -> Model {
+        let bound = Bound::Preemptions(self.bounds.three_once);
+        self.model("3 participants x 1 acquisition", bound, |lock| {
+            harness::mutual_exclusion(lock, 3, 1)
+        })
+        .spin_cap(self.bounds.three_once_spin_cap)
+    }
+
+    /// Mutual exclusion, 3 participants × 2 acquisitions, bounded.
+    pub fn three_twice(&self) -> Model {
+        let bound = Bound::Preemptions(self.bounds.three_twice);
+        self.model("3 participants x 2 acquisitions", bound, |lock| {
+            harness::mutual_exclusion(lock, 3, 2)
+        })
+    }
+
+    /// `try_lock` against a holder that comes back: participant 0 locks
+    /// twice, participant 1 tries once per round, bounded.
+    pub fn try_against_returning_holder(&self) -> Model {
+        let bound = Bound::Preemptions(self.bounds.two_twice);
+        self.model("lock twice vs a try_lock each round", bound, |lock| {
+            harness::try_lock_exclusion(lock, 2, 2, 1)
+        })
+    }
+
+    /// The models a mutation must be caught by, cheapest first.
+    pub fn mutation_models(&self) -> Vec<Model> {
+        vec![
+            self.two_once(),
+            self.try_once(),
+            self.two_twice(),
+            self.try_twice(),
+            self.try_against_returning_holder(),
+        ]
+    }
+}
+
 /// The standard models of a [`RawLock`](doorway::RawLock), instantiated as
 /// `#[test]`s:
 ///
 /// - mutual exclusion, 2 participants × 1 acquisition, exhaustive;
 /// - mutual exclusion, 2 participants × 2 acquisitions, bounded;
-/// - mutual exclusion, 3 participants × 1 and × 2 acquisitions, bounded;
+/// - mutual exclusion, 3 participants × 1 and × 2 acquisitions, bounded
+///   (unless `three: none`);
 /// - `try_lock` against `lock`: 1 try exhaustive, 2 tries bounded;
-/// - every fence in `fences` removed, then weakened, each caught by one of
-///   the 2-participant models.
-///
-/// A lock with only two participants passes `three: none`.
+/// - every fence in `fences` removed, then weakened, each caught;
+/// - every named ordering in `orderings` weakened one step, each caught
+///   unless its declaration argues otherwise.
 ///
 /// ```ignore
 /// doorway_loom_tests::lock_models! {
-///     two: Bakery::<2>::new(),
-///     three: Bakery::<3>::new(),
+///     name: "Bakery",
+///     two: || Bakery::<2>::new(),
+///     three: || Bakery::<3>::new(),
 ///     bounds: LockBounds::default(),
 ///     fences: &doorway::bakery::FENCES,
+///     orderings: &doorway::bakery::ORDERINGS,
 /// }
 /// ```
 #[macro_export]
 macro_rules! lock_models {
-    (two: $two:expr, three: none, bounds: $bounds:expr, fences: $fences:expr $(,)?) => {
-        $crate::lock_models!(@two $two, $bounds, $fences);
+    (name: $name:expr, two: $two:expr, three: none, bounds: $bounds:expr,
+     fences: $fences:expr, orderings: $orderings:expr $(, also: $also:expr)? $(,)?) => {
+        $crate::lock_models!(@two $name, $two, $bounds, $fences, $orderings, [$($also)?]);
     };
-    (two: $two:expr, three: $three:expr, bounds: $bounds:expr, fences: $fences:expr $(,)?) => {
-        $crate::lock_models!(@two $two, $bounds, $fences);
+    (name: $name:expr, two: $two:expr, three: $three:expr, bounds: $bounds:expr,
+     fences: $fences:expr, orderings: $orderings:expr $(, also: $also:expr)? $(,)?) => {
+        $crate::lock_models!(@two $name, $two, $bounds, $fences, $orderings, [$($also)?]);
+
+        fn three() -> $crate::LockModels<impl doorway::RawLock + Send + 'static> {
+            $crate::LockModels {
+                name: $name,
+                make: $three,
+                bounds: $bounds,
+            }
+        }
 
         #[test]
         fn mutual_exclusion_three_participants_once_bounded() {
-            let bounds: $crate::LockBounds = $bounds;
-            $crate::Model::new(
-                format!("{} 3 participants x 1 acquisition", stringify!($three)),
-                $crate::Bound::Preemptions(bounds.three_once),
-                || $crate::harness::mutual_exclusion($three, 3, 1),
-            )
-            .spin_cap(bounds.three_once_spin_cap)
-            .check();
+            three().three_once().check();
         }
 
         #[test]
         fn mutual_exclusion_three_participants_twice_bounded() {
-            let bounds: $crate::LockBounds = $bounds;
-            $crate::Model::new(
-                format!("{} 3 participants x 2 acquisitions", stringify!($three)),
-                $crate::Bound::Preemptions(bounds.three_twice),
-                || $crate::harness::mutual_exclusion($three, 3, 2),
-            )
-            .check();
+            three().three_twice().check();
         }
     };
-    (@two $two:expr, $bounds:expr, $fences:expr) => {
-        fn two_participants_once() -> $crate::Model {
-            $crate::Model::new(
-                format!("{} 2 participants x 1 acquisition", stringify!($two)),
-                $crate::Bound::Exhaustive,
-                || $crate::harness::mutual_exclusion($two, 2, 1),
-            )
-        }
-
-        fn try_lock_once_against_lock() -> $crate::Model {
-            $crate::Model::new(
-                format!("{} lock vs 1 try_lock", stringify!($two)),
-                $crate::Bound::Exhaustive,
-                || $crate::harness::try_lock_exclusion($two, 2, 1, 1),
-            )
+    (@two $name:expr, $two:expr, $bounds:expr, $fences:expr, $orderings:expr, [$($also:expr)?]) => {
+        fn two() -> $crate::LockModels<impl doorway::RawLock + Send + 'static> {
+            $crate::LockModels {
+                name: $name,
+                make: $two,
+                bounds: $bounds,
+            }
         }
 
         #[test]
         fn mutual_exclusion_two_participants_once_exhaustive() {
-            two_participants_once().check();
+            two().two_once().check();
         }
 
         #[test]
         fn mutual_exclusion_two_participants_twice_bounded() {
-            let bounds: $crate::LockBounds = $bounds;
-            $crate::Model::new(
-                format!("{} 2 participants x 2 acquisitions", stringify!($two)),
-                $crate::Bound::Preemptions(bounds.two_twice),
-                || $crate::harness::mutual_exclusion($two, 2, 2),
-            )
-            .check();
+            two().two_twice().check();
         }
 
         #[test]
         fn try_lock_once_against_lock_exhaustive() {
-            try_lock_once_against_lock().check();
+            two().try_once().check();
         }
 
         #[test]
         fn try_lock_twice_against_lock_bounded() {
-            let bounds: $crate::LockBounds = $bounds;
-            $crate::Model::new(
-                format!("{} lock vs 2 try_locks", stringify!($two)),
-                $crate::Bound::Preemptions(bounds.two_twice),
-                || $crate::harness::try_lock_exclusion($two, 2, 1, 2),
-            )
-            .check();
+            two().try_twice().check();
         }
 
         #[test]
         fn every_fence_is_necessary() {
-            $crate::every_fence_is_necessary($fences, &[two_participants_once(), try_lock_once_against_lock()]);
+            $crate::every_fence_is_necessary($fences, &two().mutation_models()[..2]);
+        }
+
+        #[test]
+        fn every_ordering_is_necessary() {
+            #[allow(unused_mut)]
+            let mut models = two().mutation_models();
+            $(models.extend($also);)?
+            $crate::every_ordering_is_necessary($orderings, &models, &[]);
         }
     };
 }

@@ -5,10 +5,12 @@ use doorway::Bakery;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
 doorway_loom_tests::lock_models! {
-    two: Bakery::<2>::new(),
-    three: Bakery::<3>::new(),
+    name: "Bakery<2>",
+    two: || Bakery::<2>::new(),
+    three: || Bakery::<3>::new(),
     bounds: LockBounds::default(),
     fences: &doorway::bakery::FENCES,
+    orderings: &doorway::bakery::ORDERINGS,
 }
 
 /// Tickets capped at 1: every arrival that finds a ticket in use steps out of

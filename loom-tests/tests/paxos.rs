@@ -13,17 +13,29 @@
 use doorway::__private::{Flaw, flaw};
 use doorway::paxos::{BlockCell, LatchBlock, WordBlock};
 use doorway_harness::paxos::{self as scenario, Part, Race, Role};
-use doorway_loom_tests::{Bound, Model, every_fence_is_necessary};
+use doorway_loom_tests::{Bound, Model, every_fence_is_necessary, every_ordering_is_necessary};
 
 /// Proposer `k` proposes `100 + k`.
 const VALUES: [u64; 3] = [100, 101, 102];
 
 /// A model of a race on a `PaxosRegister<u64, N, B>`, proposer `k`
-/// proposing `100 + k` in role `roles[k]`.
+/// proposing `100 + k` in role `roles[k]`, the calling thread reading the
+/// register once.
 fn race<B: BlockCell + 'static, const N: usize>(
     name: &str,
     bound: Bound,
     roles: [Role; N],
+) -> Model {
+    observed_race::<B, N>(name, bound, roles, false)
+}
+
+/// [`race`], with the calling thread polling the register until a decision
+/// lands if `poll_until_decided`.
+fn observed_race<B: BlockCell + 'static, const N: usize>(
+    name: &str,
+    bound: Bound,
+    roles: [Role; N],
+    poll_until_decided: bool,
 ) -> Model {
     let values: [u64; N] = core::array::from_fn(|k| VALUES[k]);
     let block = if core::any::type_name::<B>().contains("Latch") {
@@ -39,6 +51,7 @@ fn race<B: BlockCell + 'static, const N: usize>(
                 values,
                 roles,
                 first: None,
+                poll_until_decided,
             });
         },
     )
@@ -211,6 +224,67 @@ fn log_two_replicas_one_append_each_bounded() {
 #[test]
 fn every_register_fence_is_necessary() {
     every_fence_is_necessary(&doorway::paxos::register::FENCES, &[two_once()]);
+}
+
+/// Weakening an ordering of the register (the decision) or of its word
+/// blocks must let two proposers disagree, or hand out an input that was
+/// never seen written; the word block's store is loom-blind (proposer 0's
+/// first vote has no fence before it, and loom sees no schedule between it
+/// and the fence after), so a Miri test covers it.
+#[test]
+fn every_register_ordering_is_necessary() {
+    let models = [two_once(), two_twice(), observer_polls_until_decided()];
+    every_ordering_is_necessary(&doorway::paxos::register::ORDERINGS, &models, &[]);
+    every_ordering_is_necessary(
+        &doorway::paxos::block::ORDERINGS,
+        &models,
+        &[(
+            "paxos: word block store",
+            "shapes::paxos_first_vote_is_adopted",
+        )],
+    );
+}
+
+/// An observer that polls the register until a decision lands, against a
+/// proposer that proposes to the end and one that attempts once: the observer
+/// hands out the decided input as soon as it sees the decision, so its read of
+/// the decision must carry the input cell's write.
+fn observer_polls_until_decided() -> Model {
+    observed_race::<WordBlock, 2>(
+        "observer polls until decided",
+        Bound::Exhaustive,
+        [Role::Propose, Role::Attempts(1)],
+        true,
+    )
+}
+
+#[test]
+fn an_observer_polls_until_a_decision_exhaustive() {
+    observer_polls_until_decided().check();
+}
+
+/// Two writes racing one read: the second write's `seq := s + 1` must carry
+/// the first write's copy 1 to a reader steered there. (With one racing
+/// write, copy 1 still holds the initial block, and nothing shows it.)
+fn latch_two_writes() -> Model {
+    Model::new("latch: 2 writes vs 1 read", Bound::Preemptions(3), || {
+        scenario::latch_reads_whole_blocks(0, 2, 1, None)
+    })
+}
+
+#[test]
+fn latch_two_writes_against_a_read_bounded() {
+    latch_two_writes().check();
+}
+
+/// Weakening an ordering of the latch must let a read return a torn block.
+#[test]
+fn every_latch_ordering_is_necessary() {
+    every_ordering_is_necessary(
+        &doorway::paxos::latch::ORDERINGS,
+        &[latch_alone(), latch_two_writes()],
+        &[],
+    );
 }
 
 /// Removing either release fence of the latch writer, or the acquire fence

@@ -11,10 +11,12 @@ use doorway::PerCore;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
 doorway_loom_tests::lock_models! {
-    two: PerCore::<2>::new(),
-    three: PerCore::<3>::new(),
+    name: "PerCore<2>",
+    two: || PerCore::<2>::new(),
+    three: || PerCore::<3>::new(),
     bounds: LockBounds::default(),
     fences: &doorway::percore::FENCES,
+    orderings: &doorway::percore::ORDERINGS,
 }
 
 /// Tickets capped at 1: an arrival that finds a ticket in its batch steps out

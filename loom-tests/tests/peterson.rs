@@ -11,10 +11,12 @@ use doorway::Peterson;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
 doorway_loom_tests::lock_models! {
-    two: Peterson::new(),
+    name: "Peterson",
+    two: || Peterson::new(),
     three: none,
     bounds: LockBounds::default(),
     fences: &doorway::peterson::FENCES,
+    orderings: &doorway::peterson::ORDERINGS,
 }
 
 /// First come, first served with two acquisitions each: a participant whose

@@ -82,7 +82,7 @@ fn seats_of_every_seated_lock_exhaustive() {
 /// turns overlap.
 #[test]
 fn every_seat_ordering_is_necessary() {
-    every_ordering_is_necessary(&doorway::seats::ORDERINGS, &[one_seat_two_threads()]);
+    every_ordering_is_necessary(&doorway::seats::ORDERINGS, &[one_seat_two_threads()], &[]);
 }
 
 /// A waiter that gives up after a few looks, against a participant that

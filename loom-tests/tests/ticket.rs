@@ -20,10 +20,12 @@ const BOUNDS: LockBounds = LockBounds {
 };
 
 doorway_loom_tests::lock_models! {
-    two: Ticket::new(),
-    three: Ticket::new(),
+    name: "Ticket",
+    two: || Ticket::new(),
+    three: || Ticket::new(),
     bounds: BOUNDS,
     fences: &doorway::ticket::FENCES,
+    orderings: &doorway::ticket::ORDERINGS,
 }
 
 /// Two acquisitions each from the last ticket before the wrap: tickets

@@ -8,8 +8,10 @@ use doorway::Tournament;
 use doorway_loom_tests::LockBounds;
 
 doorway_loom_tests::lock_models! {
-    two: Tournament::<4>::new(),
-    three: Tournament::<4>::new(),
+    name: "Tournament<4>",
+    two: || Tournament::<4>::new(),
+    three: || Tournament::<4>::new(),
     bounds: LockBounds::default(),
     fences: &doorway::tournament::FENCES,
+    orderings: &doorway::peterson::ORDERINGS,
 }

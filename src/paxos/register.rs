@@ -97,7 +97,7 @@ use super::{backoff::Backoff, steps::Steps};
 use crate::paxos::steps::{Unbounded, unstoppable};
 use crate::sync::{
     Access, AtomicU8, FenceSite,
-    Ordering::{Acquire, Release, SeqCst},
+    Ordering::{Acquire, Relaxed, SeqCst},
     UnsafeCell, fence,
 };
 use core::fmt;
@@ -118,22 +118,19 @@ const ACCEPT: FenceSite =
 #[cfg(doorway_mutants)]
 pub const FENCES: [FenceSite; 2] = [PREPARE, ACCEPT];
 
-/// `decision := v`: whoever reads the decision must see the decided input
-/// cell (this thread synchronized with its store when it read its index).
-const DECIDE: Access = Access::edge("paxos: decision store", Release);
-
 /// An attempt's first look at the decision: if decided, the proposer returns
 /// the decided input, which it must see.
 const ATTEMPT_READS_DECISION: Access =
     Access::edge("paxos: an attempt reads the decision", Acquire);
 
 /// A reader's look at the decision (`winner`, `get`, `decided`): it hands out
-/// the decided input, which it must see.
+/// the decided input, which it must see. (An observer that polls `decided()`
+/// until a decision lands is the model that shows it.)
 const READ_DECISION: Access = Access::edge("paxos: a reader reads the decision", Acquire);
 
 /// Every named ordering of the register, for doorway's ordering sweep.
 #[cfg(doorway_mutants)]
-pub const ORDERINGS: [Access; 3] = [DECIDE, ATTEMPT_READS_DECISION, READ_DECISION];
+pub const ORDERINGS: [Access; 2] = [ATTEMPT_READS_DECISION, READ_DECISION];
 
 /// Whether a deliberate flaw is in effect (doorway's own loom and Miri builds
 /// only; `false` and compiled away everywhere else).
@@ -411,7 +408,11 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
         }
 
         steps.take()?;
-        self.decision.store(input as u8 + 1, DECIDE.order());
+        // Relaxed: whoever reads the decision must see the decided input cell;
+        // this thread synchronized with that cell's store (or made it) before
+        // the `ACCEPT` fence, which, being `SeqCst`, is a release fence for
+        // this store.
+        self.decision.store(input as u8 + 1, Relaxed);
         Ok(Some(input))
     }
 }

@@ -172,27 +172,30 @@ pub const FENCES: [FenceSite; 2] = [ANNOUNCE, ENTER];
 /// section (Lamport's separate `number` register would keep the exit's zero).
 const CHOOSING: Access = Access::edge("percore: word = choosing", Release);
 
-/// The doorway's look at the shared color.
+/// The doorway's look at the shared color: a doorway that reads a newly
+/// turned color must also see the tickets that were in place when it turned,
+/// or it can pair the new color with a stale ticket of the previous batch of
+/// that color and take a ticket above `N` (invariant 4).
 const DOORWAY_COLOR: Access = Access::edge("percore: doorway reads the color", Acquire);
-
-/// `word[i] := (c, t)`: a waiter that passes on it must see `i`'s last
-/// critical section.
-const TICKET: Access = Access::edge("percore: word = (color, ticket)", Release);
-
-/// `word[i] := 0` when the doorway finds the ticket limit.
-const AT_LIMIT: Access = Access::edge("percore: word = idle at the ticket limit", Release);
-
-/// The doorway's look at a rival while it waits for tickets below the limit.
-const LIMIT_WAIT: Access = Access::edge("percore: limit wait reads a rival", Acquire);
 
 /// The waiting room's look at a rival's word: passing on it must see the
 /// rival's last critical section.
 const RIVAL: Access = Access::edge("percore: waiting room reads a rival", Acquire);
 
 /// The waiting room's look at the shared color (the other-batch test).
-const WAITING_COLOR: Access = Access::edge("percore: waiting room reads the color", Acquire);
+/// Passing a rival of the other batch on it lets no data through: that rival
+/// is in the newer batch, and its last critical section is already ordered
+/// before this core by the `RIVAL` load that saw its word (the rival's ticket
+/// store follows its `ANNOUNCE` fence); the core that turned the color is in
+/// this core's own batch, ahead of it, and is passed through its word too.
+const WAITING_COLOR: Access = Access::redundant(
+    "percore: waiting room reads the color",
+    Acquire,
+    "the RIVAL loads of the words carry every edge a waiter needs; the color only picks \
+     which test applies to a rival of the other batch",
+);
 
-/// `color := not c` at exit.
+/// `color := not c` at exit: the partner of `DOORWAY_COLOR`.
 const COLOR_TURN: Access = Access::edge("percore: exit turns the color", Release);
 
 /// `word[i] := 0` at exit: the next holder passes on it.
@@ -204,12 +207,9 @@ const WITHDRAW: Access = Access::edge("percore: withdraw (word = 0)", Release);
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
 #[cfg(doorway_mutants)]
-pub const ORDERINGS: [Access; 10] = [
+pub const ORDERINGS: [Access; 7] = [
     CHOOSING,
     DOORWAY_COLOR,
-    TICKET,
-    AT_LIMIT,
-    LIMIT_WAIT,
     RIVAL,
     WAITING_COLOR,
     COLOR_TURN,
@@ -505,11 +505,16 @@ impl<S: Storage> PerCoreBakery<S> {
                 !self.shared().limit_is_an_error,
                 "ticket bound exceeded: core {me} found ticket {highest} in its batch"
             );
-            self.leave(me, AT_LIMIT);
+            // Relaxed: ordered after everything `me` did before by the
+            // `ANNOUNCE` fence, a release fence; a waiter's `RIVAL` load that
+            // reads this 0 synchronizes with that fence.
+            self.word(me).store(Word::IDLE.0, Relaxed);
             return None;
         }
         let place = Place(Word::in_line(color, highest + 1));
-        self.word(me).store((place.0).0, TICKET.order());
+        // Relaxed: as the idle store above, the `ANNOUNCE` fence before it
+        // carries `me`'s last critical section to a waiter that reads it.
+        self.word(me).store((place.0).0, Relaxed);
         Some(place)
     }
 
@@ -533,7 +538,9 @@ impl<S: Storage> PerCoreBakery<S> {
             // holds a ticket at the limit.
             for rival in self.rivals(me) {
                 let mut relax = Relax::new();
-                while rival.load(LIMIT_WAIT).ticket() >= self.shared().ticket_limit {
+                // Relaxed: a gate to retry the doorway, which fences and
+                // reads again; no data is read through it.
+                while Word(rival.register.load(Relaxed)).ticket() >= self.shared().ticket_limit {
                     if give_up() {
                         return None;
                     }
@@ -565,7 +572,7 @@ impl<S: Storage> PerCoreBakery<S> {
         for rival in self.rivals(me) {
             let seen = rival.load(RIVAL);
             // The common case, kept small: an idle core is in nobody's way.
-            if seen != Word::IDLE && !self.wait_for_busy(rival, seen, place, &mut give_up) {
+            if seen != Word::IDLE && !self.wait_for_busy(me, rival, seen, place, &mut give_up) {
                 self.leave(me, WITHDRAW);
                 return false;
             }
@@ -579,6 +586,7 @@ impl<S: Storage> PerCoreBakery<S> {
     #[inline(never)]
     fn wait_for_busy(
         &self,
+        me: usize,
         rival: Rival<'_>,
         mut seen: Word,
         place: Place,
@@ -599,10 +607,29 @@ impl<S: Storage> PerCoreBakery<S> {
             if give_up() {
                 return false;
             }
-            relax.relax();
+            relax.relax_in_line(|| self.cores_ahead(me, place) <= 1);
             seen = rival.load(RIVAL);
         }
         true
+    }
+
+    /// How many cores are ahead of `place` (in its batch with a smaller
+    /// ticket, or in the older batch): a hint for the waiting policy, which
+    /// only needs to know whether `me` is next. (Relaxed: nothing is read
+    /// through it; arrivals line up behind, so the count only falls.)
+    fn cores_ahead(&self, me: usize, place: Place) -> usize {
+        let color = Color(self.shared().color.load(Relaxed));
+        self.rivals(me)
+            .filter(|rival| {
+                let seen = Word(rival.register.load(Relaxed));
+                seen.has_ticket()
+                    && if seen.color() == place.color() {
+                        rival.is_ahead(seen, place)
+                    } else {
+                        color == place.color()
+                    }
+            })
+            .count()
     }
 
     /// `word[me] := 0`: leaves the line, at exit, on withdrawal, or at the

@@ -1,0 +1,147 @@
+//! One test per store-buffering shape in the crate, built to run under Miri's
+//! weak-memory emulation with many seeds: the second checker beside loom.
+//!
+//! loom is blind next to a `SeqCst` fence (a fence is not a scheduling point,
+//! so no explored schedule runs another thread between a store and the fence
+//! right after it) and joins every `SeqCst` fence to one global clock, which
+//! is stronger than the language's model. Miri follows the language model:
+//! fences synchronize only through the stores they read. So each shape is
+//! shown here as well, on real (emulated) threads, with the smallest number
+//! of steps that exercises it: two participants, one or two acquisitions
+//! each, started together, and a non-atomic counter whose unsynchronized
+//! access Miri reports as a data race.
+//!
+//! Outside Miri these run as quick stress tests. `bash .ci/orderings` also
+//! runs them with a fence or an ordering weakened (`DOORWAY_MUTATION`), where
+//! loom cannot see it: a test here must then fail on some seed.
+
+#![cfg(not(loom))]
+
+use doorway::{Bakery, FastBakery, PaxosRegister, PerCore, Peterson, RawLock};
+use std::cell::UnsafeCell;
+use std::sync::Barrier;
+
+/// Rounds of each shape outside Miri, where they are stress tests.
+const ROUNDS: usize = if cfg!(miri) { 1 } else { 2_000 };
+
+/// A counter that only the lock under test protects.
+struct Counter(UnsafeCell<u64>);
+
+// SAFETY: accessed only between `lock` and `unlock` of the lock under test;
+// if the lock is broken, the race is the finding.
+unsafe impl Sync for Counter {}
+
+/// Two participants, `acquisitions` each, started together, incrementing a
+/// non-atomic counter under `lock`.
+fn two_participants<R: RawLock>(lock: &R, acquisitions: u64) {
+    let counter = Counter(UnsafeCell::new(0));
+    let start = Barrier::new(2);
+    std::thread::scope(|s| {
+        for who in 0..2 {
+            let (counter, start) = (&counter, &start);
+            s.spawn(move || {
+                start.wait();
+                for _ in 0..acquisitions {
+                    // SAFETY: participant `who` is this thread alone.
+                    unsafe { lock.lock(who) };
+                    // SAFETY: inside the critical section.
+                    unsafe { *counter.0.get() += 1 };
+                    // SAFETY: `who` holds the lock.
+                    unsafe { lock.unlock(who) };
+                }
+            });
+        }
+    });
+    assert_eq!(
+        counter.0.into_inner(),
+        2 * acquisitions,
+        "mutual exclusion violated"
+    );
+}
+
+/// The bakery's two shapes: `ANNOUNCE` against `ENTER`.
+#[test]
+fn bakery_announce_against_enter() {
+    for _ in 0..ROUNDS {
+        two_participants(&Bakery::<2>::new(), 2);
+    }
+}
+
+/// The per-core bakery's `ANNOUNCE` against `ENTER`, across a color turn.
+#[test]
+fn percore_announce_against_enter() {
+    for _ in 0..ROUNDS {
+        two_participants(&PerCore::<2>::new(), 2);
+    }
+}
+
+/// Peterson's "R" shape: `INTEREST` and `CLAIM` on both sides.
+#[test]
+fn peterson_interest_and_claim() {
+    for _ in 0..ROUNDS {
+        two_participants(&Peterson::new(), 2);
+    }
+}
+
+/// The fast bakery's gate (`ARRIVE`, `CLOSE`, `RESOLVE`) and the slow side
+/// against the gate (`SLOW` against `CLOSE`).
+#[test]
+fn fastbakery_gate_and_slow_side() {
+    for _ in 0..ROUNDS {
+        two_participants(&FastBakery::<2>::new(), 2);
+    }
+}
+
+/// The Paxos register's `PREPARE` against `ACCEPT`: two proposers that must
+/// agree.
+#[test]
+fn paxos_prepare_against_accept() {
+    for round in 0..ROUNDS as u64 {
+        let mut register = PaxosRegister::<Vec<u64>, 2>::new();
+        let start = Barrier::new(2);
+        let [a, b] = register.proposers();
+        let decided = std::thread::scope(|s| {
+            let start = &start;
+            let a = s.spawn(move || {
+                start.wait();
+                a.propose(vec![round, 0])
+            });
+            let b = s.spawn(move || {
+                start.wait();
+                b.propose(vec![round, 1])
+            });
+            [a.join().unwrap(), b.join().unwrap()]
+        });
+        assert_eq!(decided[0], decided[1], "agreement violated");
+        assert_eq!(register.decided().as_ref(), Some(&decided[0]));
+    }
+}
+
+/// Proposer 0's first write is its vote, with no fence before it: a proposer
+/// that adopts that vote reads proposer 0's input through the word block's
+/// `Release` store alone. loom never runs another thread between that store
+/// and the fence after it, so only Miri can show the store's ordering is
+/// needed: weakened, the input cell's write races the adopter's read.
+#[test]
+fn paxos_first_vote_is_adopted() {
+    for round in 0..ROUNDS as u64 {
+        let mut register = PaxosRegister::<Vec<u64>, 2>::new();
+        let [first, adopter] = register.proposers();
+        let start = Barrier::new(2);
+        let decided = std::thread::scope(|s| {
+            let start = &start;
+            let first = s.spawn(move || {
+                start.wait();
+                first.propose(vec![round; 4])
+            });
+            let adopter = s.spawn(move || {
+                start.wait();
+                // Proposer 1 runs phase 1 and, when it reads proposer 0's
+                // vote, adopts proposer 0's input and reads it.
+                adopter.propose(vec![u64::MAX; 4])
+            });
+            [first.join().unwrap(), adopter.join().unwrap()]
+        });
+        assert_eq!(decided[0], decided[1], "agreement violated");
+    }
+}
