@@ -71,9 +71,11 @@
 //! ordering is in the fences.)
 //!
 //! Every other ordering is message passing: the exit's store of `number` is
-//! `Release` and the loads in the waiting loop are `Acquire`, so a participant
-//! that passes `j` has synchronized with `j`'s latest store, which comes after
-//! `j`'s last critical section.
+//! `Release` and the waiting loop's loads of `number` are `Acquire`, so a
+//! participant that passes `j` has synchronized with `j`'s last critical
+//! section. The ticket store needs no `Release` of its own: the `ANNOUNCE`
+//! fence before it is a release fence, and a waiter that passes on the ticket
+//! synchronizes with that fence.
 //!
 //! # Where the registers live
 //!

@@ -73,9 +73,15 @@
 //! - `SLOW`, between `S := 1` and the read of `Y`: the slow side's half of
 //!   invariant 3.
 //!
-//! Message passing carries the critical sections: the exits' stores of `Y`
-//! and `S` (and the bakery's exit) are `Release`, and the loads that let a
-//! participant in (`Y` on the slow side, `S` at the gate) are `Acquire`.
+//! Message passing carries the critical sections: the exits' stores of `Y`,
+//! `b[i]` and `S` (and the bakery's exit) are `Release`, and the loads that
+//! let a participant in (`Y` on the slow side, `S` at the gate, `b[j]` in the
+//! gate's overlap case) are `Acquire`. Lamport's proof of the gate assumes
+//! sequential consistency; in the language's model the overlap case's owner
+//! can enter having read nothing of the last fast holder but its `b = 0`, so
+//! that store and that load carry the edge. Miri's weak-memory emulation found
+//! the missing edge when they were `Relaxed` (`tests/shapes.rs`); loom, which
+//! joins every `SeqCst` fence to one global order, had passed it.
 //!
 //! # Cost
 //!
@@ -129,6 +135,19 @@ const FAST_EXIT: Access = Access::edge("fastbakery: fast exit (Y = 0)", Release)
 /// owner saw when it found the gate open.
 const DEFER: Access = Access::edge("fastbakery: a deferring owner reopens the gate", Release);
 
+/// `b[i] := 0` at a fast exit: a participant resolving the gate's overlap
+/// case enters after reading every `b[j] = 0`, and may have read nothing else
+/// the last fast holder wrote (its first look at `Y` can return an older 0),
+/// so this store must carry that critical section. (Found by Miri's
+/// weak-memory emulation in `tests/shapes.rs`; Lamport's proof assumes
+/// sequential consistency.)
+const FAST_EXIT_B: Access = Access::edge("fastbakery: fast exit (b = 0)", Release);
+
+/// The overlap case's scan of `b[j]`: the partner of `FAST_EXIT_B`. The other
+/// stores of `b[j] := 0` (leaving a busy gate, deferring, entering the
+/// overlap case) follow one of `j`'s fences, a release fence for them.
+const SCAN: Access = Access::edge("fastbakery: the overlap case reads b", Acquire);
+
 /// `S := 0` at a slow exit.
 const SLOW_EXIT: Access = Access::edge("fastbakery: slow exit (S = 0)", Release);
 
@@ -145,10 +164,12 @@ const GATE_LOOKS: Access = Access::redundant(
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
 #[cfg(doorway_mutants)]
-pub const ORDERINGS: [Access; 6] = [
+pub const ORDERINGS: [Access; 8] = [
     GATE_READS_S,
     SLOW_READS_Y,
     FAST_EXIT,
+    FAST_EXIT_B,
+    SCAN,
     DEFER,
     SLOW_EXIT,
     GATE_LOOKS,
@@ -309,9 +330,9 @@ impl<const N: usize> FastBakery<N> {
         for (j, b) in gate.b.iter().enumerate() {
             if j != me {
                 let mut relax = Relax::new();
-                // Relaxed: a participant at the gate clears its flag within a
-                // few of its own steps; nothing is read through the flag.
-                while b.load(Relaxed) != 0 {
+                // A participant at the gate clears its flag within a few of its
+                // own steps; a holder, at its exit.
+                while b.load(SCAN.order()) != 0 {
                     relax.relax();
                 }
             }
@@ -423,7 +444,7 @@ unsafe impl<const N: usize> RawLock for FastBakery<N> {
         match self.path_of(me) {
             Path::Fast => {
                 gate.y.store(NOBODY, FAST_EXIT.order());
-                gate.b[me].store(0, Relaxed);
+                gate.b[me].store(0, FAST_EXIT_B.order());
             }
             Path::Slow => {
                 gate.s.store(0, SLOW_EXIT.order());

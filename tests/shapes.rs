@@ -121,26 +121,47 @@ fn paxos_prepare_against_accept() {
 /// that adopts that vote reads proposer 0's input through the word block's
 /// `Release` store alone. loom never runs another thread between that store
 /// and the fence after it, so only Miri can show the store's ordering is
-/// needed: weakened, the input cell's write races the adopter's read.
+/// needed: weakened, the input cell's write races the adopter's read. The
+/// schedule is forced with a test hook: proposer 0 stalls right after its
+/// vote, before the fence that follows it, while proposer 1 runs phase 1 (reading the vote, when Miri's weak
+/// memory lets it), adopts it, decides and reads the decided input. The stall
+/// must come before proposer 0's fence: Miri's `SeqCst` fences synchronize
+/// with every earlier one, which would order the input cell after all.
+#[cfg(doorway_mutants)]
 #[test]
 fn paxos_first_vote_is_adopted() {
+    use doorway::__private::paxos::propose_pausing_before_fence;
+    use doorway::paxos::WordBlock;
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+    /// Waits for a flag set with `Relaxed`: a signal that orders nothing, so
+    /// that the schedule it forces adds no happens-before edge of its own.
+    fn wait_for(flag: &AtomicBool) {
+        while !flag.load(Relaxed) {
+            std::thread::yield_now();
+        }
+    }
+
     for round in 0..ROUNDS as u64 {
-        let mut register = PaxosRegister::<Vec<u64>, 2>::new();
+        let mut register = PaxosRegister::<Vec<u64>, 2, WordBlock>::new();
         let [first, adopter] = register.proposers();
-        let start = Barrier::new(2);
+        let (voted, adopted) = (AtomicBool::new(false), AtomicBool::new(false));
         let decided = std::thread::scope(|s| {
-            let start = &start;
+            let (voted, adopted) = (&voted, &adopted);
             let first = s.spawn(move || {
-                start.wait();
-                first.propose(vec![round; 4])
+                // Its first fence follows its vote: stall between the two.
+                propose_pausing_before_fence(first, vec![round; 4], 1, || {
+                    voted.store(true, Relaxed);
+                    wait_for(adopted);
+                })
             });
-            let adopter = s.spawn(move || {
-                start.wait();
-                // Proposer 1 runs phase 1 and, when it reads proposer 0's
-                // vote, adopts proposer 0's input and reads it.
-                adopter.propose(vec![u64::MAX; 4])
+            let second = s.spawn(move || {
+                wait_for(voted);
+                let decided = adopter.propose(vec![u64::MAX; 4]);
+                adopted.store(true, Relaxed);
+                decided
             });
-            [first.join().unwrap(), adopter.join().unwrap()]
+            [first.join().unwrap(), second.join().unwrap()]
         });
         assert_eq!(decided[0], decided[1], "agreement violated");
     }

@@ -136,6 +136,7 @@ fn is_safety_violation(message: &str) -> bool {
         "agreement violated",
         "validity violated",
         "atomicity violated",
+        "ticket bound exceeded",
     ]
     .iter()
     .any(|needle| message.contains(needle))
@@ -448,7 +449,10 @@ impl<R: doorway::RawLock + Send + 'static> LockModels<R> {
 /// - `try_lock` against `lock`: 1 try exhaustive, 2 tries bounded;
 /// - every fence in `fences` removed, then weakened, each caught;
 /// - every named ordering in `orderings` weakened one step, each caught
-///   unless its declaration argues otherwise.
+///   unless its declaration argues otherwise, by the models above or the
+///   ones listed in `also` (a `Vec<Model>`), or, for the accesses listed in
+///   `miri` (`[(access name, "file::test")]`), left to a Miri test that
+///   `bash .ci/orderings` runs with the weakening.
 ///
 /// ```ignore
 /// doorway_loom_tests::lock_models! {
@@ -463,12 +467,14 @@ impl<R: doorway::RawLock + Send + 'static> LockModels<R> {
 #[macro_export]
 macro_rules! lock_models {
     (name: $name:expr, two: $two:expr, three: none, bounds: $bounds:expr,
-     fences: $fences:expr, orderings: $orderings:expr $(, also: $also:expr)? $(,)?) => {
-        $crate::lock_models!(@two $name, $two, $bounds, $fences, $orderings, [$($also)?]);
+     fences: $fences:expr, orderings: $orderings:expr
+     $(, also: $also:expr)? $(, miri: $miri:expr)? $(,)?) => {
+        $crate::lock_models!(@two $name, $two, $bounds, $fences, $orderings, [$($also)?], [$($miri)?]);
     };
     (name: $name:expr, two: $two:expr, three: $three:expr, bounds: $bounds:expr,
-     fences: $fences:expr, orderings: $orderings:expr $(, also: $also:expr)? $(,)?) => {
-        $crate::lock_models!(@two $name, $two, $bounds, $fences, $orderings, [$($also)?]);
+     fences: $fences:expr, orderings: $orderings:expr
+     $(, also: $also:expr)? $(, miri: $miri:expr)? $(,)?) => {
+        $crate::lock_models!(@two $name, $two, $bounds, $fences, $orderings, [$($also)?], [$($miri)?]);
 
         fn three() -> $crate::LockModels<impl doorway::RawLock + Send + 'static> {
             $crate::LockModels {
@@ -488,7 +494,7 @@ macro_rules! lock_models {
             three().three_twice().check();
         }
     };
-    (@two $name:expr, $two:expr, $bounds:expr, $fences:expr, $orderings:expr, [$($also:expr)?]) => {
+    (@two $name:expr, $two:expr, $bounds:expr, $fences:expr, $orderings:expr, [$($also:expr)?], [$($miri:expr)?]) => {
         fn two() -> $crate::LockModels<impl doorway::RawLock + Send + 'static> {
             $crate::LockModels {
                 name: $name,
@@ -527,7 +533,9 @@ macro_rules! lock_models {
             #[allow(unused_mut)]
             let mut models = two().mutation_models();
             $(models.extend($also);)?
-            $crate::every_ordering_is_necessary($orderings, &models, &[]);
+            let miri: &[(&str, &str)] = &[];
+            $(let miri: &[(&str, &str)] = &$miri;)?
+            $crate::every_ordering_is_necessary($orderings, &models, miri);
         }
     };
 }

@@ -17,6 +17,32 @@ doorway_loom_tests::lock_models! {
     bounds: LockBounds::default(),
     fences: &doorway::percore::FENCES,
     orderings: &doorway::percore::ORDERINGS,
+    also: vec![color_turns_twice_against_a_doorway()],
+}
+
+/// Three cores, the ticket bound asserted: core 0 locks once, cores 1 and 2
+/// twice. When core 2's second doorway reads a color that core 1 turned, it
+/// must also see that core 0 has left; otherwise it pairs the newest color
+/// with core 0's stale ticket of 3 from the previous batch of that color and
+/// takes ticket 4 (invariant 4). Weakening the doorway's color load or the
+/// exit's color store lets that happen.
+fn color_turns_twice_against_a_doorway() -> Model {
+    Model::new(
+        "PerCore<3> asserting tickets <= 3, the color turns twice (1, 2, 2 acquisitions)",
+        Bound::Preemptions(2),
+        || {
+            harness::mutual_exclusion_rounds(
+                PerCore::<3>::asserting_tickets_within_cores(),
+                &[1, 2, 2],
+            )
+        },
+    )
+    .spin_cap(4)
+}
+
+#[test]
+fn the_color_turns_twice_against_a_doorway_bounded() {
+    color_turns_twice_against_a_doorway().check();
 }
 
 /// Tickets capped at 1: an arrival that finds a ticket in its batch steps out

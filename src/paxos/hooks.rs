@@ -15,7 +15,7 @@ use super::ballot::Block;
 use super::block::{self, BlockCell, sealed::Cell};
 use super::log::{LogFull, Replica};
 use super::register::{PaxosRegister, Proposer};
-use super::steps::{HaltAfter, PauseAfter, Unbounded, unstoppable};
+use super::steps::{HaltAfter, PauseAfter, PauseBeforeFence, Unbounded, unstoppable};
 
 pub use super::steps::Halted;
 
@@ -48,6 +48,21 @@ pub fn propose_pausing_after<T: Clone, const N: usize, B: BlockCell>(
     let mut budget = PauseAfter::new(steps, pause);
     let winner = unstoppable(proposer.propose_with(value, &mut budget));
     (value_of(register, winner), budget.paused())
+}
+
+/// Proposes `value` as `proposer`; right before its `fence`-th `SeqCst` fence
+/// (counting from 1) runs `pause`, then goes on to a decision and returns it.
+/// Proposer 0's first fence follows its first vote, with nothing between.
+pub fn propose_pausing_before_fence<T: Clone, const N: usize, B: BlockCell>(
+    proposer: Proposer<'_, T, N, B>,
+    value: T,
+    fence: usize,
+    pause: impl FnOnce(),
+) -> T {
+    let register = proposer.register();
+    let winner =
+        unstoppable(proposer.propose_with(value, &mut PauseBeforeFence::new(fence, pause)));
+    value_of(register, winner)
 }
 
 /// Proposes `value` as `proposer` and counts the shared-memory steps until it

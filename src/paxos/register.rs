@@ -384,6 +384,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
         } else {
             campaign.own.mbal = ballot;
             self.blocks[me].write(campaign.own, steps)?;
+            steps.before_fence();
             fence(SeqCst, PREPARE);
             let scan = self.scan(me, steps)?;
             if !scan.allows(ballot) {
@@ -398,6 +399,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
             vote: Some(Vote { bal: ballot, input }),
         };
         self.blocks[me].write(campaign.own, steps)?;
+        steps.before_fence();
         fence(SeqCst, ACCEPT);
         if !flawed!(SkipPhase2Reread) {
             let scan = self.scan(me, steps)?;

@@ -28,6 +28,12 @@ pub trait Steps {
     /// Called before every shared-memory step; an error stops the proposer
     /// before it takes the step.
     fn take(&mut self) -> Result<(), Self::Stop>;
+
+    /// Called right before each of the register's `SeqCst` fences, where no
+    /// step is taken: a test hook may stall the proposer between a block
+    /// write and the fence after it.
+    #[inline(always)]
+    fn before_fence(&mut self) {}
 }
 
 /// No limit, no cost: what every public operation uses.
@@ -86,6 +92,42 @@ impl Steps for HaltAfter {
         self.left = self.left.checked_sub(1).ok_or(Halted)?;
         self.taken += 1;
         Ok(())
+    }
+}
+
+/// Runs `pause` once, right before the proposer's `k`-th fence (counting from
+/// 1), and never stops.
+#[cfg(all(doorway_mutants, feature = "std"))]
+pub(crate) struct PauseBeforeFence<F: FnOnce()> {
+    left: usize,
+    pause: Option<F>,
+}
+
+#[cfg(all(doorway_mutants, feature = "std"))]
+impl<F: FnOnce()> PauseBeforeFence<F> {
+    pub(crate) fn new(fence: usize, pause: F) -> Self {
+        Self {
+            left: fence,
+            pause: Some(pause),
+        }
+    }
+}
+
+#[cfg(all(doorway_mutants, feature = "std"))]
+impl<F: FnOnce()> Steps for PauseBeforeFence<F> {
+    type Stop = Infallible;
+
+    fn take(&mut self) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn before_fence(&mut self) {
+        self.left = self.left.saturating_sub(1);
+        if self.left == 0
+            && let Some(pause) = self.pause.take()
+        {
+            pause();
+        }
     }
 }
 

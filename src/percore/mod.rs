@@ -97,16 +97,26 @@
 //! loads and stores as `AcqRel`, so the accesses themselves are written
 //! release/acquire and all store-to-load ordering is in the fences.)
 //!
-//! Everything else is message passing. Every store a waiter may pass on is
-//! `Release` and every load in the waiting loop is `Acquire`, so a core that
-//! passes `j` has synchronized with `j`'s latest store, which comes after `j`'s
-//! last critical section. That includes the `choosing` store: packed with the
-//! ticket, it also writes ticket 0, which a waiter passes on (in Lamport's
-//! layout the exit's zero in `number[j]` would still be there). The loom
-//! models with two acquisitions per core find two cores in the critical
-//! section when that store is `Relaxed`. The shared color is stored `Release`
-//! at exit and loaded `Acquire`, so a core that passes on a color change has
-//! synchronized with the critical section of the core that changed it.
+//! Everything else is message passing. A waiter passes `j` only on a load of
+//! `word[j]` (`Acquire`), which reads either a `Release` store made after
+//! `j`'s last critical section (the exit's 0, a withdrawal's 0, the
+//! `choosing` word) or a ticket stored right after `j`'s `ANNOUNCE` fence,
+//! which acts as a release fence for it. The `choosing` store must be
+//! `Release` itself: packed with the ticket, it also writes ticket 0, which a
+//! waiter passes on (in Lamport's layout the exit's zero in `number[j]` would
+//! still be there); the loom models with two acquisitions per core find two
+//! cores in the critical section when it is `Relaxed`.
+//!
+//! The shared color's orderings protect the doorway, not the waiting room.
+//! A doorway that reads a color turned by another core must also see the
+//! tickets that core saw: with a `Relaxed` load, it can pair the newest color
+//! with a stale ticket of the previous batch of that color, and take a ticket
+//! above `N` (invariant 4). So the exit's store of the color is `Release` and
+//! the doorway's load `Acquire`; the loom model where the color turns twice
+//! against a doorway (three cores, with the ticket bound asserted) fails
+//! without either. The waiting room's look at the color lets no data through
+//! (every edge a waiter needs comes with the words), so it needs no ordering
+//! of its own.
 //!
 //! # Participants are cores
 //!
