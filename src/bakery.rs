@@ -127,13 +127,9 @@ const WAIT_CHOOSING: Access = Access::edge("bakery: waiting room reads choosing"
 /// critical section.
 const EXIT: Access = Access::edge("bakery: exit (number = 0)", Release);
 
-/// `number[i] := 0` on withdrawal: a waiter that passes on it still needs the
-/// edge to `i`'s last critical section, before the ticket it withdraws.
-const WITHDRAW: Access = Access::edge("bakery: withdraw (number = 0)", Release);
-
 /// Every named ordering in this lock, for doorway's ordering sweep.
 #[cfg(doorway_mutants)]
-pub const ORDERINGS: [Access; 5] = [CHOSEN, WAIT_NUMBER, WAIT_CHOOSING, EXIT, WITHDRAW];
+pub const ORDERINGS: [Access; 4] = [CHOSEN, WAIT_NUMBER, WAIT_CHOOSING, EXIT];
 
 /// The bakery's shared registers, wherever they live.
 pub(crate) trait Registers {
@@ -302,10 +298,19 @@ fn is_choosing<R: Registers + ?Sized>(r: &R, j: usize) -> bool {
     r.choosing(j).load(WAIT_CHOOSING.order()) != 0
 }
 
-/// `number[me] := 0`: leaves the line, at exit or on withdrawal.
+/// `number[me] := 0` at exit: the next holder passes on it.
 #[inline(always)]
-fn leave<R: Registers + ?Sized>(r: &R, me: usize, how: Access) {
-    r.number(me).store(0, how.order());
+fn leave<R: Registers + ?Sized>(r: &R, me: usize) {
+    r.number(me).store(0, EXIT.order());
+}
+
+/// `number[me] := 0` on withdrawal (a failed `try_lock`, a wait given up).
+/// Relaxed: a waiter that passes on this 0 needs the edge to `me`'s last
+/// critical section, and has it: the `ENTER` fence before this store is a
+/// release fence that follows that critical section.
+#[inline(always)]
+fn withdraw<R: Registers + ?Sized>(r: &R, me: usize) {
+    r.number(me).store(0, Relaxed);
 }
 
 /// Whether every other participant looks idle: the quiet first look of
@@ -352,7 +357,7 @@ pub(crate) fn wait_turn<R: Registers + ?Sized>(
         let mut relax = Relax::new();
         while is_choosing(r, j) || is_ahead(r, j, me, ticket) {
             if give_up() {
-                leave(r, me, WITHDRAW);
+                withdraw(r, me);
                 return false;
             }
             relax.relax_in_line(|| tickets_ahead(r, me, ticket) <= 1);
@@ -390,7 +395,7 @@ pub(crate) fn try_lock<R: Registers + ?Sized>(r: &R, me: usize) -> bool {
     fence(SeqCst, ENTER);
     let first = others(r, me).all(|j| !is_choosing(r, j) && !is_ahead(r, j, me, ticket));
     if !first {
-        leave(r, me, WITHDRAW);
+        withdraw(r, me);
     }
     first
 }
@@ -401,7 +406,7 @@ pub(crate) fn unlock<R: Registers + ?Sized>(r: &R, me: usize) {
         r.number(me).load(Relaxed) != 0,
         "doorway: participant {me} unlocked a bakery it does not hold"
     );
-    leave(r, me, EXIT);
+    leave(r, me);
 }
 
 /// Whether anyone holds a ticket or is choosing one.

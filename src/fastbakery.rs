@@ -130,11 +130,6 @@ const SLOW_READS_Y: Access = Access::edge("fastbakery: the slow side reads Y", A
 /// `Y := 0` at a fast exit.
 const FAST_EXIT: Access = Access::edge("fastbakery: fast exit (Y = 0)", Release);
 
-/// `Y := 0` when the gate's owner defers to the slow side: the slow side
-/// enters on it and must see the last fast critical section, which this
-/// owner saw when it found the gate open.
-const DEFER: Access = Access::edge("fastbakery: a deferring owner reopens the gate", Release);
-
 /// `b[i] := 0` at a fast exit: a participant resolving the gate's overlap
 /// case enters after reading every `b[j] = 0`, and may have read nothing else
 /// the last fast holder wrote (its first look at `Y` can return an older 0),
@@ -164,13 +159,12 @@ const GATE_LOOKS: Access = Access::redundant(
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
 #[cfg(doorway_mutants)]
-pub const ORDERINGS: [Access; 8] = [
+pub const ORDERINGS: [Access; 7] = [
     GATE_READS_S,
     SLOW_READS_Y,
     FAST_EXIT,
     FAST_EXIT_B,
     SCAN,
-    DEFER,
     SLOW_EXIT,
     GATE_LOOKS,
 ];
@@ -310,8 +304,11 @@ impl<const N: usize> FastBakery<N> {
             return false;
         }
         if gate.s.load(GATE_READS_S.order()) != 0 {
-            // Defer to the slow side (invariant 3): reopen the gate.
-            gate.y.store(NOBODY, DEFER.order());
+            // Defer to the slow side (invariant 3): reopen the gate. Relaxed:
+            // the slow side enters on this 0 and must see the last fast
+            // critical section, which this owner saw when it found the gate
+            // open; the `CLOSE` fence before this store releases it.
+            gate.y.store(NOBODY, Relaxed);
             gate.b[me].store(0, Relaxed);
             return false;
         }
@@ -353,7 +350,9 @@ impl<const N: usize> FastBakery<N> {
         let mut relax = Relax::new();
         while gate.y.load(SLOW_READS_Y.order()) != NOBODY {
             if give_up() {
-                gate.s.store(0, SLOW_EXIT.order());
+                // Relaxed: no critical section to release; the `SLOW` fence
+                // before it releases the slow side's earlier steps.
+                gate.s.store(0, Relaxed);
                 return false;
             }
             relax.relax();

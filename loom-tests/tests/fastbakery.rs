@@ -15,10 +15,10 @@ const FENCES: [doorway::__private::FenceSite; 6] = {
 };
 
 /// The fast bakery's own named orderings and its queue's.
-const ORDERINGS: [doorway::__private::Access; 13] = {
-    let [a, b, c, d, e, f, g, h] = doorway::fastbakery::ORDERINGS;
-    let [i, j, k, l, m] = doorway::bakery::ORDERINGS;
-    [a, b, c, d, e, f, g, h, i, j, k, l, m]
+const ORDERINGS: [doorway::__private::Access; 11] = {
+    let [a, b, c, d, e, f, g] = doorway::fastbakery::ORDERINGS;
+    let [h, i, j, k] = doorway::bakery::ORDERINGS;
+    [a, b, c, d, e, f, g, h, i, j, k]
 };
 
 doorway_loom_tests::lock_models! {

@@ -211,20 +211,15 @@ const COLOR_TURN: Access = Access::edge("percore: exit turns the color", Release
 /// `word[i] := 0` at exit: the next holder passes on it.
 const EXIT: Access = Access::edge("percore: exit (word = 0)", Release);
 
-/// `word[i] := 0` on withdrawal: a waiter that passes on it still needs the
-/// edge to `i`'s last critical section.
-const WITHDRAW: Access = Access::edge("percore: withdraw (word = 0)", Release);
-
 /// Every named ordering in this lock, for doorway's ordering sweep.
 #[cfg(doorway_mutants)]
-pub const ORDERINGS: [Access; 7] = [
+pub const ORDERINGS: [Access; 6] = [
     CHOOSING,
     DOORWAY_COLOR,
     RIVAL,
     WAITING_COLOR,
     COLOR_TURN,
     EXIT,
-    WITHDRAW,
 ];
 
 /// One core's register, alone in its cache line.
@@ -583,7 +578,7 @@ impl<S: Storage> PerCoreBakery<S> {
             let seen = rival.load(RIVAL);
             // The common case, kept small: an idle core is in nobody's way.
             if seen != Word::IDLE && !self.wait_for_busy(me, rival, seen, place, &mut give_up) {
-                self.leave(me, WITHDRAW);
+                self.withdraw(me);
                 return false;
             }
         }
@@ -642,11 +637,20 @@ impl<S: Storage> PerCoreBakery<S> {
             .count()
     }
 
-    /// `word[me] := 0`: leaves the line, at exit, on withdrawal, or at the
-    /// ticket limit.
+    /// `word[me] := 0` at exit: the next holder passes on it.
     #[inline(always)]
-    fn leave(&self, me: usize, how: Access) {
-        self.word(me).store(Word::IDLE.0, how.order());
+    fn leave(&self, me: usize) {
+        self.word(me).store(Word::IDLE.0, EXIT.order());
+    }
+
+    /// `word[me] := 0` on withdrawal (a failed `try_lock`, a wait given up),
+    /// without turning the color: this core was never served. Relaxed: a
+    /// waiter that passes on this 0 needs the edge to `me`'s last critical
+    /// section, and has it through the `ENTER` fence before this store, a
+    /// release fence that follows that critical section.
+    #[inline(always)]
+    fn withdraw(&self, me: usize) {
+        self.word(me).store(Word::IDLE.0, Relaxed);
     }
 }
 
@@ -687,8 +691,7 @@ unsafe impl<S: Storage> RawLock for PerCoreBakery<S> {
             !seen.is_choosing() && !self.blocks(rival, same_batch, seen, place)
         });
         if !first {
-            // Withdraw without turning the color: this core was never served.
-            self.leave(me, WITHDRAW);
+            self.withdraw(me);
         }
         first
     }
@@ -711,7 +714,7 @@ unsafe impl<S: Storage> RawLock for PerCoreBakery<S> {
         if Color(color.load(Relaxed)) != next {
             color.store(next.0, COLOR_TURN.order());
         }
-        self.leave(me, EXIT);
+        self.leave(me);
     }
 
     fn is_locked(&self) -> bool {
