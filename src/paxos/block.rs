@@ -77,6 +77,14 @@ pub(crate) mod sealed {
         /// Reads the block whole, or `None` if the owner kept writing while
         /// the read was under way (invariant 4).
         fn read(&self) -> Option<Block>;
+
+        /// Reads the block whole as its three fields `[mbal, bal, input + 1]`,
+        /// undecoded, for a reader that must check them first (a block in a
+        /// shared file); `None` as for [`read`](Self::read).
+        fn read_fields(&self) -> Option<[u32; 3]>;
+
+        /// The representation's number in a shared file's header.
+        const KIND: u32;
     }
 }
 
@@ -110,7 +118,11 @@ pub type NativeBlock = super::LatchBlock;
 
 /// A block packed into one 64-bit atomic word: one store writes it, one load
 /// reads it whole.
+///
+/// `repr(transparent)`: a shared file holds word blocks as plain 64-bit
+/// words, 8-aligned.
 #[cfg(target_has_atomic = "64")]
+#[repr(transparent)]
 pub struct WordBlock(AtomicU64);
 
 #[cfg(target_has_atomic = "64")]
@@ -136,6 +148,13 @@ impl sealed::Cell for WordBlock {
     fn read(&self) -> Option<Block> {
         Some(Block::from_word(self.0.load(BLOCK_LOAD.order())))
     }
+
+    #[inline]
+    fn read_fields(&self) -> Option<[u32; 3]> {
+        Some(Block::word_fields(self.0.load(BLOCK_LOAD.order())))
+    }
+
+    const KIND: u32 = 1;
 }
 
 #[cfg(target_has_atomic = "64")]

@@ -345,75 +345,154 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
             *cell = Some(value);
         });
     }
+}
 
-    /// Reads every block but `me`'s, one step each.
-    fn scan<S: Steps>(&self, me: usize, steps: &mut S) -> Result<Scan, S::Stop> {
-        let mut scan = Scan::default();
-        for (j, block) in self.blocks.iter().enumerate() {
-            if j == me {
-                continue; // `me` keeps its own block in its campaign
-            }
-            steps.take()?;
-            match block.read() {
-                Some(block) => scan.add(block),
-                None => scan.complete = false,
-            }
-        }
-        Ok(scan)
+
+/// Where a register's blocks, decision word and input values live: in the
+/// register itself ([`PaxosRegister`]), or in a file that several processes
+/// map (`shm`). [`attempt`] is written once, over this trait, so the loom
+/// models of the in-process register check the code that runs in the file.
+///
+/// An implementation keeps the block invariants of [`block`](super::block)
+/// and invariant 4 above: an input is stored before any block names it, and
+/// a reader that got an index from a block or the decision sees that input.
+pub(crate) trait Disk {
+    /// The value proposers agree on.
+    type Value;
+
+    /// How many proposers (`N`).
+    fn proposers(&self) -> usize;
+
+    /// One look at the decision, by the access `how`: the decided input's
+    /// index, or `None` while undecided.
+    fn decision(&self, how: Access) -> Option<usize>;
+
+    /// `decision := input`, by the access `how` (invariant 7).
+    fn decide(&self, input: usize, how: Access);
+
+    /// Stores proposer `me`'s input, before any block names it (invariant 4).
+    fn publish(&self, me: usize, value: Self::Value);
+
+    /// Writes `me`'s own block (`me` only), one step per store.
+    fn write_block<S: Steps>(&self, me: usize, block: Block, steps: &mut S)
+    -> Result<(), S::Stop>;
+
+    /// Reads block `j` whole, or `None` if it cannot be read now (a latch
+    /// whose owner kept writing; in a file, a block no proposer could have
+    /// written). An attempt that cannot read every block does not decide.
+    fn read_block(&self, j: usize) -> Option<Block>;
+}
+
+impl<T, const N: usize, B: BlockCell> Disk for PaxosRegister<T, N, B> {
+    type Value = T;
+
+    #[inline(always)]
+    fn proposers(&self) -> usize {
+        N
     }
 
-    /// One attempt of `campaign`'s proposer at its current ballot. Returns the
-    /// winner's index, or `None` if preempted (the campaign then holds its
-    /// next ballot).
-    fn attempt<S: Steps>(
+    #[inline]
+    fn decision(&self, how: Access) -> Option<usize> {
+        self.decision_by(how)
+    }
+
+    #[inline]
+    fn decide(&self, input: usize, how: Access) {
+        self.decision.store(input as u8 + 1, how.order());
+    }
+
+    #[inline]
+    fn publish(&self, me: usize, value: T) {
+        PaxosRegister::publish(self, me, value);
+    }
+
+    #[inline]
+    fn write_block<S: Steps>(
         &self,
-        campaign: &mut Campaign,
-        pending: &mut Option<T>,
+        me: usize,
+        block: Block,
         steps: &mut S,
-    ) -> Result<Option<usize>, S::Stop> {
-        let me = campaign.me;
-        steps.take()?;
-        if let Some(winner) = self.decision_by(ATTEMPT_READS_DECISION) {
-            return Ok(Some(winner));
-        }
-        if let Some(value) = pending.take() {
-            steps.take()?;
-            self.publish(me, value);
-        }
-        let ballot = campaign.ballot;
-
-        let input = if ballot == Ballot::LOWEST || flawed!(EveryBallotSkipsPhase1) {
-            me // invariant 5: nothing to adopt below the lowest ballot
-        } else {
-            campaign.own.mbal = ballot;
-            self.blocks[me].write(campaign.own, steps)?;
-            fence(SeqCst, PREPARE);
-            let scan = self.scan(me, steps)?;
-            if !scan.allows(ballot) {
-                campaign.preempted(&scan);
-                return Ok(None);
-            }
-            scan.input_to_propose(campaign.own.vote, me)
-        };
-
-        campaign.own = Block {
-            mbal: ballot,
-            vote: Some(Vote { bal: ballot, input }),
-        };
-        self.blocks[me].write(campaign.own, steps)?;
-        fence(SeqCst, ACCEPT);
-        if !flawed!(SkipPhase2Reread) {
-            let scan = self.scan(me, steps)?;
-            if !scan.allows(ballot) {
-                campaign.preempted(&scan);
-                return Ok(None);
-            }
-        }
-
-        steps.take()?;
-        self.decision.store(input as u8 + 1, DECIDE.order());
-        Ok(Some(input))
+    ) -> Result<(), S::Stop> {
+        self.blocks[me].write(block, steps)
     }
+
+    #[inline]
+    fn read_block(&self, j: usize) -> Option<Block> {
+        self.blocks[j].read()
+    }
+}
+
+/// Reads every block but `me`'s, one step each.
+fn scan<D: Disk + ?Sized, S: Steps>(
+    disk: &D,
+    me: usize,
+    steps: &mut S,
+) -> Result<Scan, S::Stop> {
+    let mut scan = Scan::default();
+    for j in 0..disk.proposers() {
+        if j == me {
+            continue; // `me` keeps its own block in its campaign
+        }
+        steps.take()?;
+        match disk.read_block(j) {
+            Some(block) => scan.add(block),
+            None => scan.complete = false,
+        }
+    }
+    Ok(scan)
+}
+
+/// One attempt of `campaign`'s proposer at its current ballot. Returns the
+/// winner's index, or `None` if preempted (the campaign then holds its
+/// next ballot).
+pub(crate) fn attempt<D: Disk + ?Sized, S: Steps>(
+    disk: &D,
+    campaign: &mut Campaign,
+    pending: &mut Option<D::Value>,
+    steps: &mut S,
+) -> Result<Option<usize>, S::Stop> {
+    let me = campaign.me;
+    steps.take()?;
+    if let Some(winner) = disk.decision(ATTEMPT_READS_DECISION) {
+        return Ok(Some(winner));
+    }
+    if let Some(value) = pending.take() {
+        steps.take()?;
+        disk.publish(me, value);
+    }
+    let ballot = campaign.ballot;
+
+    let input = if ballot == Ballot::LOWEST || flawed!(EveryBallotSkipsPhase1) {
+        me // invariant 5: nothing to adopt below the lowest ballot
+    } else {
+        campaign.own.mbal = ballot;
+        disk.write_block(me, campaign.own, steps)?;
+        fence(SeqCst, PREPARE);
+        let scan = scan(disk, me, steps)?;
+        if !scan.allows(ballot) {
+            campaign.preempted(&scan);
+            return Ok(None);
+        }
+        scan.input_to_propose(campaign.own.vote, me)
+    };
+
+    campaign.own = Block {
+        mbal: ballot,
+        vote: Some(Vote { bal: ballot, input }),
+    };
+    disk.write_block(me, campaign.own, steps)?;
+    fence(SeqCst, ACCEPT);
+    if !flawed!(SkipPhase2Reread) {
+        let scan = scan(disk, me, steps)?;
+        if !scan.allows(ballot) {
+            campaign.preempted(&scan);
+            return Ok(None);
+        }
+    }
+
+    steps.take()?;
+    disk.decide(input, DECIDE);
+    Ok(Some(input))
 }
 
 #[cfg(not(loom))]
@@ -523,16 +602,16 @@ impl Default for Scan {
 
 /// A proposer's private state in one register: its next ballot, its own
 /// block as last written, and its backoff.
-struct Campaign {
-    me: usize,
+pub(crate) struct Campaign {
+    pub(crate) me: usize,
     proposers: usize,
-    ballot: Ballot,
+    pub(crate) ballot: Ballot,
     own: Block,
-    backoff: Backoff,
+    pub(crate) backoff: Backoff,
 }
 
 impl Campaign {
-    fn new(me: usize, proposers: usize, seed: usize) -> Self {
+    pub(crate) fn new(me: usize, proposers: usize, seed: usize) -> Self {
         Self {
             me,
             proposers,
@@ -540,6 +619,21 @@ impl Campaign {
             own: Block::EMPTY,
             backoff: Backoff::new(seed as u64 ^ ((me as u64) << 48)),
         }
+    }
+
+    /// The campaign of a proposer that takes over index `me` from an earlier
+    /// owner that stopped for good (a killed process), from the block that
+    /// owner left: its next ballot is above that block's promise, so no
+    /// ballot is used twice (invariant 1), and it keeps that block's vote,
+    /// which phase 1 weighs like any other.
+    #[cfg(all(feature = "shm", unix, not(loom)))]
+    pub(crate) fn resume(me: usize, proposers: usize, seed: usize, own: Block) -> Self {
+        let mut campaign = Self::new(me, proposers, seed);
+        if own.mbal != Ballot::NONE {
+            campaign.ballot = Ballot::next_above(own.mbal, me, proposers);
+        }
+        campaign.own = own;
+        campaign
     }
 
     /// Moves to the smallest own ballot above everything `scan` saw.
@@ -708,8 +802,7 @@ impl<'r, T, const N: usize, B: BlockCell> Proposal<'r, T, N, B> {
         &mut self,
         steps: &mut S,
     ) -> Result<Option<usize>, S::Stop> {
-        self.register
-            .attempt(&mut self.campaign, &mut self.pending, steps)
+        attempt(self.register, &mut self.campaign, &mut self.pending, steps)
     }
 
     /// Attempts until decided, backing off after each preemption.
