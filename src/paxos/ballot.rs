@@ -73,6 +73,12 @@ impl Ballot {
         }
     }
 
+    /// The ballot's number.
+    #[cfg(all(feature = "shm", unix, not(loom)))]
+    pub(crate) const fn get(self) -> u32 {
+        self.0
+    }
+
     /// The proposer that owns this ballot, among `n` (invariant 1).
     #[cfg(all(test, not(loom)))]
     pub(crate) fn owner(self, n: usize) -> Option<usize> {

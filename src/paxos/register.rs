@@ -129,7 +129,8 @@ const ATTEMPT_READS_DECISION: Access =
 
 /// A reader's look at the decision (`winner`, `get`, `decided`): it hands out
 /// the decided input, which it must see.
-const READ_DECISION: Access = Access::edge("paxos: a reader reads the decision", Acquire);
+pub(crate) const READ_DECISION: Access =
+    Access::edge("paxos: a reader reads the decision", Acquire);
 
 /// Every named ordering of the register, for doorway's ordering sweep.
 #[cfg(doorway_mutants)]
@@ -347,7 +348,6 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
     }
 }
 
-
 /// Where a register's blocks, decision word and input values live: in the
 /// register itself ([`PaxosRegister`]), or in a file that several processes
 /// map (`shm`). [`attempt`] is written once, over this trait, so the loom
@@ -374,8 +374,7 @@ pub(crate) trait Disk {
     fn publish(&self, me: usize, value: Self::Value);
 
     /// Writes `me`'s own block (`me` only), one step per store.
-    fn write_block<S: Steps>(&self, me: usize, block: Block, steps: &mut S)
-    -> Result<(), S::Stop>;
+    fn write_block<S: Steps>(&self, me: usize, block: Block, steps: &mut S) -> Result<(), S::Stop>;
 
     /// Reads block `j` whole, or `None` if it cannot be read now (a latch
     /// whose owner kept writing; in a file, a block no proposer could have
@@ -407,12 +406,7 @@ impl<T, const N: usize, B: BlockCell> Disk for PaxosRegister<T, N, B> {
     }
 
     #[inline]
-    fn write_block<S: Steps>(
-        &self,
-        me: usize,
-        block: Block,
-        steps: &mut S,
-    ) -> Result<(), S::Stop> {
+    fn write_block<S: Steps>(&self, me: usize, block: Block, steps: &mut S) -> Result<(), S::Stop> {
         self.blocks[me].write(block, steps)
     }
 
@@ -423,11 +417,7 @@ impl<T, const N: usize, B: BlockCell> Disk for PaxosRegister<T, N, B> {
 }
 
 /// Reads every block but `me`'s, one step each.
-fn scan<D: Disk + ?Sized, S: Steps>(
-    disk: &D,
-    me: usize,
-    steps: &mut S,
-) -> Result<Scan, S::Stop> {
+fn scan<D: Disk + ?Sized, S: Steps>(disk: &D, me: usize, steps: &mut S) -> Result<Scan, S::Stop> {
     let mut scan = Scan::default();
     for j in 0..disk.proposers() {
         if j == me {
