@@ -535,6 +535,15 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
             .count())
     }
 
+    /// The address of the bakery's data in this process's mapping, for
+    /// data that must be shared in place rather than copied (a
+    /// process-shared `pthread_mutex_t`, say). Getting it is safe; using it
+    /// is up to the caller: other processes may write there at any time,
+    /// and the address is valid while `self` lives.
+    pub fn data_ptr(&self) -> *mut u8 {
+        self.m.at(self.m.regions.data, size_of::<D>(), 4)
+    }
+
     /// Whether some participant holds the bakery or is on its way in.
     pub fn is_locked(&self) -> bool {
         robust::is_locked(&self.m.slots())
@@ -742,6 +751,29 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
             }
             slot += 1;
         }
+    }
+
+    /// Proposes `value` in log slot `slot` alone, as in a register of its
+    /// own, and returns the value decided there (for logs whose slots are
+    /// rounds: terms of office, epochs). Like [`propose`](Self::propose), it
+    /// goes on with this slot's input if one is already there.
+    ///
+    /// [`Shared::log_len`] counts the decided prefix; keep it one by
+    /// proposing in a slot only once the slot before it is decided (for
+    /// example at `log_len()`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LogFull`] if `slot` is not below the capacity;
+    /// [`Error::Corrupt`]; [`Error::OutOfBallots`].
+    pub fn propose_at(&mut self, slot: usize, value: T) -> Result<T, Error> {
+        if slot >= self.file.m.layout.log_capacity {
+            return Err(Error::LogFull);
+        }
+        let seed = self.seed(slot + 1);
+        FileRegister::<T, B>::new(&self.file.m, slot + 1)
+            .propose(self.slot, value, seed)
+            .map(|(_, decided)| decided)
     }
 
     /// Acquires the bakery, waiting as long as it takes; while it waits it
