@@ -102,9 +102,13 @@ const LOOK: Access = Access::redundant(
 /// previous custodian's last store to the slot (its release, or a recovery's
 /// hand-back), so its use of the registers happens before ours; the release
 /// half publishes the boot stamp stored just before.
-const TAKE: Access = Access::edge(
+///
+/// The ordering sweep weakens it one step, to `Acquire`, which drops only the
+/// release half: the models have no boot stamp to miss.
+const TAKE: Access = Access::redundant(
     "robust: take a slot (compare-and-swap to owned or recovering)",
     AcqRel,
+    "its release half publishes the file's boot stamp, which the models do not have",
 );
 
 /// Giving a slot back (`0`), or handing a recovered one to its recoverer:
