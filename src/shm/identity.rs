@@ -145,7 +145,7 @@ mod tests {
         assert_eq!(owner(1 << 22, 1), None);
     }
 
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(miri)))]
     #[test]
     fn this_process_is_alive_and_its_predecessor_is_not() {
         let me = current().unwrap();
