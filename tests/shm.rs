@@ -145,7 +145,7 @@ fn wrong_headers_layouts_and_lengths_are_errors() {
         File::open(dir.path("zeros")),
         Err(Error::NotDoorway)
     ));
-    assert!(matches!(File::open(&dir.0), Err(_)), "a directory");
+    assert!(File::open(&dir.0).is_err(), "a directory");
 }
 
 #[test]

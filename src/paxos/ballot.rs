@@ -140,6 +140,7 @@ impl Block {
     }
 
     /// The three fields `[mbal, bal, input + 1]` packed in a 64-bit word.
+    #[cfg(target_has_atomic = "64")]
     pub(crate) fn word_fields(word: u64) -> [u32; 3] {
         let mask = |bits: u32| (1u64 << bits) - 1;
         [
@@ -171,7 +172,7 @@ impl Block {
     ///
     /// Every index it returns is below `n`, so a caller that indexes inputs
     /// with it stays in bounds whatever the words were.
-    #[cfg(any(test, all(feature = "shm", unix, not(loom))))]
+    #[cfg(all(not(loom), any(test, all(feature = "shm", unix))))]
     pub(crate) fn checked_from_fields(
         [mbal, bal, input]: [u32; 3],
         owner: usize,
@@ -319,7 +320,7 @@ mod tests {
         assert!(!ok([5, 2, 0]), "a vote ballot without an input");
         assert!(!ok([4, 2, 1]), "a promise of another proposer's ballot");
         assert!(!ok([Ballot::MAX + 2, 2, 1]), "a ballot past the encodings");
-        assert!(!Block::checked_from_fields([5, 2, 1], 1, 3, 4).is_some());
+        assert!(Block::checked_from_fields([5, 2, 1], 1, 3, 4).is_none());
         assert!(Block::checked_from_fields([0, 0, 0], 3, 3, Ballot::MAX).is_none());
     }
 }

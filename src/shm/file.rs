@@ -41,7 +41,7 @@ impl Mapped {
             offset
                 .checked_add(size)
                 .is_some_and(|end| end <= self.regions.total)
-                && offset % align == 0,
+                && offset.is_multiple_of(align),
             "doorway shm: offset {offset} (+{size}) outside the mapping"
         );
         // The mapping is page-aligned, so an aligned offset is an aligned
@@ -283,8 +283,12 @@ pub enum SlotState {
 /// crash semantics.
 pub struct Shared<T, D = (), B = NativeBlock> {
     m: Mapped,
-    _types: PhantomData<fn() -> (T, D, B)>,
+    _types: Types<T, D, B>,
 }
+
+/// The types a [`Shared`] file holds, without owning any (the values live in
+/// the file).
+type Types<T, D, B> = PhantomData<fn() -> (T, D, B)>;
 
 impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
     /// The layout these types and `options` call for.

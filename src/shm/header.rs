@@ -304,7 +304,8 @@ mod tests {
         assert!(r.numbers < r.choosing && r.choosing < r.data && r.data < r.registers);
         assert!(r.decision >= 3 * 8 && r.inputs + 3 * r.input_bytes <= r.register_bytes);
         assert_eq!(r.total, r.registers + 6 * r.register_bytes);
-        assert!(r.registers % 64 == 0 && r.register_bytes % 64 == 0 && r.decision % 8 == 0);
+        assert!(r.registers.is_multiple_of(64) && r.register_bytes.is_multiple_of(64));
+        assert!(r.decision.is_multiple_of(8));
     }
 
     #[test]
