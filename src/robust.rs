@@ -91,7 +91,7 @@ pub(crate) const ID_MASK: u64 = !STATE;
 /// A look at a claim word before asking whether its owner lives: in a file
 /// it orders the owner's boot stamp, stored before its claim, before the
 /// liveness check reads it.
-const LOOK: Access = Access::redundant(
+pub(crate) const LOOK: Access = Access::redundant(
     "robust: look at a claim word",
     Acquire,
     "orders the file's boot stamp, which the models do not have; custody itself is \

@@ -410,9 +410,10 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
     /// [`Error::Full`] if every slot has a live owner;
     /// [`Error::Unsupported`] where the process's start time cannot be read.
     pub fn join(&self) -> Result<Member<'_, T, D, B>, Error> {
+        let me = identity::current()?;
         (0..self.m.layout.participants)
-            .find_map(|slot| self.try_join(slot).transpose())
-            .unwrap_or(Err(Error::Full))
+            .find_map(|slot| self.try_join(slot, me))
+            .ok_or(Error::Full)
     }
 
     /// Claims slot `slot` for this process, as [`join`](Self::join) does;
@@ -428,24 +429,21 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
             "doorway shm: slot {slot} of a file with {} participants",
             self.m.layout.participants
         );
-        self.try_join(slot)?.ok_or(Error::Full)
+        self.try_join(slot, identity::current()?).ok_or(Error::Full)
     }
 
-    fn try_join(&self, slot: usize) -> Result<Option<Member<'_, T, D, B>>, Error> {
-        let me = identity::current()?;
+    fn try_join(&self, slot: usize, me: Owner) -> Option<Member<'_, T, D, B>> {
         let slots = self.m.slots();
-        Ok(
-            robust::claim(&slots, &slots, slot, me).map(|claimed| Member {
-                file: self,
-                slot,
-                owner: me,
-                took_over: match claimed {
-                    robust::Claimed::Free => None,
-                    robust::Claimed::FromDead(dead) => Some(identity::pid_of(dead)),
-                },
-                next: None,
-            }),
-        )
+        robust::claim(&slots, &slots, slot, me).map(|claimed| Member {
+            file: self,
+            slot,
+            owner: me,
+            took_over: match claimed {
+                robust::Claimed::Free => None,
+                robust::Claimed::FromDead(dead) => Some(identity::pid_of(dead)),
+            },
+            next: None,
+        })
     }
 
     /// The register's decided value, if any.
@@ -504,9 +502,9 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
         let slots = self.m.slots();
         (0..self.m.layout.participants)
             .map(|i| {
-                // Acquire: as the recovery protocol's look, so that the
-                // owner's boot stamp is seen.
-                let word = slots.claim_word(i).load(crate::sync::Ordering::Acquire);
+                // The recovery protocol's own look, so that the owner's boot
+                // stamp, stored before its claim, is seen.
+                let word = slots.claim_word(i).load(robust::LOOK.order());
                 let owner = word & ID_MASK;
                 let pid = identity::pid_of(owner);
                 match word & !ID_MASK {
@@ -865,7 +863,8 @@ impl<T, D, B> Drop for Guard<'_, '_, T, D, B> {
         let slots = self.member.file.m.slots();
         if std::thread::panicking() {
             // A holder that unwinds may leave half-written data, as a dead
-            // one does: the next holder is told.
+            // one does: the next holder is told. Relaxed: published by the
+            // unlock's `Release` exit right after.
             slots.owner_died().store(1, Relaxed);
         }
         let (slot, owner) = (self.member.slot, self.member.owner);
