@@ -350,8 +350,9 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
 
 /// Where a register's blocks, decision word and input values live: in the
 /// register itself ([`PaxosRegister`]), or in a file that several processes
-/// map (`shm`). [`attempt`] is written once, over this trait, so the loom
-/// models of the in-process register check the code that runs in the file.
+/// map (`shm`). The attempt is written once, as this trait's provided
+/// methods, so the loom models of the in-process register check the code
+/// that runs in the file.
 ///
 /// An implementation keeps the block invariants of [`block`](super::block)
 /// and invariant 4 above: an input is stored before any block names it, and
@@ -365,7 +366,7 @@ pub(crate) trait Disk {
 
     /// One look at the decision, by the access `how`: the decided input's
     /// index, or `None` while undecided.
-    fn decision(&self, how: Access) -> Option<usize>;
+    fn decision_by(&self, how: Access) -> Option<usize>;
 
     /// `decision := input`, by the access `how` (invariant 7).
     fn decide(&self, input: usize, how: Access);
@@ -380,6 +381,75 @@ pub(crate) trait Disk {
     /// whose owner kept writing; in a file, a block no proposer could have
     /// written). An attempt that cannot read every block does not decide.
     fn read_block(&self, j: usize) -> Option<Block>;
+
+    /// Reads every block but `me`'s, one step each.
+    fn scan<S: Steps>(&self, me: usize, steps: &mut S) -> Result<Scan, S::Stop> {
+        let mut scan = Scan::default();
+        for j in 0..self.proposers() {
+            if j == me {
+                continue; // `me` keeps its own block in its campaign
+            }
+            steps.take()?;
+            match self.read_block(j) {
+                Some(block) => scan.add(block),
+                None => scan.complete = false,
+            }
+        }
+        Ok(scan)
+    }
+
+    /// One attempt of `campaign`'s proposer at its current ballot. Returns the
+    /// winner's index, or `None` if preempted (the campaign then holds its
+    /// next ballot).
+    fn attempt<S: Steps>(
+        &self,
+        campaign: &mut Campaign,
+        pending: &mut Option<Self::Value>,
+        steps: &mut S,
+    ) -> Result<Option<usize>, S::Stop> {
+        let me = campaign.me;
+        steps.take()?;
+        if let Some(winner) = self.decision_by(ATTEMPT_READS_DECISION) {
+            return Ok(Some(winner));
+        }
+        if let Some(value) = pending.take() {
+            steps.take()?;
+            self.publish(me, value);
+        }
+        let ballot = campaign.ballot;
+
+        let input = if ballot == Ballot::LOWEST || flawed!(EveryBallotSkipsPhase1) {
+            me // invariant 5: nothing to adopt below the lowest ballot
+        } else {
+            campaign.own.mbal = ballot;
+            self.write_block(me, campaign.own, steps)?;
+            fence(SeqCst, PREPARE);
+            let scan = self.scan(me, steps)?;
+            if !scan.allows(ballot) {
+                campaign.preempted(&scan);
+                return Ok(None);
+            }
+            scan.input_to_propose(campaign.own.vote, me)
+        };
+
+        campaign.own = Block {
+            mbal: ballot,
+            vote: Some(Vote { bal: ballot, input }),
+        };
+        self.write_block(me, campaign.own, steps)?;
+        fence(SeqCst, ACCEPT);
+        if !flawed!(SkipPhase2Reread) {
+            let scan = self.scan(me, steps)?;
+            if !scan.allows(ballot) {
+                campaign.preempted(&scan);
+                return Ok(None);
+            }
+        }
+
+        steps.take()?;
+        self.decide(input, DECIDE);
+        Ok(Some(input))
+    }
 }
 
 impl<T, const N: usize, B: BlockCell> Disk for PaxosRegister<T, N, B> {
@@ -391,8 +461,8 @@ impl<T, const N: usize, B: BlockCell> Disk for PaxosRegister<T, N, B> {
     }
 
     #[inline]
-    fn decision(&self, how: Access) -> Option<usize> {
-        self.decision_by(how)
+    fn decision_by(&self, how: Access) -> Option<usize> {
+        PaxosRegister::decision_by(self, how)
     }
 
     #[inline]
@@ -414,75 +484,6 @@ impl<T, const N: usize, B: BlockCell> Disk for PaxosRegister<T, N, B> {
     fn read_block(&self, j: usize) -> Option<Block> {
         self.blocks[j].read()
     }
-}
-
-/// Reads every block but `me`'s, one step each.
-fn scan<D: Disk + ?Sized, S: Steps>(disk: &D, me: usize, steps: &mut S) -> Result<Scan, S::Stop> {
-    let mut scan = Scan::default();
-    for j in 0..disk.proposers() {
-        if j == me {
-            continue; // `me` keeps its own block in its campaign
-        }
-        steps.take()?;
-        match disk.read_block(j) {
-            Some(block) => scan.add(block),
-            None => scan.complete = false,
-        }
-    }
-    Ok(scan)
-}
-
-/// One attempt of `campaign`'s proposer at its current ballot. Returns the
-/// winner's index, or `None` if preempted (the campaign then holds its
-/// next ballot).
-pub(crate) fn attempt<D: Disk + ?Sized, S: Steps>(
-    disk: &D,
-    campaign: &mut Campaign,
-    pending: &mut Option<D::Value>,
-    steps: &mut S,
-) -> Result<Option<usize>, S::Stop> {
-    let me = campaign.me;
-    steps.take()?;
-    if let Some(winner) = disk.decision(ATTEMPT_READS_DECISION) {
-        return Ok(Some(winner));
-    }
-    if let Some(value) = pending.take() {
-        steps.take()?;
-        disk.publish(me, value);
-    }
-    let ballot = campaign.ballot;
-
-    let input = if ballot == Ballot::LOWEST || flawed!(EveryBallotSkipsPhase1) {
-        me // invariant 5: nothing to adopt below the lowest ballot
-    } else {
-        campaign.own.mbal = ballot;
-        disk.write_block(me, campaign.own, steps)?;
-        fence(SeqCst, PREPARE);
-        let scan = scan(disk, me, steps)?;
-        if !scan.allows(ballot) {
-            campaign.preempted(&scan);
-            return Ok(None);
-        }
-        scan.input_to_propose(campaign.own.vote, me)
-    };
-
-    campaign.own = Block {
-        mbal: ballot,
-        vote: Some(Vote { bal: ballot, input }),
-    };
-    disk.write_block(me, campaign.own, steps)?;
-    fence(SeqCst, ACCEPT);
-    if !flawed!(SkipPhase2Reread) {
-        let scan = scan(disk, me, steps)?;
-        if !scan.allows(ballot) {
-            campaign.preempted(&scan);
-            return Ok(None);
-        }
-    }
-
-    steps.take()?;
-    disk.decide(input, DECIDE);
-    Ok(Some(input))
 }
 
 #[cfg(not(loom))]
@@ -522,7 +523,7 @@ impl<T, const N: usize, B: BlockCell + fmt::Debug> fmt::Debug for PaxosRegister<
 }
 
 /// What one read of the other blocks found.
-struct Scan {
+pub(crate) struct Scan {
     /// The highest promise read.
     highest_mbal: Ballot,
     /// The vote with the highest ballot read.
@@ -792,7 +793,8 @@ impl<'r, T, const N: usize, B: BlockCell> Proposal<'r, T, N, B> {
         &mut self,
         steps: &mut S,
     ) -> Result<Option<usize>, S::Stop> {
-        attempt(self.register, &mut self.campaign, &mut self.pending, steps)
+        self.register
+            .attempt(&mut self.campaign, &mut self.pending, steps)
     }
 
     /// Attempts until decided, backing off after each preemption.

@@ -33,7 +33,7 @@ use super::Error;
 use super::file::Mapped;
 use crate::paxos::ballot::{Ballot, Block, MAX_PROPOSERS};
 use crate::paxos::block::BlockCell;
-use crate::paxos::register::{self, Campaign, Disk, READ_DECISION};
+use crate::paxos::register::{Campaign, Disk, READ_DECISION};
 use crate::paxos::steps::{Steps, Unbounded, unstoppable};
 use crate::sync::{Access, AtomicU32, Ordering::Relaxed};
 use bytemuck::Pod;
@@ -175,12 +175,7 @@ impl<'m, T: Pod, B: BlockCell> FileRegister<'m, T, B> {
             if campaign.ballot.get() > self.limit {
                 return Err(Error::OutOfBallots);
             }
-            let outcome = unstoppable(register::attempt(
-                self,
-                &mut campaign,
-                &mut pending,
-                &mut Unbounded,
-            ));
+            let outcome = unstoppable(self.attempt(&mut campaign, &mut pending, &mut Unbounded));
             if let Some(what) = self.corrupt.take() {
                 return Err(self.corrupt(what));
             }
@@ -199,7 +194,7 @@ impl<T: Pod, B: BlockCell> Disk for FileRegister<'_, T, B> {
         self.n
     }
 
-    fn decision(&self, how: Access) -> Option<usize> {
+    fn decision_by(&self, how: Access) -> Option<usize> {
         let word = self.decision_word().load(how.order());
         decode_decision(word, self.n).unwrap_or_else(|| {
             self.flag("decision");
