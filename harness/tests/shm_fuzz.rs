@@ -13,12 +13,11 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A fresh path in a directory of this process's own.
+/// A fresh path in the temporary directory, removed by each case.
 fn scratch() -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("doorway-fuzz-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("f{}", NEXT.fetch_add(1, Ordering::Relaxed)))
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("doorway-fuzz-{}-{n}", std::process::id()))
 }
 
 fn layout() -> impl Strategy<Value = Layout> {

@@ -311,7 +311,9 @@ mod tests {
     #[test]
     fn every_flipped_bit_is_refused() {
         let h = layout().to_header().unwrap();
-        for bit in 0..HEADER_BYTES * 8 {
+        // Under Miri, every 7th bit (it runs this once per seed).
+        let step = if cfg!(miri) { 7 } else { 1 };
+        for bit in (0..HEADER_BYTES * 8).step_by(step) {
             let mut bad = h;
             bad[bit / 8] ^= 1 << (bit % 8);
             assert!(Layout::from_header(&bad).is_err(), "bit {bit}");
