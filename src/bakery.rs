@@ -414,6 +414,53 @@ pub(crate) fn is_locked<R: Registers + ?Sized>(r: &R) -> bool {
     (0..r.len()).any(|i| r.number(i).load(Relaxed) != 0 || r.choosing(i).load(Relaxed) != 0)
 }
 
+/// The algorithm over registers that live elsewhere, for the crate's other
+/// modules: the shared file (`shm`) and the recovery protocol (`robust`),
+/// whose loom models therefore check this very code.
+#[cfg(any(
+    all(feature = "shm", unix, not(loom)),
+    all(loom, doorway_mutants, feature = "std")
+))]
+pub(crate) mod over {
+    pub(crate) use super::{Registers, TICKET_LIMIT};
+
+    /// The doorway (see [`super`]); `None` if `give_up` said so at the
+    /// ticket limit. Unlike `Bakery::lock` it reads nothing to catch
+    /// re-entry: registers in a shared file may hold anything, and a caller
+    /// that owns its participant by `&mut` cannot re-enter.
+    #[inline]
+    pub(crate) fn doorway<R: Registers + ?Sized>(
+        r: &R,
+        me: usize,
+        give_up: impl FnMut() -> bool,
+    ) -> Option<u32> {
+        super::doorway(r, me, give_up)
+    }
+
+    /// The waiting room; `false`, having withdrawn, if `give_up` said so.
+    #[inline]
+    pub(crate) fn wait_turn<R: Registers + ?Sized>(
+        r: &R,
+        me: usize,
+        ticket: u32,
+        give_up: impl FnMut() -> bool,
+    ) -> bool {
+        super::wait_turn(r, me, ticket, give_up)
+    }
+
+    /// The exit: `number[me] := 0` (without `unlock`'s debug check, which
+    /// would read a register someone else may have scribbled on).
+    #[inline]
+    pub(crate) fn unlock<R: Registers + ?Sized>(r: &R, me: usize) {
+        super::leave(r, me);
+    }
+
+    /// Whether anyone holds a ticket or is choosing one.
+    pub(crate) fn is_locked<R: Registers + ?Sized>(r: &R) -> bool {
+        super::is_locked(r)
+    }
+}
+
 // SAFETY: the bakery provides mutual exclusion among distinct participants
 // (invariant 3), release/acquire synchronization between holders (every store
 // a waiter passes on is `Release`, every load it passes on is `Acquire`), and

@@ -139,8 +139,16 @@ pub mod peterson;
 mod raw;
 #[cfg(feature = "lock_api")]
 pub mod raw_mutex;
+#[cfg(any(
+    all(feature = "shm", unix, not(loom)),
+    all(loom, doorway_mutants, feature = "std")
+))]
+mod robust;
 #[cfg(feature = "std")]
 pub mod seats;
+#[cfg(all(feature = "shm", unix, not(loom)))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "shm", unix))))]
+pub mod shm;
 #[cfg(target_has_atomic = "32")]
 pub mod ticket;
 pub mod tournament;
@@ -190,6 +198,11 @@ pub mod __private {
     #[cfg(any(loom, miri))]
     pub use crate::paxos::flaw::{self, Flaw};
     pub use crate::paxos::hooks as paxos;
+    /// The recovery protocol's named orderings (it is crate-private).
+    #[cfg(any(all(feature = "shm", unix, not(loom)), loom))]
+    pub use crate::robust::ORDERINGS as ROBUST_ORDERINGS;
+    #[cfg(loom)]
+    pub use crate::robust::hooks as robust;
     #[cfg(any(loom, miri))]
     pub use crate::sync::mutation::{self, Mutation};
     #[cfg(loom)]

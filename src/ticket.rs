@@ -160,7 +160,7 @@ impl Ticket {
     }
 
     /// Whether ticket `ticket` is being served.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     fn is_serving(&self, ticket: u32) -> bool {
         self.serving() == ticket
     }

@@ -73,6 +73,12 @@ impl Ballot {
         }
     }
 
+    /// The ballot's number.
+    #[cfg(all(feature = "shm", unix, not(loom)))]
+    pub(crate) const fn get(self) -> u32 {
+        self.0
+    }
+
     /// The proposer that owns this ballot, among `n` (invariant 1).
     #[cfg(all(test, not(loom)))]
     pub(crate) fn owner(self, n: usize) -> Option<usize> {
@@ -130,12 +136,18 @@ impl Block {
     /// Decodes [`to_word`](Self::to_word).
     #[cfg(target_has_atomic = "64")]
     pub(crate) fn from_word(word: u64) -> Block {
+        Block::from_fields(Block::word_fields(word))
+    }
+
+    /// The three fields `[mbal, bal, input + 1]` packed in a 64-bit word.
+    #[cfg(target_has_atomic = "64")]
+    pub(crate) fn word_fields(word: u64) -> [u32; 3] {
         let mask = |bits: u32| (1u64 << bits) - 1;
-        Block::from_fields([
+        [
             (word >> (BALLOT_BITS + INPUT_BITS)) as u32,
             ((word >> INPUT_BITS) & mask(BALLOT_BITS)) as u32,
             (word & mask(INPUT_BITS)) as u32,
-        ])
+        ]
     }
 
     /// The three-field encoding `[mbal, bal, input + 1]`.
@@ -145,6 +157,38 @@ impl Block {
             None => (0, 0),
         };
         [self.mbal.0, bal, input]
+    }
+
+    /// Decodes fields `[mbal, bal, input + 1]` read from memory that anyone
+    /// may have written anything into (a shared file): `Some` only for a
+    /// block that proposer `owner` of `n` could have written, `None` for any
+    /// other words. A block it accepts keeps invariants 1 to 3:
+    ///
+    /// - both ballots are at most `limit` (itself at most [`Ballot::MAX`]);
+    /// - both ballots are `owner`'s own (`0`, or `≡ owner + 1 mod n`): a
+    ///   proposer writes only its own block, always with its own ballots;
+    /// - there is a vote exactly when the input field is nonzero, its ballot
+    ///   is nonzero and at most `mbal`, and its input index is below `n`.
+    ///
+    /// Every index it returns is below `n`, so a caller that indexes inputs
+    /// with it stays in bounds whatever the words were.
+    #[cfg(all(not(loom), any(test, all(feature = "shm", unix))))]
+    pub(crate) fn checked_from_fields(
+        [mbal, bal, input]: [u32; 3],
+        owner: usize,
+        n: usize,
+        limit: u32,
+    ) -> Option<Block> {
+        if n == 0 || n > MAX_PROPOSERS || owner >= n || limit > Ballot::MAX {
+            return None;
+        }
+        let owned = |ballot: u32| ballot == 0 || (ballot as usize - 1) % n == owner;
+        let ballots_ok = mbal <= limit && bal <= limit && owned(mbal) && owned(bal);
+        let vote_ok = match input {
+            0 => bal == 0,
+            _ => bal != 0 && bal <= mbal && (input as usize - 1) < n,
+        };
+        (ballots_ok && vote_ok).then(|| Block::from_fields([mbal, bal, input]))
     }
 
     /// Decodes [`to_fields`](Self::to_fields).
@@ -238,5 +282,45 @@ mod tests {
         }
         assert_eq!(Block::EMPTY.to_word(), 0);
         assert_eq!(Block::EMPTY.to_fields(), [0; 3]);
+    }
+
+    #[test]
+    fn checked_decoding_accepts_what_the_owner_writes() {
+        const N: usize = 3;
+        for owner in 0..N {
+            let mut mbal = Ballot::first(owner, N);
+            let mut vote = None;
+            for round in 0..20 {
+                let block = Block { mbal, vote };
+                let back = Block::checked_from_fields(block.to_fields(), owner, N, Ballot::MAX);
+                assert_eq!(back, Some(block));
+                let other = (owner + 1) % N;
+                assert_eq!(
+                    Block::checked_from_fields(block.to_fields(), other, N, Ballot::MAX),
+                    None,
+                    "another proposer's ballots in {owner}'s block"
+                );
+                vote = Some(Vote {
+                    bal: mbal,
+                    input: round % N,
+                });
+                mbal = Ballot::next_above(mbal, owner, N);
+            }
+        }
+    }
+
+    #[test]
+    fn checked_decoding_refuses_what_no_owner_writes() {
+        let ok = |fields| Block::checked_from_fields(fields, 1, 3, Ballot::MAX).is_some();
+        assert!(ok([0, 0, 0]));
+        assert!(ok([5, 2, 3]));
+        assert!(!ok([2, 5, 1]), "a vote above the promise");
+        assert!(!ok([5, 2, 4]), "an input index beyond the proposers");
+        assert!(!ok([5, 0, 1]), "a vote at no ballot");
+        assert!(!ok([5, 2, 0]), "a vote ballot without an input");
+        assert!(!ok([4, 2, 1]), "a promise of another proposer's ballot");
+        assert!(!ok([Ballot::MAX + 2, 2, 1]), "a ballot past the encodings");
+        assert!(Block::checked_from_fields([5, 2, 1], 1, 3, 4).is_none());
+        assert!(Block::checked_from_fields([0, 0, 0], 3, 3, Ballot::MAX).is_none());
     }
 }

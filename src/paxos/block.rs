@@ -73,6 +73,14 @@ pub(crate) mod sealed {
         /// Reads the block whole, or `None` if the owner kept writing while
         /// the read was under way (invariant 4).
         fn read(&self) -> Option<Block>;
+
+        /// Reads the block whole as its three fields `[mbal, bal, input + 1]`,
+        /// undecoded, for a reader that must check them first (a block in a
+        /// shared file); `None` as for [`read`](Self::read).
+        fn read_fields(&self) -> Option<[u32; 3]>;
+
+        /// The representation's number in a shared file's header.
+        const KIND: u32;
     }
 }
 
@@ -106,7 +114,11 @@ pub type NativeBlock = super::LatchBlock;
 
 /// A block packed into one 64-bit atomic word: one store writes it, one load
 /// reads it whole.
+///
+/// `repr(transparent)`: a shared file holds word blocks as plain 64-bit
+/// words, 8-aligned.
 #[cfg(target_has_atomic = "64")]
+#[repr(transparent)]
 pub struct WordBlock(AtomicU64);
 
 #[cfg(target_has_atomic = "64")]
@@ -135,6 +147,14 @@ impl sealed::Cell for WordBlock {
         // for this load; phase 2's reads look at promises only.
         Some(Block::from_word(self.0.load(Relaxed)))
     }
+
+    #[inline]
+    fn read_fields(&self) -> Option<[u32; 3]> {
+        // Relaxed, as in `read`.
+        Some(Block::word_fields(self.0.load(Relaxed)))
+    }
+
+    const KIND: u32 = 1;
 }
 
 #[cfg(target_has_atomic = "64")]

@@ -120,6 +120,10 @@ const READ_TRIES: usize = 3;
 
 /// A block stored as two copies of three 32-bit fields behind a sequence
 /// counter; see the [module documentation](self).
+///
+/// `repr(C)`: a shared file holds latch blocks as seven 32-bit words,
+/// 4-aligned.
+#[repr(C)]
 pub struct LatchBlock {
     seq: AtomicU32,
     copies: [[AtomicU32; 3]; 2],
@@ -161,25 +165,33 @@ impl sealed::Cell for LatchBlock {
 
     fn write<S: Steps>(&self, block: Block, steps: &mut S) -> Result<(), S::Stop> {
         // Only the owner stores `seq`, so a relaxed load sees its last store.
-        let seq = self.seq.load(Relaxed);
-        debug_assert!(
-            seq.is_multiple_of(2),
-            "a latch write started while another was under way"
-        );
+        // It is even between writes (invariant 1), unless the block's
+        // previous owner was a process killed in the middle of a write (a
+        // shared file): then `seq = s + 1` steers readers to copy 1, which is
+        // whole, and this write resumes from `s`, rewriting copy 0 before it
+        // moves them. Wrapping adds: a counter that someone else scribbled on
+        // must not make the owner panic (invariant 6 holds for honest owners).
+        let seq = self.seq.load(Relaxed) & !1;
         let fields = block.to_fields();
 
         steps.take()?;
-        self.seq.store(seq + 1, STEER_TO_COPY_1.order());
+        self.seq.store(seq.wrapping_add(1), STEER_TO_COPY_1.order());
         fence(Release, TO_COPY_1);
         Self::write_copy(&self.copies[0], fields, steps)?;
 
         steps.take()?;
-        self.seq.store(seq + 2, STEER_TO_COPY_0.order());
+        self.seq.store(seq.wrapping_add(2), STEER_TO_COPY_0.order());
         fence(Release, TO_COPY_0);
         Self::write_copy(&self.copies[1], fields, steps)
     }
 
     fn read(&self) -> Option<Block> {
+        self.read_fields().map(Block::from_fields)
+    }
+
+    const KIND: u32 = 2;
+
+    fn read_fields(&self) -> Option<[u32; 3]> {
         for _ in 0..READ_TRIES {
             let seq = self.seq.load(READ_SEQ.order());
             let copy = &self.copies[(seq % 2) as usize];
@@ -190,7 +202,7 @@ impl sealed::Cell for LatchBlock {
             ];
             fence(Acquire, CHECK);
             if self.seq.load(Relaxed) == seq {
-                return Some(Block::from_fields(fields));
+                return Some(fields);
             }
         }
         None
@@ -234,6 +246,20 @@ mod tests {
         for ballot in 1..5 {
             unstoppable(latch.write(block(ballot), &mut Unbounded));
             assert_eq!(latch.read(), Some(block(ballot)));
+        }
+    }
+
+    #[test]
+    fn a_new_writer_resumes_after_one_stopped_anywhere() {
+        for k in 0..8 {
+            let latch = LatchBlock::EMPTY;
+            unstoppable(latch.write(block(1), &mut Unbounded));
+            let _ = latch.write(block(2), &mut HaltAfter::new(k));
+            // The block's next owner (a process that took over the index of
+            // one that was killed) writes again, from whatever it left.
+            unstoppable(latch.write(block(3), &mut Unbounded));
+            assert_eq!(latch.read(), Some(block(3)), "stopped after {k} stores");
+            assert!(latch.seq.load(Relaxed).is_multiple_of(2));
         }
     }
 

@@ -97,7 +97,7 @@ use super::{backoff::Backoff, steps::Steps};
 use crate::paxos::steps::{Unbounded, unstoppable};
 use crate::sync::{
     Access, AtomicU8, FenceSite,
-    Ordering::{Acquire, Relaxed, SeqCst},
+    Ordering::{Acquire, Release, SeqCst},
     UnsafeCell, fence,
 };
 use core::fmt;
@@ -126,11 +126,21 @@ const ATTEMPT_READS_DECISION: Access =
 /// A reader's look at the decision (`winner`, `get`, `decided`): it hands out
 /// the decided input, which it must see. (An observer that polls `decided()`
 /// until a decision lands is the model that shows it.)
-const READ_DECISION: Access = Access::edge("paxos: a reader reads the decision", Acquire);
+pub(crate) const READ_DECISION: Access =
+    Access::edge("paxos: a reader reads the decision", Acquire);
+
+/// `decision := v`: whoever reads the decision must see the decided input;
+/// the proposer synchronized with that input's store (or made it) before the
+/// `ACCEPT` fence, which, being `SeqCst`, is a release fence for this store.
+const DECIDE: Access = Access::redundant(
+    "paxos: decision store",
+    Release,
+    "the ACCEPT fence before it is a release fence for it",
+);
 
 /// Every named ordering of the register, for doorway's ordering sweep.
 #[cfg(doorway_mutants)]
-pub const ORDERINGS: [Access; 2] = [ATTEMPT_READS_DECISION, READ_DECISION];
+pub const ORDERINGS: [Access; 3] = [DECIDE, ATTEMPT_READS_DECISION, READ_DECISION];
 
 /// Whether a deliberate flaw is in effect (doorway's own loom and Miri builds
 /// only; `false` and compiled away everywhere else).
@@ -342,16 +352,51 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
             *cell = Some(value);
         });
     }
+}
+
+/// Where a register's blocks, decision word and input values live: in the
+/// register itself ([`PaxosRegister`]), or in a file that several processes
+/// map (`shm`). The attempt is written once, as this trait's provided
+/// methods, so the loom models of the in-process register check the code
+/// that runs in the file.
+///
+/// An implementation keeps the block invariants of [`block`](super::block)
+/// and invariant 4 above: an input is stored before any block names it, and
+/// a reader that got an index from a block or the decision sees that input.
+pub(crate) trait Disk {
+    /// The value proposers agree on.
+    type Value;
+
+    /// How many proposers (`N`).
+    fn proposers(&self) -> usize;
+
+    /// One look at the decision, by the access `how`: the decided input's
+    /// index, or `None` while undecided.
+    fn decision_by(&self, how: Access) -> Option<usize>;
+
+    /// `decision := input`, by the access `how` (invariant 7).
+    fn decide(&self, input: usize, how: Access);
+
+    /// Stores proposer `me`'s input, before any block names it (invariant 4).
+    fn publish(&self, me: usize, value: Self::Value);
+
+    /// Writes `me`'s own block (`me` only), one step per store.
+    fn write_block<S: Steps>(&self, me: usize, block: Block, steps: &mut S) -> Result<(), S::Stop>;
+
+    /// Reads block `j` whole, or `None` if it cannot be read now (a latch
+    /// whose owner kept writing; in a file, a block no proposer could have
+    /// written). An attempt that cannot read every block does not decide.
+    fn read_block(&self, j: usize) -> Option<Block>;
 
     /// Reads every block but `me`'s, one step each.
     fn scan<S: Steps>(&self, me: usize, steps: &mut S) -> Result<Scan, S::Stop> {
         let mut scan = Scan::default();
-        for (j, block) in self.blocks.iter().enumerate() {
+        for j in 0..self.proposers() {
             if j == me {
                 continue; // `me` keeps its own block in its campaign
             }
             steps.take()?;
-            match block.read() {
+            match self.read_block(j) {
                 Some(block) => scan.add(block),
                 None => scan.complete = false,
             }
@@ -365,7 +410,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
     fn attempt<S: Steps>(
         &self,
         campaign: &mut Campaign,
-        pending: &mut Option<T>,
+        pending: &mut Option<Self::Value>,
         steps: &mut S,
     ) -> Result<Option<usize>, S::Stop> {
         let me = campaign.me;
@@ -383,7 +428,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
             me // invariant 5: nothing to adopt below the lowest ballot
         } else {
             campaign.own.mbal = ballot;
-            self.blocks[me].write(campaign.own, steps)?;
+            self.write_block(me, campaign.own, steps)?;
             steps.before_fence();
             fence(SeqCst, PREPARE);
             let scan = self.scan(me, steps)?;
@@ -398,7 +443,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
             mbal: ballot,
             vote: Some(Vote { bal: ballot, input }),
         };
-        self.blocks[me].write(campaign.own, steps)?;
+        self.write_block(me, campaign.own, steps)?;
         steps.before_fence();
         fence(SeqCst, ACCEPT);
         if !flawed!(SkipPhase2Reread) {
@@ -410,12 +455,42 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
         }
 
         steps.take()?;
-        // Relaxed: whoever reads the decision must see the decided input cell;
-        // this thread synchronized with that cell's store (or made it) before
-        // the `ACCEPT` fence, which, being `SeqCst`, is a release fence for
-        // this store.
-        self.decision.store(input as u8 + 1, Relaxed);
+        self.decide(input, DECIDE);
         Ok(Some(input))
+    }
+}
+
+impl<T, const N: usize, B: BlockCell> Disk for PaxosRegister<T, N, B> {
+    type Value = T;
+
+    #[inline(always)]
+    fn proposers(&self) -> usize {
+        N
+    }
+
+    #[inline]
+    fn decision_by(&self, how: Access) -> Option<usize> {
+        PaxosRegister::decision_by(self, how)
+    }
+
+    #[inline]
+    fn decide(&self, input: usize, how: Access) {
+        self.decision.store(input as u8 + 1, how.order());
+    }
+
+    #[inline]
+    fn publish(&self, me: usize, value: T) {
+        PaxosRegister::publish(self, me, value);
+    }
+
+    #[inline]
+    fn write_block<S: Steps>(&self, me: usize, block: Block, steps: &mut S) -> Result<(), S::Stop> {
+        self.blocks[me].write(block, steps)
+    }
+
+    #[inline]
+    fn read_block(&self, j: usize) -> Option<Block> {
+        self.blocks[j].read()
     }
 }
 
@@ -456,7 +531,7 @@ impl<T, const N: usize, B: BlockCell + fmt::Debug> fmt::Debug for PaxosRegister<
 }
 
 /// What one read of the other blocks found.
-struct Scan {
+pub(crate) struct Scan {
     /// The highest promise read.
     highest_mbal: Ballot,
     /// The vote with the highest ballot read.
@@ -526,16 +601,16 @@ impl Default for Scan {
 
 /// A proposer's private state in one register: its next ballot, its own
 /// block as last written, and its backoff.
-struct Campaign {
-    me: usize,
+pub(crate) struct Campaign {
+    pub(crate) me: usize,
     proposers: usize,
-    ballot: Ballot,
+    pub(crate) ballot: Ballot,
     own: Block,
-    backoff: Backoff,
+    pub(crate) backoff: Backoff,
 }
 
 impl Campaign {
-    fn new(me: usize, proposers: usize, seed: usize) -> Self {
+    pub(crate) fn new(me: usize, proposers: usize, seed: usize) -> Self {
         Self {
             me,
             proposers,
@@ -543,6 +618,21 @@ impl Campaign {
             own: Block::EMPTY,
             backoff: Backoff::new(seed as u64 ^ ((me as u64) << 48)),
         }
+    }
+
+    /// The campaign of a proposer that takes over index `me` from an earlier
+    /// owner that stopped for good (a killed process), from the block that
+    /// owner left: its next ballot is above that block's promise, so no
+    /// ballot is used twice (invariant 1), and it keeps that block's vote,
+    /// which phase 1 weighs like any other.
+    #[cfg(all(feature = "shm", unix, not(loom)))]
+    pub(crate) fn resume(me: usize, proposers: usize, seed: usize, own: Block) -> Self {
+        let mut campaign = Self::new(me, proposers, seed);
+        if own.mbal != Ballot::NONE {
+            campaign.ballot = Ballot::next_above(own.mbal, me, proposers);
+        }
+        campaign.own = own;
+        campaign
     }
 
     /// Moves to the smallest own ballot above everything `scan` saw.

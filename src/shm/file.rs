@@ -1,0 +1,881 @@
+//! The mapped file and the handles on it: [`Shared`] (the file),
+//! [`Member`] (a participant slot this process owns) and [`Guard`] (the
+//! bakery held).
+
+use super::header::{HEADER_BYTES, Layout, Regions, SLOT_BYTES};
+use super::register::FileRegister;
+use super::{Error, identity};
+use crate::bakery::over::{Registers, TICKET_LIMIT};
+use crate::paxos::block::{BlockCell, NativeBlock};
+use crate::paxos::steps::{Unbounded, unstoppable};
+use crate::robust::{self, FREE, ID_MASK, Liveness, OWNED, Owner, RECOVERING, Slots};
+use crate::sync::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
+use bytemuck::Pod;
+use core::marker::PhantomData;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::vec::Vec;
+
+/// A mapped file whose layout was checked: every accessor takes an offset
+/// that comes from [`Regions`] and checks it against the mapping's length.
+pub(crate) struct Mapped {
+    map: memmap2::MmapRaw,
+    file: File,
+    pub(crate) layout: Layout,
+    pub(crate) regions: Regions,
+}
+
+impl Mapped {
+    /// The address of `size` bytes at `offset`, aligned to `align`.
+    ///
+    /// # Panics
+    ///
+    /// If they are not inside the mapping, or misaligned: offsets come from
+    /// the checked layout, so this is a bug in this module, never a
+    /// consequence of what the file holds.
+    #[inline]
+    fn at(&self, offset: usize, size: usize, align: usize) -> *mut u8 {
+        assert!(
+            offset
+                .checked_add(size)
+                .is_some_and(|end| end <= self.regions.total)
+                && offset.is_multiple_of(align),
+            "doorway shm: offset {offset} (+{size}) outside the mapping"
+        );
+        // The mapping is page-aligned, so an aligned offset is an aligned
+        // address; `add` stays inside the mapping (checked above).
+        // SAFETY: `offset + size ≤ total`, the mapping's length.
+        unsafe { self.map.as_mut_ptr().add(offset) }
+    }
+
+    /// The 32-bit word at `offset`.
+    #[inline]
+    pub(crate) fn u32_at(&self, offset: usize) -> &AtomicU32 {
+        let ptr = self.at(offset, 4, 4);
+        // SAFETY: in bounds and aligned (checked by `at`), inside a mapping
+        // that lives as long as `&self`; `AtomicU32` has the layout of `u32`
+        // and every bit pattern is valid. This crate touches the mapping only
+        // through atomics, so the concurrent writes of other processes, honest
+        // or not, are atomic writes it may race with.
+        unsafe { &*ptr.cast::<AtomicU32>() }
+    }
+
+    /// The 64-bit word at `offset`.
+    #[inline]
+    pub(crate) fn u64_at(&self, offset: usize) -> &AtomicU64 {
+        let ptr = self.at(offset, 8, 8);
+        // SAFETY: as in `u32_at`, for `AtomicU64` and `u64`.
+        unsafe { &*ptr.cast::<AtomicU64>() }
+    }
+
+    /// The byte at `offset`.
+    #[inline]
+    pub(crate) fn u8_at(&self, offset: usize) -> &AtomicU8 {
+        let ptr = self.at(offset, 1, 1);
+        // SAFETY: as in `u32_at`, for `AtomicU8` and `u8`.
+        unsafe { &*ptr.cast::<AtomicU8>() }
+    }
+
+    /// The block of representation `B` at `offset`.
+    #[inline]
+    pub(crate) fn block_at<B: BlockCell>(&self, offset: usize) -> &B {
+        let ptr = self.at(offset, size_of::<B>(), align_of::<B>());
+        // SAFETY: in bounds and aligned (checked by `at`). `B` is sealed:
+        // `WordBlock` (`repr(transparent)` over `AtomicU64`) or `LatchBlock`
+        // (`repr(C)`, seven `AtomicU32`s), all atomics, every bit pattern
+        // valid, so the reasoning of `u32_at` applies; `open` checked that
+        // the file's block kind and size are `B`'s.
+        unsafe { &*ptr.cast::<B>() }
+    }
+
+    /// Where register `at` begins (0: the register; `s + 1`: log slot `s`).
+    pub(crate) fn register_offset(&self, at: usize) -> usize {
+        assert!(at <= self.layout.log_capacity);
+        self.regions.registers + at * self.regions.register_bytes
+    }
+
+    /// Reads a `V` stored as 32-bit words at `offset`, one relaxed load per
+    /// word (the caller's acquisition orders them). Any bytes are a `V`.
+    pub(crate) fn load_pod<V: Pod>(&self, offset: usize) -> V {
+        let mut value = V::zeroed();
+        for (k, chunk) in bytemuck::bytes_of_mut(&mut value).chunks_mut(4).enumerate() {
+            // Relaxed: ordered by the caller's `Acquire` (a block, the
+            // decision, or the lock).
+            let word = self.u32_at(offset + 4 * k).load(Relaxed).to_ne_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+        value
+    }
+
+    /// Stores `value` as 32-bit words at `offset`, one relaxed store per word
+    /// (the caller's release publishes them).
+    pub(crate) fn store_pod<V: Pod>(&self, offset: usize, value: &V) {
+        for (k, chunk) in bytemuck::bytes_of(value).chunks(4).enumerate() {
+            let mut word = [0u8; 4];
+            word[..chunk.len()].copy_from_slice(chunk);
+            // Relaxed: published by the caller's `Release` (a block store,
+            // or the lock's exit).
+            self.u32_at(offset + 4 * k)
+                .store(u32::from_ne_bytes(word), Relaxed);
+        }
+    }
+
+    fn slots(&self) -> FileSlots<'_> {
+        FileSlots(self)
+    }
+}
+
+/// The slots, bakery registers and liveness of a mapped file, for the
+/// recovery protocol and the bakery's functions.
+struct FileSlots<'m>(&'m Mapped);
+
+impl FileSlots<'_> {
+    fn slot(&self, i: usize) -> usize {
+        assert!(i < self.0.layout.participants);
+        self.0.regions.slots + i * SLOT_BYTES
+    }
+
+    fn boot(&self, i: usize) -> &AtomicU64 {
+        self.0.u64_at(self.slot(i) + 8)
+    }
+}
+
+impl Registers for FileSlots<'_> {
+    fn len(&self) -> usize {
+        self.0.layout.participants
+    }
+
+    fn choosing(&self, i: usize) -> &AtomicU8 {
+        assert!(i < self.0.layout.participants);
+        self.0.u8_at(self.0.regions.choosing + i)
+    }
+
+    fn number(&self, i: usize) -> &AtomicU32 {
+        assert!(i < self.0.layout.participants);
+        self.0.u32_at(self.0.regions.numbers + 4 * i)
+    }
+
+    fn ticket_limit(&self) -> u32 {
+        TICKET_LIMIT
+    }
+}
+
+impl Slots for FileSlots<'_> {
+    type Registers = Self;
+
+    fn len(&self) -> usize {
+        self.0.layout.participants
+    }
+
+    fn claim_word(&self, i: usize) -> &AtomicU64 {
+        self.0.u64_at(self.slot(i))
+    }
+
+    fn registers(&self) -> &Self {
+        self
+    }
+
+    fn inside(&self, i: usize) -> &AtomicU32 {
+        self.0.u32_at(self.slot(i) + 16)
+    }
+
+    fn owner_died(&self) -> &AtomicU32 {
+        self.0.u32_at(self.0.regions.owner_died)
+    }
+
+    fn stamp(&self, i: usize) {
+        // Relaxed: published by the compare-and-swap that follows (`TAKE`,
+        // whose release half it rides), read after the claim word's look.
+        self.boot(i).store(identity::boot_stamp(), Relaxed);
+    }
+}
+
+impl Liveness for FileSlots<'_> {
+    fn is_alive(&self, i: usize, owner: Owner) -> bool {
+        // Relaxed: stored before the claim word this owner's look read
+        // (`LOOK`, `Acquire`).
+        identity::is_alive(owner, self.boot(i).load(Relaxed))
+    }
+}
+
+/// How to create or open a shared file.
+///
+/// ```
+/// let options = doorway::shm::Options::new(4).log_capacity(1024).mode(0o600);
+/// assert_eq!(options.participants(), 4);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Options {
+    participants: usize,
+    log_capacity: usize,
+    mode: u32,
+    allow_other_owner: bool,
+}
+
+impl Options {
+    /// A file with `participants` slots (1 to 255), no log, mode `0o600`.
+    pub fn new(participants: usize) -> Self {
+        Self {
+            participants,
+            log_capacity: 0,
+            mode: 0o600,
+            allow_other_owner: false,
+        }
+    }
+
+    /// Slots of the log (default 0).
+    pub fn log_capacity(mut self, slots: usize) -> Self {
+        self.log_capacity = slots;
+        self
+    }
+
+    /// The permission bits of a file [`Shared::create`] makes (default
+    /// `0o600`, readable and writable by its owner only), set exactly,
+    /// whatever the umask.
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode & 0o7777;
+        self
+    }
+
+    /// Whether [`Shared::open`] accepts a file owned by another user
+    /// (default `false`).
+    pub fn allow_other_owner(mut self, allow: bool) -> Self {
+        self.allow_other_owner = allow;
+        self
+    }
+
+    /// The participants these options ask for.
+    pub fn participants(&self) -> usize {
+        self.participants
+    }
+}
+
+/// What a participant slot's claim word says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotState {
+    /// Nobody owns it.
+    Free,
+    /// Owned by process `pid`, which is or is not alive.
+    Owned {
+        /// The owner's process id.
+        pid: u32,
+        /// Whether that process (that very life of the pid) is alive.
+        alive: bool,
+    },
+    /// Process `pid` is clearing the registers of the slot's dead owner.
+    Recovering {
+        /// The recoverer's process id.
+        pid: u32,
+        /// Whether the recoverer is alive.
+        alive: bool,
+    },
+}
+
+/// A shared file holding a Paxos register and a Paxos log of `T`, and a
+/// bakery lock over a `D`, for processes that map it.
+///
+/// `T` and `D` live in the file, so they are plain bytes: [`Pod`] (no
+/// pointers, no invariants, any bytes valid). `B` is the block
+/// representation, as for [`PaxosRegister`](crate::PaxosRegister). See the
+/// [module documentation](super) for the format, the security model and the
+/// crash semantics.
+pub struct Shared<T, D = (), B = NativeBlock> {
+    m: Mapped,
+    _types: Types<T, D, B>,
+}
+
+/// The types a [`Shared`] file holds, without owning any (the values live in
+/// the file).
+type Types<T, D, B> = PhantomData<fn() -> (T, D, B)>;
+
+impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
+    /// The layout these types and `options` call for.
+    fn layout_for(options: &Options) -> Layout {
+        Layout {
+            participants: options.participants,
+            block_kind: B::KIND,
+            value_size: size_of::<T>(),
+            value_align: align_of::<T>(),
+            data_size: size_of::<D>(),
+            data_align: align_of::<D>(),
+            log_capacity: options.log_capacity,
+        }
+    }
+
+    /// Creates a new file at `path`, readable and writable by its owner only
+    /// (unless [`Options::mode`] says otherwise), holding an undecided
+    /// register, an empty log and a free lock over a zeroed `D`.
+    ///
+    /// # Errors
+    ///
+    /// If anything exists at `path` (a symlink included:
+    /// [`io::ErrorKind::AlreadyExists`]), if the layout is impossible
+    /// ([`Error::Header`]), or if the system refuses.
+    pub fn create(path: impl AsRef<Path>, options: &Options) -> Result<Self, Error> {
+        let layout = Self::layout_for(options);
+        let header = layout.to_header()?;
+        let file = create_file(path.as_ref(), &header, layout.file_len()?, options.mode)?;
+        Self::map(file, layout)
+    }
+
+    /// Opens an existing file, checking its header against `T`, `D` and
+    /// `B`, with the default [`Options`] (the file must belong to the
+    /// calling user).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::open_with(path, &Options::new(1))
+    }
+
+    /// Opens an existing file; of `options` only
+    /// [`allow_other_owner`](Options::allow_other_owner) matters (the
+    /// layout is the file's).
+    pub fn open_with(path: impl AsRef<Path>, options: &Options) -> Result<Self, Error> {
+        let (file, layout) = open_file(path.as_ref(), options.allow_other_owner)?;
+        let mine =
+            Self::layout_for(&Options::new(layout.participants).log_capacity(layout.log_capacity));
+        check_types(&layout, &mine)?;
+        Self::map(file, layout)
+    }
+
+    /// Opens the file at `path` if it exists (its participants and log
+    /// capacity must be `options`'), or creates it.
+    pub fn open_or_create(path: impl AsRef<Path>, options: &Options) -> Result<Self, Error> {
+        let path = path.as_ref();
+        for _ in 0..8 {
+            let opened = match Self::open_with(path, options) {
+                Err(Error::Io(e)) if e.kind() == io::ErrorKind::NotFound => {
+                    match Self::create(path, options) {
+                        Err(Error::Io(e)) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                        created => return created,
+                    }
+                }
+                opened => opened?,
+            };
+            check_types(&opened.m.layout, &Self::layout_for(options))?;
+            return Ok(opened);
+        }
+        Err(Error::Io(io::Error::other(
+            "the file kept appearing and disappearing",
+        )))
+    }
+
+    fn map(file: File, layout: Layout) -> Result<Self, Error> {
+        let regions = layout.regions()?;
+        assert_eq!(size_of::<B>(), regions.block_bytes, "a block kind's size");
+        let expected = regions.total as u64;
+        let found = file.metadata()?.len();
+        if found != expected {
+            return Err(Error::Length { found, expected });
+        }
+        let map = memmap2::MmapOptions::new()
+            .len(regions.total)
+            .map_raw(&file)?;
+        let shared = Self {
+            m: Mapped {
+                map,
+                file,
+                layout,
+                regions,
+            },
+            _types: PhantomData,
+        };
+        shared.check()?; // resized between the length check and the mapping?
+        Ok(shared)
+    }
+
+    /// The file's layout.
+    pub fn layout(&self) -> Layout {
+        self.m.layout
+    }
+
+    /// Checks that the file still has the length its header states (a file
+    /// truncated under a mapping makes touching the lost pages raise
+    /// `SIGBUS`).
+    pub fn check(&self) -> Result<(), Error> {
+        let found = self.m.file.metadata()?.len();
+        let expected = self.m.regions.total as u64;
+        if found == expected {
+            Ok(())
+        } else {
+            Err(Error::Length { found, expected })
+        }
+    }
+
+    /// Claims a participant slot for this process: a free one, or one whose
+    /// owner has died (after clearing its registers by the recovery rule).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Full`] if every slot has a live owner;
+    /// [`Error::Unsupported`] where the process's start time cannot be read.
+    pub fn join(&self) -> Result<Member<'_, T, D, B>, Error> {
+        let me = identity::current()?;
+        (0..self.m.layout.participants)
+            .find_map(|slot| self.try_join(slot, me))
+            .ok_or(Error::Full)
+    }
+
+    /// Claims slot `slot` for this process, as [`join`](Self::join) does;
+    /// [`Error::Full`] if a live process owns it.
+    ///
+    /// # Panics
+    ///
+    /// If `slot` is not below the file's participants.
+    #[track_caller]
+    pub fn join_slot(&self, slot: usize) -> Result<Member<'_, T, D, B>, Error> {
+        assert!(
+            slot < self.m.layout.participants,
+            "doorway shm: slot {slot} of a file with {} participants",
+            self.m.layout.participants
+        );
+        self.try_join(slot, identity::current()?).ok_or(Error::Full)
+    }
+
+    fn try_join(&self, slot: usize, me: Owner) -> Option<Member<'_, T, D, B>> {
+        let slots = self.m.slots();
+        robust::claim(&slots, &slots, slot, me).map(|claimed| Member {
+            file: self,
+            slot,
+            owner: me,
+            took_over: match claimed {
+                robust::Claimed::Free => None,
+                robust::Claimed::FromDead(dead) => Some(identity::pid_of(dead)),
+            },
+            next: None,
+        })
+    }
+
+    /// The register's decided value, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corrupt`] if the decision word or the input it names holds
+    /// words no participant writes.
+    pub fn decided(&self) -> Result<Option<T>, Error> {
+        FileRegister::<T, B>::new(&self.m, 0).decided()
+    }
+
+    /// The value decided in log slot `slot`, if any (`None` beyond the
+    /// capacity).
+    pub fn log_get(&self, slot: usize) -> Result<Option<T>, Error> {
+        if slot >= self.m.layout.log_capacity {
+            return Ok(None);
+        }
+        FileRegister::<T, B>::new(&self.m, slot + 1).decided()
+    }
+
+    /// The participant slot whose command was decided in log slot `slot`.
+    pub fn log_author(&self, slot: usize) -> Result<Option<usize>, Error> {
+        if slot >= self.m.layout.log_capacity {
+            return Ok(None);
+        }
+        FileRegister::<T, B>::new(&self.m, slot + 1).winner()
+    }
+
+    /// How many log slots are decided: a binary search over the decided
+    /// prefix (a snapshot).
+    pub fn log_len(&self) -> Result<usize, Error> {
+        let (mut low, mut high) = (0, self.m.layout.log_capacity);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if self.log_author(mid)?.is_some() {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        Ok(low)
+    }
+
+    /// The decided prefix of the log.
+    pub fn log_entries(&self) -> Result<Vec<T>, Error> {
+        let mut entries = Vec::new();
+        while let Some(value) = self.log_get(entries.len())? {
+            entries.push(value);
+        }
+        Ok(entries)
+    }
+
+    /// What every slot's claim word says, with whether each owner lives.
+    pub fn slots(&self) -> Vec<SlotState> {
+        let slots = self.m.slots();
+        (0..self.m.layout.participants)
+            .map(|i| {
+                // The recovery protocol's own look, so that the owner's boot
+                // stamp, stored before its claim, is seen.
+                let word = slots.claim_word(i).load(robust::LOOK.order());
+                let owner = word & ID_MASK;
+                let pid = identity::pid_of(owner);
+                match word & !ID_MASK {
+                    FREE if word == FREE => SlotState::Free,
+                    OWNED => SlotState::Owned {
+                        pid,
+                        alive: slots.is_alive(i, owner),
+                    },
+                    RECOVERING => SlotState::Recovering {
+                        pid,
+                        alive: slots.is_alive(i, owner),
+                    },
+                    _ => SlotState::Owned {
+                        pid,
+                        alive: slots.is_alive(i, owner),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Clears the registers of every slot whose owner has died and frees
+    /// those slots; returns how many. (Waiters in the bakery do this by
+    /// themselves; a supervisor may do it eagerly.)
+    pub fn recover_dead(&self) -> Result<usize, Error> {
+        let me = identity::current()?;
+        let slots = self.m.slots();
+        Ok((0..self.m.layout.participants)
+            .filter(|&i| robust::recover_if_dead(&slots, &slots, i, me))
+            .count())
+    }
+
+    /// The address of the bakery's data in this process's mapping, for
+    /// data that must be shared in place rather than copied (a
+    /// process-shared `pthread_mutex_t`, say). Getting it is safe; using it
+    /// is up to the caller: other processes may write there at any time,
+    /// and the address is valid while `self` lives.
+    pub fn data_ptr(&self) -> *mut u8 {
+        self.m.at(self.m.regions.data, size_of::<D>(), 4)
+    }
+
+    /// Whether some participant holds the bakery or is on its way in.
+    pub fn is_locked(&self) -> bool {
+        robust::is_locked(&self.m.slots())
+    }
+}
+
+impl<T, D, B> core::fmt::Debug for Shared<T, D, B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Shared")
+            .field("layout", &self.m.layout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks the types a process opens a file with against the file's layout.
+fn check_types(file: &Layout, mine: &Layout) -> Result<(), Error> {
+    let fields = [
+        ("participants", file.participants, mine.participants),
+        ("the log capacity", file.log_capacity, mine.log_capacity),
+        (
+            "the block kind",
+            file.block_kind as usize,
+            mine.block_kind as usize,
+        ),
+        ("the value size", file.value_size, mine.value_size),
+        ("the value alignment", file.value_align, mine.value_align),
+        ("the data size", file.data_size, mine.data_size),
+        ("the data alignment", file.data_align, mine.data_align),
+    ];
+    match fields.into_iter().find(|(_, a, b)| a != b) {
+        None => Ok(()),
+        Some((what, file, expected)) => Err(Error::Layout {
+            what,
+            file: file as u64,
+            expected: expected as u64,
+        }),
+    }
+}
+
+/// Writes a complete file under a fresh name in `path`'s directory and
+/// links it to `path`, which fails if anything is there.
+fn create_file(
+    path: &Path,
+    header: &[u8; HEADER_BYTES],
+    len: u64,
+    mode: u32,
+) -> Result<File, Error> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Io(io::Error::new(io::ErrorKind::InvalidInput, "no file name")))?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut attempt = 0;
+    let (tmp, file) = loop {
+        let tmp = dir.join(std::format!(
+            ".{}.{}.{nanos}.{attempt}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        // O_EXCL: fails on anything already there, a symlink included, and
+        // never follows one.
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+        {
+            Ok(file) => break (tmp, file),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let written = (|| -> io::Result<()> {
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        file.set_len(len)?;
+        file.write_all_at(header, 0)?;
+        std::fs::hard_link(&tmp, path)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    written?;
+    Ok(file)
+}
+
+/// Opens `path` without following a symlink and reads its header.
+fn open_file(path: &Path, allow_other_owner: bool) -> Result<(File, Layout), Error> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => Error::Insecure("the path is a symlink"),
+            _ => Error::Io(e),
+        })?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(Error::Insecure("not a regular file"));
+    }
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !allow_other_owner && meta.uid() != me {
+        return Err(Error::Insecure("owned by another user"));
+    }
+    if meta.len() < HEADER_BYTES as u64 {
+        return Err(Error::Length {
+            found: meta.len(),
+            expected: HEADER_BYTES as u64,
+        });
+    }
+    let mut header = [0u8; HEADER_BYTES];
+    file.read_exact_at(&mut header, 0)?;
+    let layout = Layout::from_header(&header)?;
+    Ok((file, layout))
+}
+
+/// A participant slot this process owns in a [`Shared`] file: proposer,
+/// replica and bakery participant `slot()`.
+///
+/// Dropping it gives the slot back (unless it still holds a ticket, when
+/// the slot is left for recovery after this process exits). A process that
+/// dies owning it leaves it to be recovered.
+pub struct Member<'f, T, D = (), B = NativeBlock> {
+    file: &'f Shared<T, D, B>,
+    slot: usize,
+    owner: Owner,
+    took_over: Option<u32>,
+    /// The first log slot this member has not passed.
+    next: Option<usize>,
+}
+
+impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
+    /// The slot's index: this member's proposer, replica and participant
+    /// number.
+    pub fn slot(&self) -> usize {
+        self.slot
+    }
+
+    /// The process whose dead slot this member took over, if it did.
+    pub fn took_over_from(&self) -> Option<u32> {
+        self.took_over
+    }
+
+    /// The file.
+    pub fn file(&self) -> &'f Shared<T, D, B> {
+        self.file
+    }
+
+    fn seed(&self, at: usize) -> usize {
+        (self.owner as usize) ^ (at << 8) ^ self.slot
+    }
+
+    /// Proposes `value` in the register and returns the decided value, which
+    /// may be another participant's. Lock-free: no stopped or killed process
+    /// can hold it up.
+    ///
+    /// A slot proposes once per register: if this slot's input is already
+    /// in the register (an earlier call, or the slot's previous owner, which
+    /// died), this call goes on with that input, not `value`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corrupt`] if the register holds words no participant writes;
+    /// [`Error::OutOfBallots`].
+    pub fn propose(&mut self, value: T) -> Result<T, Error> {
+        let seed = self.seed(0);
+        FileRegister::<T, B>::new(&self.file.m, 0)
+            .propose(self.slot, value, seed)
+            .map(|(_, decided)| decided)
+    }
+
+    /// Appends `command` to the log at the first slot it wins, and returns
+    /// that slot; every slot before it is decided. Lock-free.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LogFull`], [`Error::Corrupt`], [`Error::OutOfBallots`].
+    pub fn append(&mut self, command: T) -> Result<usize, Error> {
+        let mut slot = match self.next {
+            Some(next) => next,
+            None => self.file.log_len()?,
+        };
+        loop {
+            if slot >= self.file.m.layout.log_capacity {
+                self.next = Some(slot);
+                return Err(Error::LogFull);
+            }
+            let register = FileRegister::<T, B>::new(&self.file.m, slot + 1);
+            // An input already here is this slot's previous owner's command
+            // (or this member's, from a call that failed): the register goes
+            // on with it.
+            let before = register.own_input(self.slot)?;
+            let (winner, _) = register.propose(self.slot, command, self.seed(slot + 1))?;
+            self.next = Some(slot + 1);
+            let ours =
+                before.is_none_or(|b| bytemuck::bytes_of(&b) == bytemuck::bytes_of(&command));
+            if winner == self.slot && ours {
+                return Ok(slot);
+            }
+            slot += 1;
+        }
+    }
+
+    /// Proposes `value` in log slot `slot` alone, as in a register of its
+    /// own, and returns the value decided there (for logs whose slots are
+    /// rounds: terms of office, epochs). Like [`propose`](Self::propose), it
+    /// goes on with this slot's input if one is already there.
+    ///
+    /// [`Shared::log_len`] counts the decided prefix; keep it one by
+    /// proposing in a slot only once the slot before it is decided (for
+    /// example at `log_len()`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LogFull`] if `slot` is not below the capacity;
+    /// [`Error::Corrupt`]; [`Error::OutOfBallots`].
+    pub fn propose_at(&mut self, slot: usize, value: T) -> Result<T, Error> {
+        if slot >= self.file.m.layout.log_capacity {
+            return Err(Error::LogFull);
+        }
+        let seed = self.seed(slot + 1);
+        FileRegister::<T, B>::new(&self.file.m, slot + 1)
+            .propose(self.slot, value, seed)
+            .map(|(_, decided)| decided)
+    }
+
+    /// Acquires the bakery, waiting as long as it takes; while it waits it
+    /// clears the registers of dead participants in its way (see the
+    /// [module documentation](super)).
+    pub fn lock(&mut self) -> Guard<'_, 'f, T, D, B> {
+        let slots = self.file.m.slots();
+        let owner_died = unstoppable(robust::lock(
+            &slots,
+            &slots,
+            self.slot,
+            self.owner,
+            &mut Unbounded,
+        ));
+        Guard {
+            member: self,
+            owner_died,
+        }
+    }
+}
+
+impl<T, D, B> Drop for Member<'_, T, D, B> {
+    fn drop(&mut self) {
+        let slots = self.file.m.slots();
+        let i = self.slot;
+        // Relaxed: this member's own registers, last written by this thread.
+        let quiet = slots.number(i).load(Relaxed) == 0
+            && slots.choosing(i).load(Relaxed) == 0
+            && slots.inside(i).load(Relaxed) == 0;
+        if quiet {
+            robust::release(&slots, i, self.owner);
+        }
+    }
+}
+
+impl<T, D, B> core::fmt::Debug for Member<'_, T, D, B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Member")
+            .field("slot", &self.slot)
+            .field("took_over_from", &self.took_over)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The bakery of a [`Shared`] file, held by a [`Member`]; released on drop.
+///
+/// The data is read and written whole, as words (a process that breaks the
+/// lock could be writing it at the same time, so no reference into the file
+/// is handed out).
+pub struct Guard<'m, 'f, T, D = (), B = NativeBlock> {
+    member: &'m mut Member<'f, T, D, B>,
+    owner_died: bool,
+}
+
+impl<T, D: Pod, B> Guard<'_, '_, T, D, B> {
+    /// Whether a previous holder died in the critical section and no holder
+    /// has called [`mark_consistent`](Self::mark_consistent) since: the
+    /// data may be half-written (a robust mutex's `EOWNERDEAD`).
+    pub fn owner_died(&self) -> bool {
+        self.owner_died
+    }
+
+    /// Declares the data consistent again, after repairing it: later holders
+    /// are no longer told that an owner died.
+    pub fn mark_consistent(&mut self) {
+        robust::consistent(&self.member.file.m.slots());
+        self.owner_died = false;
+    }
+
+    /// The data.
+    pub fn get(&self) -> D {
+        let m = &self.member.file.m;
+        m.load_pod(m.regions.data)
+    }
+
+    /// Replaces the data.
+    pub fn set(&mut self, value: &D) {
+        let m = &self.member.file.m;
+        m.store_pod(m.regions.data, value);
+    }
+}
+
+impl<T, D, B> Drop for Guard<'_, '_, T, D, B> {
+    fn drop(&mut self) {
+        let slots = self.member.file.m.slots();
+        if std::thread::panicking() {
+            // A holder that unwinds may leave half-written data, as a dead
+            // one does: the next holder is told. Relaxed: published by the
+            // unlock's `Release` exit right after.
+            slots.owner_died().store(1, Relaxed);
+        }
+        let (slot, owner) = (self.member.slot, self.member.owner);
+        unstoppable(robust::unlock(&slots, slot, owner, &mut Unbounded));
+    }
+}
+
+impl<T, D, B> core::fmt::Debug for Guard<'_, '_, T, D, B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Guard")
+            .field("owner_died", &self.owner_died)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,245 @@
+//! The Paxos register, the Paxos log and the bakery in a file that unrelated
+//! processes map: agreement and mutual exclusion that survive `kill -9`
+//! (feature `shm`, unix; process identity needs Linux's `/proc`).
+//!
+//! Disk Paxos was meant for a disk shared by machines (sanlock runs it over
+//! shared storage to hold leases). Here the disk is a file mapped by the
+//! processes of one machine, and the code that runs over it is the code the
+//! loom models check: the register's attempt over a storage trait, the
+//! bakery's functions over its `Registers`, and the recovery protocol of
+//! `robust` over its slots.
+//!
+//! ```
+//! use doorway::shm::{Options, Shared};
+//!
+//! let dir = std::env::temp_dir().join(format!("doorway-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("example.doorway");
+//!
+//! // Three participant slots, a register and a log of u64, a bakery over a u64.
+//! let file = Shared::<u64, u64>::create(&path, &Options::new(3).log_capacity(8))?;
+//! let mut me = file.join()?; // claims a free slot for this process
+//! assert_eq!(me.propose(7)?, 7); // alone, it decides its own value
+//! assert_eq!(me.append(40)?, 0); // first slot of the log
+//! {
+//!     let mut counter = me.lock();
+//!     assert!(!counter.owner_died());
+//!     counter.set(&(counter.get() + 1));
+//! }
+//!
+//! // Another process (here, another handle) opens the same file.
+//! let other = Shared::<u64, u64>::open(&path)?;
+//! assert_eq!(other.decided()?, Some(7));
+//! assert_eq!(other.log_entries()?, [40]);
+//! drop(me);
+//! drop((file, other));
+//! std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # The file
+//!
+//! A 128-byte header with a magic number, a format version and the layout
+//! (participants, block kind, value size and alignment, data size and
+//! alignment, log capacity, total length, a checksum) is checked on every
+//! open against the types the process asks for; see [`Layout`] for the
+//! format. Values live in the file, so they are plain bytes: `T` and `D` are
+//! [`Pod`], and are copied in and out as 32-bit words with atomic loads and
+//! stores.
+//!
+//! # Who gets in
+//!
+//! - [`Shared::create`] makes the file readable and writable by its owner
+//!   only (mode `0o600`, exactly, whatever the umask) unless
+//!   [`Options::mode`] says otherwise. It writes the whole file under a
+//!   fresh temporary name (`O_CREAT | O_EXCL`, which follows no symlink) and
+//!   publishes it with `link(2)`, which fails if anything, a planted symlink
+//!   included, already has the name: a file under its final name is always
+//!   complete.
+//! - [`Shared::open`] opens with `O_NOFOLLOW`, and refuses anything but a
+//!   regular file owned by the calling user (unless
+//!   [`Options::allow_other_owner`]), a header that does not check out, and a
+//!   length other than the layout's.
+//! - Everything read from the mapping is checked before use: blocks
+//!   (ballots, votes, input indices), decision words, latch counters,
+//!   claim words. A process that writes garbage into the file can break
+//!   agreement or exclusion among those who share it, or stop their
+//!   progress, but cannot make another process read out of bounds, panic or
+//!   hit undefined behaviour: every access to the mapping is atomic, every
+//!   offset comes from the checked layout, and any bytes are a valid `Pod`.
+//!   A register or log operation that meets words no honest participant
+//!   writes returns [`Error::Corrupt`] without deciding.
+//! - Not covered: a process that truncates the file while others have it
+//!   mapped makes their next touch of a lost page raise `SIGBUS` (the
+//!   kernel's rule for shared file mappings); such a process runs as the
+//!   same user (the file is `0o600`) and could as well kill them. Open
+//!   checks the length; [`Shared::check`] checks it again.
+//!
+//! # Crash semantics
+//!
+//! - **Paxos**: a process killed at any instant never blocks the others, and
+//!   agreement holds: a proposer's block is written only by its owner, and
+//!   its state is in the file. A process that claims the slot of a dead one
+//!   goes on with that one's proposals (Disk Paxos's recovery): its ballots
+//!   start above the dead one's promise, and an input the dead one already
+//!   wrote stays (a value others may have adopted is never overwritten).
+//! - **Bakery**: a process that dies holding or waiting leaves its ticket
+//!   (or `choosing`) behind; a waiter that waits long looks at the owners of
+//!   the slots in its way, and clears the registers of dead ones by the
+//!   recovery rule; the next holder learns from [`Guard::owner_died`] that a
+//!   previous holder died in the critical section (as a robust pthread
+//!   mutex returns `EOWNERDEAD`), until a holder calls
+//!   [`Guard::mark_consistent`]. A holder that unwinds from a panic raises
+//!   the same flag. A frozen (`SIGSTOP`) holder is alive: the lock waits for
+//!   it, as any lock must.
+//! - **Slots**: a slot whose owner died is claimed again only after its
+//!   registers are cleared, by one recoverer at a time (compare-and-swap of
+//!   the claim word; see the recovery protocol in the crate's `robust`
+//!   module, whose loom models check exactly this code).
+
+mod file;
+mod header;
+mod identity;
+mod register;
+
+pub use bytemuck::{Pod, Zeroable};
+pub use file::{Guard, Member, Options, Shared, SlotState};
+pub use header::{
+    HEADER_BYTES, Layout, MAX_FILE_BYTES, MAX_LOG_CAPACITY, MAX_PARTICIPANTS, MAX_VALUE_BYTES,
+    VERSION,
+};
+
+use core::fmt;
+use std::io;
+
+/// Why a shared file could not be opened or used.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operating system refused (open, map, link, …).
+    Io(io::Error),
+    /// The file does not start with doorway's magic number.
+    NotDoorway,
+    /// The file has another format version.
+    Version {
+        /// The version in the file.
+        found: u32,
+        /// The version this crate reads.
+        supported: u32,
+    },
+    /// The header is damaged or describes an impossible layout.
+    Header(&'static str),
+    /// The file holds another layout than the types it is opened with.
+    Layout {
+        /// Which part differs.
+        what: &'static str,
+        /// As the file says.
+        file: u64,
+        /// As the caller's types (or options) say.
+        expected: u64,
+    },
+    /// The file is shorter or longer than its header says (truncated, or
+    /// being resized).
+    Length {
+        /// Bytes found.
+        found: u64,
+        /// Bytes expected.
+        expected: u64,
+    },
+    /// The file is not one this process should trust: not a regular file,
+    /// a symlink, or owned by another user.
+    Insecure(&'static str),
+    /// Every participant slot has a live owner.
+    Full,
+    /// The file holds words no honest participant writes.
+    Corrupt {
+        /// Where: "block", "decision", "input", "own block".
+        what: &'static str,
+        /// Which register (0, or the log slot plus one), or slot.
+        at: usize,
+    },
+    /// Every slot of the log is decided.
+    LogFull,
+    /// A register ran out of ballots (after about 2²⁸ / participants
+    /// preemptions, or a promise someone scribbled at the top).
+    OutOfBallots,
+    /// Not available on this system.
+    Unsupported(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "doorway shared file: {e}"),
+            Error::NotDoorway => f.write_str("not a doorway shared file (bad magic number)"),
+            Error::Version { found, supported } => write!(
+                f,
+                "doorway shared file of format version {found}; this crate reads version {supported}"
+            ),
+            Error::Header(why) => write!(f, "doorway shared file: bad header: {why}"),
+            Error::Layout {
+                what,
+                file,
+                expected,
+            } => write!(
+                f,
+                "doorway shared file holds another layout: {what} is {file} in the file, {expected} here"
+            ),
+            Error::Length { found, expected } => write!(
+                f,
+                "doorway shared file is {found} bytes long, expected {expected} (truncated or resized)"
+            ),
+            Error::Insecure(why) => write!(f, "doorway shared file refused: {why}"),
+            Error::Full => f.write_str("every slot of the doorway shared file has a live owner"),
+            Error::Corrupt { what, at } => write!(
+                f,
+                "doorway shared file is corrupt: a {what} at {at} holds words no participant writes"
+            ),
+            Error::LogFull => f.write_str("every slot of the shared Paxos log is decided"),
+            Error::OutOfBallots => f.write_str("a shared Paxos register ran out of ballots"),
+            Error::Unsupported(why) => write!(f, "doorway shared file: unsupported: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+/// Test hooks for doorway's own fuzz tests: the checked decodings, callable
+/// on any words (`--cfg doorway_mutants` only).
+#[cfg(doorway_mutants)]
+#[doc(hidden)]
+pub mod decode {
+    /// [`Block::checked_from_fields`](crate::paxos::ballot::Block): the
+    /// re-encoded fields of a block proposer `owner` of `n` could have
+    /// written, or `None`.
+    pub fn block(fields: [u32; 3], owner: usize, n: usize) -> Option<[u32; 3]> {
+        let limit = super::register::ballot_limit(n)?;
+        crate::paxos::ballot::Block::checked_from_fields(fields, owner, n, limit)
+            .map(|block| block.to_fields())
+    }
+
+    /// A 64-bit word block, checked the same way.
+    pub fn word_block(word: u64, owner: usize, n: usize) -> Option<[u32; 3]> {
+        block(crate::paxos::ballot::Block::word_fields(word), owner, n)
+    }
+
+    /// A decision word among `n` proposers: `Ok(None)` undecided,
+    /// `Ok(Some(i))` decided input `i < n`, `Err(())` corrupt.
+    #[allow(clippy::result_unit_err)]
+    pub fn decision(word: u32, n: usize) -> Result<Option<usize>, ()> {
+        super::register::decode_decision(word, n).ok_or(())
+    }
+}

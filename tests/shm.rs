@@ -1,0 +1,346 @@
+//! The shared file within one process: creation and opening (wrong headers,
+//! wrong layouts, short files, symlinks, permissions), the register, the log
+//! and the bakery from several threads (each its own member), taking over a
+//! dead owner's slot, and a file filled with random bytes read through every
+//! public read path.
+//!
+//! The kill tests, with real processes, are in `shm_processes.rs`.
+
+#![cfg(all(feature = "shm", unix, not(loom), not(miri)))]
+
+use doorway::paxos::LatchBlock;
+use doorway::shm::{Error, Layout, Options, Shared, SlotState};
+use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::path::PathBuf;
+
+/// A fresh directory for one test, removed when dropped.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("doorway-shm-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+type File = Shared<u64, [u64; 2]>;
+
+#[test]
+fn created_files_are_private_complete_and_not_created_twice() {
+    let dir = Dir::new("create");
+    let path = dir.path("f");
+    let file = File::create(&path, &Options::new(3).log_capacity(4)).unwrap();
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(meta.len(), file.layout().file_len().unwrap());
+    assert!(matches!(
+        File::create(&path, &Options::new(3)),
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::AlreadyExists
+    ));
+    let shared = File::create(dir.path("g"), &Options::new(2).mode(0o640)).unwrap();
+    let mode = std::fs::metadata(dir.path("g"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        0o640,
+        "the mode asked for, whatever the umask"
+    );
+    drop(shared);
+    // Only the two files: no temporary left behind.
+    assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 2);
+}
+
+#[test]
+fn a_planted_symlink_is_never_followed() {
+    let dir = Dir::new("symlink");
+    let target = dir.path("target");
+    std::fs::write(&target, b"precious").unwrap();
+    let link = dir.path("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert!(File::create(&link, &Options::new(2)).is_err());
+    assert!(matches!(File::open(&link), Err(Error::Insecure(_))));
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+}
+
+#[test]
+fn wrong_headers_layouts_and_lengths_are_errors() {
+    let dir = Dir::new("wrong");
+    let path = dir.path("f");
+    drop(File::create(&path, &Options::new(3).log_capacity(4)).unwrap());
+    // Other types, another block kind, another layout.
+    assert!(matches!(
+        Shared::<u32, [u64; 2]>::open(&path),
+        Err(Error::Layout {
+            what: "the value size",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Shared::<u64, u64>::open(&path),
+        Err(Error::Layout {
+            what: "the data size",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Shared::<u64, [u64; 2], LatchBlock>::open(&path),
+        Err(Error::Layout {
+            what: "the block kind",
+            ..
+        })
+    ));
+    assert!(matches!(
+        File::open_or_create(&path, &Options::new(4).log_capacity(4)),
+        Err(Error::Layout {
+            what: "participants",
+            ..
+        })
+    ));
+    File::open_or_create(&path, &Options::new(3).log_capacity(4)).unwrap();
+    // A flipped byte in the header.
+    let bytes = std::fs::read(&path).unwrap();
+    let handle = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    handle.write_all_at(&[bytes[20] ^ 1], 20).unwrap();
+    assert!(matches!(File::open(&path), Err(Error::Header(_))));
+    handle.write_all_at(&bytes[20..21], 20).unwrap();
+    File::open(&path).unwrap();
+    // Truncated, extended, shorter than a header, empty, not ours.
+    let len = bytes.len() as u64;
+    for wrong in [len - 1, len + 64, 100, 0] {
+        handle.set_len(wrong).unwrap();
+        match File::open(&path) {
+            Err(Error::Length { found, .. }) => assert_eq!(found, wrong),
+            other => panic!("length {wrong}: {other:?}"),
+        }
+    }
+    handle.set_len(len).unwrap();
+    handle.write_all_at(&bytes[..128], 0).unwrap();
+    let file = File::open(&path).unwrap();
+    handle.set_len(len + 8).unwrap();
+    assert!(
+        matches!(file.check(), Err(Error::Length { .. })),
+        "resized after open"
+    );
+    std::fs::write(dir.path("text"), b"hello, world").unwrap();
+    assert!(matches!(
+        File::open(dir.path("text")),
+        Err(Error::Length { .. })
+    ));
+    std::fs::write(dir.path("zeros"), vec![0u8; 4096]).unwrap();
+    assert!(matches!(
+        File::open(dir.path("zeros")),
+        Err(Error::NotDoorway)
+    ));
+    assert!(File::open(&dir.0).is_err(), "a directory");
+}
+
+#[test]
+fn threads_agree_on_the_register_and_the_log_and_exclude_on_the_bakery() {
+    let dir = Dir::new("threads");
+    let file = File::create(dir.path("f"), &Options::new(4).log_capacity(64)).unwrap();
+    const ROUNDS: u64 = 2000;
+    let decided: Vec<(u64, Vec<usize>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4u64)
+            .map(|k| {
+                let file = &file;
+                s.spawn(move || {
+                    let mut me = file.join().unwrap();
+                    let value = me.propose(100 + k).unwrap();
+                    let slots: Vec<usize> =
+                        (0..10).map(|i| me.append(k * 1000 + i).unwrap()).collect();
+                    for _ in 0..ROUNDS {
+                        let mut guard = me.lock();
+                        assert!(!guard.owner_died());
+                        let [count, _] = guard.get();
+                        guard.set(&[count + 1, k]);
+                    }
+                    (value, slots)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let value = file.decided().unwrap().unwrap();
+    assert!((100..104).contains(&value));
+    assert!(decided.iter().all(|(v, _)| *v == value), "agreement");
+    let entries = file.log_entries().unwrap();
+    assert_eq!(entries.len(), 40);
+    assert_eq!(file.log_len().unwrap(), 40);
+    for (k, (_, slots)) in decided.iter().enumerate() {
+        for (i, &slot) in slots.iter().enumerate() {
+            assert_eq!(entries[slot], k as u64 * 1000 + i as u64);
+            assert!(file.log_author(slot).unwrap().is_some());
+        }
+    }
+    let mut me = file.join().unwrap();
+    assert_eq!(me.lock().get()[0], 4 * ROUNDS, "a lost increment");
+    drop(me);
+    assert!(file.slots().iter().all(|s| *s == SlotState::Free));
+    assert!(!file.is_locked());
+}
+
+/// What a child process does before it dies (`DOORWAY_SHM_CHILD`): `hold`
+/// claims slot 0, proposes 7, takes the lock, writes `[1, 99]` and exits
+/// holding it; `append` claims slot 1, appends 41 and exits. Neither gives
+/// anything back: to the others they died.
+#[test]
+fn child() {
+    let Ok(role) = std::env::var("DOORWAY_SHM_CHILD") else {
+        return; // the normal run: nothing to do
+    };
+    let path = std::env::var("DOORWAY_SHM_PATH").unwrap();
+    let file = File::open(&path).unwrap();
+    match role.as_str() {
+        "hold" => {
+            let mut me = file.join_slot(0).unwrap();
+            me.propose(7).unwrap();
+            let mut guard = me.lock();
+            guard.set(&[1, 99]);
+            std::process::exit(0); // holding the lock, owning the slot
+        }
+        "append" => {
+            let mut me = file.join_slot(1).unwrap();
+            me.append(41).unwrap();
+            std::process::exit(0);
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
+
+/// Runs this test binary's `child` test as a process in `role`, to its end;
+/// returns its pid.
+fn run_child(role: &str, path: &std::path::Path) -> u32 {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new(exe)
+        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env("DOORWAY_SHM_CHILD", role)
+        .env("DOORWAY_SHM_PATH", path)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(child.wait().unwrap().success());
+    pid
+}
+
+#[test]
+fn a_dead_owners_slot_is_recovered_and_the_next_holder_told() {
+    let dir = Dir::new("dead");
+    let path = dir.path("f");
+    let file = File::create(&path, &Options::new(2).log_capacity(4)).unwrap();
+    run_child("hold", &path);
+    assert!(matches!(
+        file.slots()[0],
+        SlotState::Owned { alive: false, .. }
+    ));
+    assert!(file.is_locked());
+    let mut survivor = file.join_slot(1).unwrap();
+    assert_eq!(
+        survivor.propose(8).unwrap(),
+        7,
+        "the dead one's decision stands"
+    );
+    {
+        let mut guard = survivor.lock(); // recovers slot 0 while it waits
+        assert!(guard.owner_died(), "the holder died inside");
+        assert_eq!(guard.get(), [1, 99]);
+        guard.mark_consistent();
+    }
+    assert!(!survivor.lock().owner_died());
+    assert_eq!(file.slots()[0], SlotState::Free);
+    let heir = file.join_slot(0).unwrap();
+    assert_eq!(
+        heir.took_over_from(),
+        None,
+        "already recovered by the waiter"
+    );
+}
+
+#[test]
+fn a_new_owner_goes_on_with_the_dead_owners_proposal() {
+    let dir = Dir::new("heir");
+    let path = dir.path("f");
+    let file = File::create(&path, &Options::new(2).log_capacity(4)).unwrap();
+    let pid = run_child("append", &path);
+    let mut heir = file.join_slot(1).unwrap();
+    assert_eq!(heir.took_over_from(), Some(pid));
+    assert_eq!(heir.append(42).unwrap(), 1);
+    assert_eq!(file.log_entries().unwrap(), [41, 42]);
+}
+
+/// A file whose every byte after a valid header is random: every public
+/// read path returns a value or an error, never panics, and a member can
+/// still lock (recovering the garbage owners) and propose (or report the
+/// corruption).
+#[test]
+fn a_file_of_random_bytes_never_panics_a_reader() {
+    let dir = Dir::new("random");
+    let path = dir.path("f");
+    let len = File::create(&path, &Options::new(4).log_capacity(8))
+        .unwrap()
+        .layout()
+        .file_len()
+        .unwrap() as usize;
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    for round in 0..40 {
+        let mut bytes = std::fs::read(&path).unwrap();
+        for byte in &mut bytes[128..] {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Mostly small words, so some blocks and decisions decode.
+            *byte = if round % 2 == 0 {
+                state as u8
+            } else {
+                (state as u8) & 3
+            };
+        }
+        assert_eq!(bytes.len(), len);
+        std::fs::write(&path, &bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        let _ = file.decided();
+        for slot in 0..10 {
+            let _ = (file.log_get(slot), file.log_author(slot));
+        }
+        let _ = (
+            file.log_len(),
+            file.log_entries(),
+            file.slots(),
+            file.is_locked(),
+        );
+        let _ = file.recover_dead();
+        let mut me = file.join().expect("garbage owners are dead");
+        let _ = me.propose(5);
+        let _ = me.append(6);
+        let _ = me.lock().get();
+    }
+}
+
+#[test]
+fn layouts_describe_themselves() {
+    let layout = Layout {
+        participants: 2,
+        block_kind: 1,
+        value_size: 8,
+        value_align: 8,
+        data_size: 0,
+        data_align: 1,
+        log_capacity: 0,
+    };
+    let header = layout.to_header().unwrap();
+    assert_eq!(Layout::from_header(&header).unwrap(), layout);
+}
