@@ -350,6 +350,28 @@ macro_rules! register_suite {
                 }
             }
 
+            /// The winner of a slot leads the next: alone, a replica's
+            /// first append costs both phases unless it is replica 0 (slot
+            /// 0's leader), and every later one phase 2 alone, the steps of
+            /// proposer 0's lone proposal.
+            #[test]
+            fn a_lone_replica_leads_every_slot_after_its_first() {
+                for me in 0..3 {
+                    let mut log = PaxosLog::<u32, 3, B>::with_capacity(4);
+                    let mut replica = log.replicas().into_iter().nth(me).unwrap();
+                    let mut costs = Vec::new();
+                    for (slot, command) in (0..4).enumerate() {
+                        let (appended, steps) =
+                            scenario::append_counting_steps(&mut replica, command);
+                        assert_eq!(appended.ok(), Some(slot));
+                        costs.push(steps);
+                    }
+                    let first = solo_steps::<3>(me);
+                    let led = solo_steps::<3>(0);
+                    assert_eq!(costs, [first, led, led, led], "replica {me}");
+                }
+            }
+
             /// Replica 0 stops forever after its `k`-th step, for every `k`
             /// of its first two appends; the others still fill the log.
             #[test]

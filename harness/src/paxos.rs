@@ -25,8 +25,8 @@ use std::fmt::Debug;
 use std::sync::Mutex;
 
 pub use hooks::{
-    propose_counting_steps, propose_halting_after, propose_pausing_after, solo_steps,
-    vote_visible_after, write_steps,
+    append_counting_steps, propose_counting_steps, propose_halting_after, propose_pausing_after,
+    solo_steps, vote_visible_after, write_steps,
 };
 
 /// Decisions as they happen, kept where loom cannot see them.

@@ -219,6 +219,48 @@ fn log_two_replicas_one_append_each_bounded() {
     .check();
 }
 
+/// Replica 0 leads slot 0 and, while it keeps winning, slot 1 (phase 2
+/// alone: the lowest ballot is its own), while replica 1 appends once with
+/// both phases, as a usurper. Bound 5, about 5 s (unbounded, it ran past 13
+/// minutes).
+fn log_leader_and_usurper() -> Model {
+    Model::new(
+        "paxos log: leader x 2 appends vs usurper x 1",
+        Bound::Preemptions(5),
+        || {
+            scenario::log_race::<WordBlock, 2>([Part::Append(2), Part::Append(1)], 3);
+        },
+    )
+}
+
+#[test]
+fn log_leader_and_usurper_bounded() {
+    log_leader_and_usurper().check();
+}
+
+/// The leader (replica 0) stops forever after each of its shared-memory
+/// steps through two lone appends (`solo_steps` each: its first slot, then
+/// its phase-2-only proposal in the second); replica 1 appends twice and must
+/// get past the stopped leader's lowest ballot and any vote it left. Bound 3:
+/// under half a second per stopping point.
+#[test]
+fn log_a_stopped_leader_blocks_nobody_bounded() {
+    let leader_steps = 2 * scenario::solo_steps::<WordBlock, 2>(0);
+    for k in 0..=leader_steps {
+        Model::new(
+            format!("paxos log: leader stopped after {k} steps vs 2 appends"),
+            Bound::Preemptions(3),
+            move || {
+                scenario::log_race::<WordBlock, 2>(
+                    [Part::AppendHaltingAfter(2, k), Part::Append(2)],
+                    4,
+                );
+            },
+        )
+        .check();
+    }
+}
+
 /// Removing or weakening either fence of the register lets two proposers
 /// decide differently, and the two-proposer model finds it.
 #[test]
@@ -305,6 +347,13 @@ fn every_flaw_is_caught() {
                 flaw::with(broken, explore)
             })
         });
+        assert!(caught, "no model catches the flaw {broken:?}");
+    }
+    for broken in Flaw::LOG {
+        let caught = log_leader_and_usurper()
+            .catches_under(&format!("flaw {broken:?}"), |explore| {
+                flaw::with(broken, explore)
+            });
         assert!(caught, "no model catches the flaw {broken:?}");
     }
 }

@@ -2,11 +2,13 @@
 //!
 //! # Invariants
 //!
-//! 1. **Ballots are disjoint per proposer.** Proposer `i` of `n` owns exactly
-//!    the ballots `b ≥ 1` with `(b − 1) mod n = i`: `i + 1`, `i + 1 + n`,
-//!    `i + 1 + 2n`, … Ballot 0 is no ballot at all. Two proposers never use
-//!    the same ballot, so a ballot names one proposer and, within one
-//!    register, at most one value.
+//! 1. **Ballots are disjoint per proposer.** The proposer of rank `i` of `n`
+//!    owns exactly the ballots `b ≥ 1` with `(b − 1) mod n = i`: `i + 1`,
+//!    `i + 1 + n`, `i + 1 + 2n`, … Ballot 0 is no ballot at all. A register
+//!    gives each of its proposers one rank (its index moved by the register's
+//!    leader, the same for every proposer of that register), so two proposers
+//!    never use the same ballot, and a ballot names one proposer and, within
+//!    one register, at most one value.
 //! 2. **Ballots are bounded.** Every ballot is at most [`Ballot::MAX`]
 //!    (2²⁸ − 1), so that `mbal`, `bal` and the input index fit one 64-bit
 //!    word. A proposer that would need a ballot above it panics; it can only
@@ -43,13 +45,15 @@ impl Ballot {
     /// The largest ballot the encodings can hold.
     pub(crate) const MAX: u32 = (1 << BALLOT_BITS) - 1;
 
-    /// Proposer `me`'s first ballot among `n` proposers.
+    /// The first ballot of the proposer of rank `me` among `n` proposers (a
+    /// register ranks its proposers from its leader: see `Campaign`).
     pub(crate) const fn first(me: usize, n: usize) -> Ballot {
         debug_assert!(me < n && n <= MAX_PROPOSERS);
         Ballot(me as u32 + 1)
     }
 
-    /// Proposer `me`'s smallest ballot above `seen`, among `n` proposers.
+    /// The smallest ballot above `seen` of the proposer of rank `me`, among
+    /// `n` proposers.
     ///
     /// # Panics
     ///

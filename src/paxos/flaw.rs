@@ -25,16 +25,23 @@ pub enum Flaw {
     /// Every ballot skips phase 1, not only the lowest one (the classic
     /// "retry straight into phase 2, we know our value" bug).
     EveryBallotSkipsPhase1,
+    /// In a [`PaxosLog`](crate::PaxosLog), every replica takes itself for the
+    /// leader of every slot, and so for the owner of its lowest ballot: two
+    /// replicas vote at ballot 1 in one slot.
+    EveryReplicaLeads,
 }
 
 impl Flaw {
-    /// Every flaw.
+    /// Every flaw of the register.
     pub const ALL: [Flaw; 4] = [
         Flaw::SkipPhase2Reread,
         Flaw::KeepOwnValue,
         Flaw::AdoptLowestVote,
         Flaw::EveryBallotSkipsPhase1,
     ];
+
+    /// Every flaw of the log.
+    pub const LOG: [Flaw; 1] = [Flaw::EveryReplicaLeads];
 }
 
 std::thread_local! {

@@ -79,6 +79,18 @@ pub fn propose_counting_steps<T: Clone, const N: usize, B: BlockCell>(
     (value_of(register, winner), counter.taken())
 }
 
+/// [`Replica::append`], counting its shared-memory steps.
+pub fn append_counting_steps<T: Clone, const N: usize, B: BlockCell>(
+    replica: &mut Replica<'_, T, N, B>,
+    command: T,
+) -> (Result<usize, LogFull<T>>, usize) {
+    let mut counter = HaltAfter::new(usize::MAX);
+    let slot = replica
+        .append_with(command, &mut counter)
+        .unwrap_or_else(|Halted| unreachable!("an unlimited budget never halts"));
+    (slot, counter.taken())
+}
+
 /// A budget of steps shared by several appends of one replica.
 pub struct StepBudget(HaltAfter);
 

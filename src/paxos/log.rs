@@ -1,18 +1,30 @@
-//! A sequence of decisions: one [`PaxosRegister`] per slot (Multi-Paxos
-//! without a leader), shared by `N` replicas.
+//! A sequence of decisions: one [`PaxosRegister`] per slot, shared by `N`
+//! replicas, with Multi-Paxos's stable leader: a replica that keeps winning
+//! decides each next slot with phase 2 alone.
 //!
 //! # The algorithm
 //!
 //! Replica `i` keeps a cursor `next`, the first slot whose decision it has
-//! not learned. To append a command `c`:
+//! not learned, and `leader`, the winner of the slot before it (replica 0 for
+//! slot 0). To append a command `c`:
 //!
 //! ```text
 //! loop:
-//!     w := propose c in slot[next] as proposer i   (returns the winner's index)
-//!     next := next + 1
+//!     w := propose c in slot[next] as proposer i, ranked from `leader`
+//!     next := next + 1;  leader := w
 //!     if w = i: return the slot                      (c is decided there)
 //!     else: c lost that slot to another replica's command; try the next one
 //! ```
+//!
+//! *Ranked from the leader*: in each slot, the lowest ballot of all, the only
+//! one that may skip phase 1 (nothing can have been voted below it), belongs
+//! to the slot's leader; the other replicas' ballots follow in turn (see the
+//! register's `Campaign`). So a replica that won slot `s` proposes in slot
+//! `s + 1` with one block write, one fence and one read of the others, and
+//! keeps doing so while it keeps winning, as a Multi-Paxos leader whose one
+//! prepare covers every later slot. Another replica that appends meanwhile
+//! runs both phases at a higher ballot, as a usurper does, and if it wins a
+//! slot it leads the next.
 //!
 //! # Invariants
 //!
@@ -29,13 +41,25 @@
 //!    winner is another replica holds that replica's command, not this one.
 //! 5. **Nobody blocks anybody**: a replica that stops forever in the middle of
 //!    slot `s` leaves a register that the others still decide (the
-//!    register's own guarantee); they pass it and go on.
+//!    register's own guarantee); they pass it and go on. A stopped leader
+//!    holds only the lowest ballot of one slot, which any usurper outbids;
+//!    if its command still wins that slot (adopted from its vote), it is
+//!    named leader of the next one too, where the others pay both phases
+//!    once more, and the winner there leads from then on.
+//! 6. **Every proposer of a slot agrees on its leader**: it is the winner of
+//!    the slot before, which a replica has learned before it proposes
+//!    (invariant 3), or replica 0 for slot 0. So each slot's ranks are one
+//!    permutation of the replicas, its ballots are disjoint, and only the
+//!    leader skips phase 1 there: the register's own invariants hold slot by
+//!    slot.
 //!
 //! # Cost
 //!
-//! An append that wins its first slot costs one register decision. Under
-//! contention a replica proposes in every slot that others fill before it,
-//! and learns their commands on the way. Slots are allocated up front
+//! An append that wins its first slot costs one register decision: for the
+//! slot's leader, one block write, one `SeqCst` fence and `N − 1` block reads
+//! (phase 2 alone); for any other replica both phases. Under contention a
+//! replica proposes in every slot that others fill before it, and learns
+//! their commands on the way. Slots are allocated up front
 //! ([`PaxosLog::with_capacity`]); an append past the last slot fails with
 //! [`LogFull`].
 
@@ -98,6 +122,7 @@ impl<T, const N: usize, B: BlockCell> PaxosLog<T, N, B> {
             log,
             index,
             next: 0,
+            leader: 0,
         })
     }
 
@@ -121,6 +146,7 @@ impl<T, const N: usize, B: BlockCell> PaxosLog<T, N, B> {
             log: self,
             index,
             next: 0,
+            leader: 0,
         }
     }
 
@@ -170,6 +196,9 @@ pub struct Replica<'l, T, const N: usize, B: BlockCell = NativeBlock> {
     index: usize,
     /// The first slot whose decision this replica has not learned.
     next: usize,
+    /// The leader of slot `next`: the winner of the slot before it (replica
+    /// 0 for slot 0), whose lowest ballot skips phase 1 (invariant 6).
+    leader: usize,
 }
 
 impl<'l, T, const N: usize, B: BlockCell> Replica<'l, T, N, B> {
@@ -225,8 +254,14 @@ impl<'l, T, const N: usize, B: BlockCell> Replica<'l, T, N, B> {
             // constructors' contract), and it proposes in `slot` once:
             // `next` moves past it right after (invariant 2).
             let proposer = unsafe { register.proposer_unchecked(self.index) };
-            let winner = Proposal::new(proposer, command.clone()).finish_with(steps)?;
+            let leader = if flawed!(EveryReplicaLeads) {
+                self.index
+            } else {
+                self.leader
+            };
+            let winner = Proposal::led_by(leader, proposer, command.clone()).finish_with(steps)?;
             self.next += 1;
+            self.leader = winner;
             if winner == self.index {
                 return Ok(Ok(slot));
             }

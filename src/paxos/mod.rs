@@ -44,6 +44,18 @@
 //! out the `N` [`Proposer`]s once; proposing consumes the proposer; handing
 //! them out again panics.
 
+/// Whether a deliberate flaw is in effect (doorway's own loom and Miri builds
+/// only; `false` and compiled away everywhere else).
+macro_rules! flawed {
+    ($flaw:ident) => {{
+        #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+        let active = crate::paxos::flaw::active(crate::paxos::flaw::Flaw::$flaw);
+        #[cfg(not(all(doorway_mutants, any(loom, miri), feature = "std")))]
+        let active = false;
+        active
+    }};
+}
+
 mod backoff;
 pub(crate) mod ballot;
 pub mod block;

@@ -142,18 +142,6 @@ const DECIDE: Access = Access::redundant(
 #[cfg(doorway_mutants)]
 pub const ORDERINGS: [Access; 3] = [DECIDE, ATTEMPT_READS_DECISION, READ_DECISION];
 
-/// Whether a deliberate flaw is in effect (doorway's own loom and Miri builds
-/// only; `false` and compiled away everywhere else).
-macro_rules! flawed {
-    ($flaw:ident) => {{
-        #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
-        let active = super::flaw::active(super::flaw::Flaw::$flaw);
-        #[cfg(not(all(doorway_mutants, any(loom, miri), feature = "std")))]
-        let active = false;
-        active
-    }};
-}
-
 /// A register that `N` proposers use to agree on one value of type `T`,
 /// reading and writing shared memory only.
 ///
@@ -601,8 +589,18 @@ impl Default for Scan {
 
 /// A proposer's private state in one register: its next ballot, its own
 /// block as last written, and its backoff.
+///
+/// Ballots are handed out by *rank*, not by index: the proposer of rank `r`
+/// owns the ballots `r + 1`, `r + 1 + N`, … (`ballot` invariant 1), and the
+/// lowest ballot of all, which skips phase 1, belongs to rank 0. The rank is
+/// the index moved by the register's leader: `(me − leader) mod N`. A lone
+/// register's leader is proposer 0, so rank and index coincide; a
+/// [`PaxosLog`](super::PaxosLog) makes the winner of each slot the leader of
+/// the next, which every proposer of that slot knows (invariant 3 of the log),
+/// so each slot's ranks are one permutation and ballots stay disjoint.
 pub(crate) struct Campaign {
     pub(crate) me: usize,
+    rank: usize,
     proposers: usize,
     pub(crate) ballot: Ballot,
     own: Block,
@@ -610,11 +608,15 @@ pub(crate) struct Campaign {
 }
 
 impl Campaign {
-    pub(crate) fn new(me: usize, proposers: usize, seed: usize) -> Self {
+    /// The campaign of proposer `me` in a register led by proposer `leader`.
+    pub(crate) fn led_by(leader: usize, me: usize, proposers: usize, seed: usize) -> Self {
+        debug_assert!(leader < proposers && me < proposers);
+        let rank = (me + proposers - leader) % proposers;
         Self {
             me,
+            rank,
             proposers,
-            ballot: Ballot::first(me, proposers),
+            ballot: Ballot::first(rank, proposers),
             own: Block::EMPTY,
             backoff: Backoff::new(seed as u64 ^ ((me as u64) << 48)),
         }
@@ -627,9 +629,12 @@ impl Campaign {
     /// which phase 1 weighs like any other.
     #[cfg(all(feature = "shm", unix, not(loom)))]
     pub(crate) fn resume(me: usize, proposers: usize, seed: usize, own: Block) -> Self {
-        let mut campaign = Self::new(me, proposers, seed);
+        // Led by proposer 0: a register in a shared file ranks proposers by
+        // index, which its block checks rely on (a block's ballots belong to
+        // its owner's index).
+        let mut campaign = Self::led_by(0, me, proposers, seed);
         if own.mbal != Ballot::NONE {
-            campaign.ballot = Ballot::next_above(own.mbal, me, proposers);
+            campaign.ballot = Ballot::next_above(own.mbal, campaign.rank, proposers);
         }
         campaign.own = own;
         campaign
@@ -638,7 +643,7 @@ impl Campaign {
     /// Moves to the smallest own ballot above everything `scan` saw.
     fn preempted(&mut self, scan: &Scan) {
         let seen = scan.highest_mbal.max(self.ballot);
-        self.ballot = Ballot::next_above(seen, self.me, self.proposers);
+        self.ballot = Ballot::next_above(seen, self.rank, self.proposers);
     }
 }
 
@@ -758,10 +763,16 @@ pub struct Proposal<'r, T, const N: usize, B: BlockCell = NativeBlock> {
 
 impl<'r, T, const N: usize, B: BlockCell> Proposal<'r, T, N, B> {
     pub(crate) fn new(proposer: Proposer<'r, T, N, B>, value: T) -> Self {
+        Self::led_by(0, proposer, value)
+    }
+
+    /// A proposal in a register whose lowest ballot belongs to `leader` (see
+    /// `Campaign`).
+    pub(crate) fn led_by(leader: usize, proposer: Proposer<'r, T, N, B>, value: T) -> Self {
         let seed = proposer.register as *const PaxosRegister<T, N, B> as usize;
         Self {
             register: proposer.register,
-            campaign: Campaign::new(proposer.index, N, seed),
+            campaign: Campaign::led_by(leader, proposer.index, N, seed),
             pending: Some(value),
         }
     }
