@@ -21,7 +21,7 @@
 //!        if S ≠ 0 or Y ≠ 0: b[i] := 0; fail             -- busy: take the slow path
 //!        Y := i + 1;  fence CLOSE
 //!        if X ≠ i + 1:                                  -- another arrival overlapped
-//!            b[i] := 0;  fence RESOLVE
+//!            b[i] := 0
 //!            wait until b[j] = 0 for every j ≠ i
 //!            if Y ≠ i + 1: fail                         -- the last to close owns it
 //!        if S ≠ 0: Y := 0; b[i] := 0; fail              -- defer to the slow side
@@ -61,27 +61,41 @@
 //!
 //! # Memory ordering
 //!
-//! Four `SeqCst` fences, each for a store-buffering shape:
+//! Three `SeqCst` fences, each for a store-buffering shape:
 //!
 //! - `ARRIVE`, between `X := i + 1` and the reads of `S` and `Y`: Lamport's
 //!   gate needs an arrival's `X` visible to an earlier arrival that re-reads
 //!   `X`, and `SLOW`'s partner (invariant 4).
 //! - `CLOSE`, between `Y := i + 1` and the re-read of `X` and the read of
 //!   `S`: the gate's second shape, and the owner's half of invariant 3.
-//! - `RESOLVE`, between `b[i] := 0` and the scan of `b[j]`, in the gate's
-//!   overlap case: as in Lamport's algorithm.
 //! - `SLOW`, between `S := 1` and the read of `Y`: the slow side's half of
 //!   invariant 3.
 //!
+//! The overlap case's `b[i] := 0` has no fence after it: it only lets the
+//! other participants' scans pass (progress; a store becomes visible without
+//! a fence), while the scan's own reads are ordered after `Y := i + 1` by
+//! `CLOSE`, the order Lamport's argument uses: an arrival that raised `b[j]`
+//! before the scanner's `CLOSE` is seen until it leaves the gate, and one
+//! that arrived after sees a mark at its first look and stays out. Neither
+//! loom (two participants) nor Miri (three, 64 seeds) found a violation
+//! without a fence there.
+//!
 //! Message passing carries the critical sections: the exits' stores of `Y`,
-//! `b[i]` and `S` (and the bakery's exit) are `Release`, and the loads that
+//! `b[i]` and `S` (and the bakery's exit) and a deferring owner's two stores
+//! are `Release`, and the loads that
 //! let a participant in (`Y` on the slow side, `S` at the gate, `b[j]` in the
 //! gate's overlap case) are `Acquire`. Lamport's proof of the gate assumes
 //! sequential consistency; in the language's model the overlap case's owner
 //! can enter having read nothing of the last fast holder but its `b = 0`, so
 //! that store and that load carry the edge. Miri's weak-memory emulation found
 //! the missing edge when they were `Relaxed` (`tests/shapes.rs`); loom, which
-//! joins every `SeqCst` fence to one global order, had passed it.
+//! joins every `SeqCst` fence to one global order, had passed it. Likewise the
+//! modification order of `Y`, which several participants write, need not
+//! follow the schedule: an owner that defers may have closed the gate after
+//! an overlapping participant in that order, so the scanner that passes on
+//! the deferrer's `b = 0` must also see its `Y := 0`, or it may read its own
+//! older mark, take the gate, and meet the slow side in the critical section
+//! (found by loom with three participants).
 //!
 //! # Cost
 //!
@@ -106,10 +120,6 @@ const ARRIVE: FenceSite = FenceSite("fastbakery: announce the arrival (X) before
 /// against `ARRIVE` in a later arrival, and against `SLOW`).
 const CLOSE: FenceSite = FenceSite("fastbakery: close the gate (Y) before re-reading X and S");
 
-/// `b[i] := 0` before scanning `b[j]` in the gate's overlap case (Lamport's
-/// fast algorithm).
-const RESOLVE: FenceSite = FenceSite("fastbakery: leave the gate (b = 0) before scanning b");
-
 /// `S := 1` before reading `Y` (store buffering against `CLOSE` in the gate
 /// owner).
 const SLOW: FenceSite = FenceSite("fastbakery: raise S before reading Y");
@@ -117,7 +127,7 @@ const SLOW: FenceSite = FenceSite("fastbakery: raise S before reading Y");
 /// Every fence in this lock, for doorway's loom mutation tests (the bakery's
 /// own are in [`bakery::FENCES`](crate::bakery::FENCES)).
 #[cfg(doorway_mutants)]
-pub const FENCES: [FenceSite; 4] = [ARRIVE, CLOSE, RESOLVE, SLOW];
+pub const FENCES: [FenceSite; 3] = [ARRIVE, CLOSE, SLOW];
 
 /// The gate's look at `S` after closing it: entering on `S = 0` must see the
 /// last slow side's critical section, which its exit's `S := 0` released.
@@ -130,6 +140,29 @@ const SLOW_READS_Y: Access = Access::edge("fastbakery: the slow side reads Y", A
 /// `Y := 0` at a fast exit.
 const FAST_EXIT: Access = Access::edge("fastbakery: fast exit (Y = 0)", Release);
 
+/// `Y := 0` when the gate's owner defers to the slow side, which enters on
+/// this 0 and must see the last fast critical section. The `CLOSE` fence
+/// before it does not carry that: an owner in the overlap case learns of the
+/// last fast holder only after `CLOSE`, when its scan reads that holder's
+/// `b = 0`. (Three participants show it: one fast holder, an owner that
+/// resolves the overlap past it and defers, and the slow side.)
+const DEFER: Access = Access::edge(
+    "fastbakery: a deferring owner reopens the gate (Y = 0)",
+    Release,
+);
+
+/// `b[i] := 0` when the gate's owner defers: a participant resolving the
+/// overlap case that passes on this 0 then reads `Y`, and must not read a
+/// mark older than the deferral's `Y := 0`, or it may take itself for the
+/// last to close the gate while the slow side enters on that 0. (The
+/// language's modification order of `Y` need not follow the schedule: the
+/// deferring owner may close the gate after the overlapping one in it and
+/// still find `X` unchanged.)
+const DEFER_B: Access = Access::edge(
+    "fastbakery: a deferring owner leaves the gate (b = 0)",
+    Release,
+);
+
 /// `b[i] := 0` at a fast exit: a participant resolving the gate's overlap
 /// case enters after reading every `b[j] = 0`, and may have read nothing else
 /// the last fast holder wrote (its first look at `Y` can return an older 0),
@@ -138,9 +171,10 @@ const FAST_EXIT: Access = Access::edge("fastbakery: fast exit (Y = 0)", Release)
 /// sequential consistency.)
 const FAST_EXIT_B: Access = Access::edge("fastbakery: fast exit (b = 0)", Release);
 
-/// The overlap case's scan of `b[j]`: the partner of `FAST_EXIT_B`. The other
-/// stores of `b[j] := 0` (leaving a busy gate, deferring, entering the
-/// overlap case) follow one of `j`'s fences, a release fence for them.
+/// The overlap case's scan of `b[j]`: the partner of `FAST_EXIT_B` and
+/// `DEFER_B`. The other stores of `b[j] := 0` (leaving a busy gate, entering
+/// the overlap case) follow one of `j`'s fences, a release fence for them,
+/// and `j` wrote nothing after that fence that a scanner needs.
 const SCAN: Access = Access::edge("fastbakery: the overlap case reads b", Acquire);
 
 /// `S := 0` at a slow exit.
@@ -159,12 +193,14 @@ const GATE_LOOKS: Access = Access::redundant(
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
 #[cfg(doorway_mutants)]
-pub const ORDERINGS: [Access; 7] = [
+pub const ORDERINGS: [Access; 9] = [
     GATE_READS_S,
     SLOW_READS_Y,
     FAST_EXIT,
     FAST_EXIT_B,
     SCAN,
+    DEFER,
+    DEFER_B,
     SLOW_EXIT,
     GATE_LOOKS,
 ];
@@ -304,12 +340,10 @@ impl<const N: usize> FastBakery<N> {
             return false;
         }
         if gate.s.load(GATE_READS_S.order()) != 0 {
-            // Defer to the slow side (invariant 3): reopen the gate. Relaxed:
-            // the slow side enters on this 0 and must see the last fast
-            // critical section, which this owner saw when it found the gate
-            // open; the `CLOSE` fence before this store releases it.
-            gate.y.store(NOBODY, Relaxed);
-            gate.b[me].store(0, Relaxed);
+            // Defer to the slow side (invariant 3): reopen the gate, then
+            // leave it.
+            gate.y.store(NOBODY, DEFER.order());
+            gate.b[me].store(0, DEFER_B.order());
             return false;
         }
         true
@@ -321,9 +355,9 @@ impl<const N: usize> FastBakery<N> {
     #[cold]
     fn resolve_overlap(&self, me: usize) -> bool {
         let gate = self.gate();
-        // Relaxed: ordered before the scan by `RESOLVE`.
+        // Relaxed, and no fence: this store only lets other scans pass (see
+        // "Memory ordering" in the module documentation).
         gate.b[me].store(0, Relaxed);
-        fence(SeqCst, RESOLVE);
         for (j, b) in gate.b.iter().enumerate() {
             if j != me {
                 let mut relax = Relax::new();
