@@ -49,6 +49,9 @@ pub struct Model {
     pub bound: Bound,
     /// Turns a spin-wait may take before exploration from that point stops.
     pub spin_cap: usize,
+    /// Whether loom may end this model at its branch limit, stuck, which
+    /// then counts as finding nothing (see [`Model::may_get_stuck`]).
+    pub may_get_stuck: bool,
     scenario: std::sync::Arc<dyn Fn() + Send + Sync>,
 }
 
@@ -63,8 +66,18 @@ impl Model {
             name: name.into(),
             bound,
             spin_cap: spin_cap::DEFAULT_CAP,
+            may_get_stuck: false,
             scenario: std::sync::Arc::new(scenario),
         }
+    }
+
+    /// The same model, marked as one that loom may not finish: when loom
+    /// ends it at the branch limit, stuck in a wait, a defect under it counts
+    /// as not caught there instead of failing the sweep. For models that are
+    /// only ever run with a defect ([`Passing::and_catching_only`]).
+    pub fn may_get_stuck(mut self) -> Self {
+        self.may_get_stuck = true;
+        self
     }
 
     /// The same model with spin-waits capped at `turns`.
@@ -208,76 +221,127 @@ fn expecting_panic(f: impl FnOnce()) -> Result<(), String> {
     result.map_err(|_| messages.join(" | "))
 }
 
-/// Checks that every fence in `declared` is executed by `models` and that
-/// removing or weakening each one makes at least one of the models fail.
+/// Models that passed as written, each with the fences and named accesses
+/// its executions went through: the models a deliberate defect is then
+/// checked against.
 ///
-/// A mutation counts as caught at the first model that fails, so the cheapest
-/// models should come first.
-pub fn every_fence_is_necessary(declared: &[FenceSite], models: &[Model]) {
-    let executed: BTreeSet<&str> = models.iter().flat_map(Model::check).collect();
-    for site in declared {
-        assert!(
-            executed.contains(site.0),
-            "the models never execute the fence `{site}`"
-        );
-    }
-    for &site in declared {
-        for how in Mutation::ALL {
-            let caught = models.iter().any(|model| catches(model, site, how));
-            assert!(caught, "no model catches {how:?} `{site}`");
-        }
-    }
+/// Each model runs unmutated once, here, and its report line (`ok`) is the
+/// model's own check; the sweeps then run it again only for the defects it
+/// can reach (a model that never executes a fence is not run without it).
+/// List the cheapest models first: a defect counts as caught at the first
+/// model that fails.
+pub struct Passing {
+    runs: Vec<(Model, BTreeSet<&'static str>)>,
+    catching_only: Vec<Model>,
 }
 
-/// Checks that every named access in `declared` is executed by `models`, and
-/// that weakening each one that claims an edge ([`Why::Edge`]) one step makes
-/// at least one of the models fail, or, for an access named in `miri` (where
-/// loom is blind: a store just before a `SeqCst` fence, whose ordering loom
-/// cannot see), hands it to the named Miri test, which `bash .ci/orderings`
-/// runs with the weakening. An access kept for another reason
-/// ([`Why::Redundant`]) is weakened too, and reported either way.
-///
-/// Prints one `ordering |` line per access, the rows of the sweep's table.
-/// Cheapest models first: a weakening counts as caught at the first model
-/// that fails.
-pub fn every_ordering_is_necessary(declared: &[Access], models: &[Model], miri: &[(&str, &str)]) {
-    let executed: BTreeSet<&str> = models.iter().flat_map(Model::check).collect();
-    let mut uncaught = Vec::new();
-    for access in declared {
-        assert!(
-            executed.contains(access.name),
-            "the models never execute `{}`",
-            access.name
-        );
-        let weaker = access
-            .weaker()
-            .expect("named accesses are stronger than Relaxed");
-        let what = format!("{} weakened to {weaker:?}", access.name);
-        let start = Instant::now();
-        let caught_by = models.iter().find(|model| {
-            model.catches_under(&what, |explore| mutation::with_weakened(*access, explore))
-        });
-        let secs = start.elapsed().as_secs_f64();
-        let miri_test = miri
-            .iter()
-            .find(|(name, _)| *name == access.name)
-            .map(|(_, test)| *test);
-        let verdict = match (caught_by, access.why, miri_test) {
-            (Some(model), _, _) => format!("caught by loom: {}", model.name),
-            (None, Why::Edge, Some(test)) => format!("loom blind; Miri test: {test}"),
-            (None, Why::Edge, None) => {
-                uncaught.push(what.clone());
-                "SURVIVES: no model catches it, and no argument is recorded".to_string()
-            }
-            (None, Why::Redundant(because), _) => format!("survives, as argued: {because}"),
-        };
-        println!(
-            "ordering | {:<52} | {:?} -> {weaker:?} | {verdict} | {secs:.2} s",
-            access.name,
-            access.declared()
-        );
+impl Passing {
+    /// Runs every model as written; each must pass.
+    pub fn check(models: Vec<Model>) -> Self {
+        let runs = models
+            .into_iter()
+            .map(|model| {
+                let executed = model.check();
+                (model, executed)
+            })
+            .collect();
+        Self {
+            runs,
+            catching_only: Vec::new(),
+        }
     }
-    assert!(uncaught.is_empty(), "no model catches: {uncaught:?}");
+
+    /// Adds models tried after the passing ones, only with a defect: models
+    /// that loom cannot finish as written (see the caller's reason), but in
+    /// which it finds a defect's violation before it gets stuck. A violation
+    /// loom reports is an execution the language allows, so a catch there is
+    /// evidence; a model that gets stuck instead makes the sweep fail.
+    pub fn and_catching_only(mut self, models: Vec<Model>) -> Self {
+        self.catching_only.extend(models);
+        self
+    }
+
+    /// The passing models whose executions go through `name`, in order.
+    fn passing_through<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Model> + 'a {
+        self.runs
+            .iter()
+            .filter(move |(_, executed)| executed.contains(name))
+            .map(|(model, _)| model)
+    }
+
+    /// The models a defect at `name` is tried against: the passing ones
+    /// that go through it, then the catching-only ones.
+    fn reaching<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Model> + 'a {
+        self.passing_through(name).chain(&self.catching_only)
+    }
+
+    /// Checks that the models execute every fence in `declared`, and that
+    /// removing or weakening each one makes at least one of them fail.
+    pub fn every_fence_is_necessary(&self, declared: &[FenceSite]) {
+        for &site in declared {
+            assert!(
+                self.passing_through(site.0).next().is_some(),
+                "the models never execute the fence `{site}`"
+            );
+            for how in Mutation::ALL {
+                let caught = self.reaching(site.0).any(|model| catches(model, site, how));
+                assert!(caught, "no model catches {how:?} `{site}`");
+            }
+        }
+    }
+
+    /// Checks that the models execute every named access in `declared`, and
+    /// that weakening each one that claims an edge ([`Why::Edge`]) one step
+    /// makes at least one of them fail, or, for an access named in `miri`
+    /// (where loom is blind: a store just before a `SeqCst` fence, whose
+    /// ordering loom cannot see), hands it to the named Miri test, which
+    /// `bash .ci/orderings` runs with the weakening. An access kept for
+    /// another reason ([`Why::Redundant`]) is weakened against the first
+    /// model that reaches it, and reported either way.
+    ///
+    /// Prints one `ordering |` line per access, the rows of the sweep's table.
+    pub fn every_ordering_is_necessary(&self, declared: &[Access], miri: &[(&str, &str)]) {
+        let mut uncaught = Vec::new();
+        for access in declared {
+            assert!(
+                self.passing_through(access.name).next().is_some(),
+                "the models never execute `{}`",
+                access.name
+            );
+            let weaker = access
+                .weaker()
+                .expect("named accesses are stronger than Relaxed");
+            let what = format!("{} weakened to {weaker:?}", access.name);
+            let mut tried: Box<dyn Iterator<Item = &Model>> = match access.why {
+                Why::Edge => Box::new(self.reaching(access.name)),
+                Why::Redundant(_) => Box::new(self.passing_through(access.name).take(1)),
+            };
+            let start = Instant::now();
+            let caught_by = tried.find(|model| {
+                model.catches_under(&what, |explore| mutation::with_weakened(*access, explore))
+            });
+            let secs = start.elapsed().as_secs_f64();
+            let miri_test = miri
+                .iter()
+                .find(|(name, _)| *name == access.name)
+                .map(|(_, test)| *test);
+            let verdict = match (caught_by, access.why, miri_test) {
+                (Some(model), _, _) => format!("caught by loom: {}", model.name),
+                (None, Why::Edge, Some(test)) => format!("loom blind; Miri test: {test}"),
+                (None, Why::Edge, None) => {
+                    uncaught.push(what.clone());
+                    "SURVIVES: no model catches it, and no argument is recorded".to_string()
+                }
+                (None, Why::Redundant(because), _) => format!("survives, as argued: {because}"),
+            };
+            println!(
+                "ordering | {:<52} | {:?} -> {weaker:?} | {verdict} | {secs:.2} s",
+                access.name,
+                access.declared()
+            );
+        }
+        assert!(uncaught.is_empty(), "no model catches: {uncaught:?}");
+    }
 }
 
 fn catches(model: &Model, site: FenceSite, how: Mutation) -> bool {
@@ -300,6 +364,12 @@ impl Model {
                 let finding = message.split(" (at ").next().unwrap_or_default();
                 self.report(start.elapsed(), &format!("caught {what}: {finding}"));
                 true
+            }
+            Err(message)
+                if self.may_get_stuck && message.contains("maximum number of branches") =>
+            {
+                self.report(start.elapsed(), &format!("stuck (no finding) with {what}"));
+                false
             }
             Err(message) => panic!(
                 "{}: with {what}, loom failed for another reason than a safety violation: {message}",
@@ -427,13 +497,14 @@ impl<R: doorway::RawLock + Send + 'static> LockModels<R> {
         })
     }
 
-    /// The models a mutation must be caught by, cheapest first.
-    pub fn mutation_models(&self) -> Vec<Model> {
+    /// The two-participant models, roughly cheapest first (the bounded
+    /// `try_lock` model explores fewer executions than the exhaustive one).
+    pub fn two_participant_models(&self) -> Vec<Model> {
         vec![
             self.two_once(),
+            self.try_twice(),
             self.try_once(),
             self.two_twice(),
-            self.try_twice(),
             self.try_against_returning_holder(),
         ]
     }
@@ -442,17 +513,19 @@ impl<R: doorway::RawLock + Send + 'static> LockModels<R> {
 /// The standard models of a [`RawLock`](doorway::RawLock), instantiated as
 /// `#[test]`s:
 ///
-/// - mutual exclusion, 2 participants × 1 acquisition, exhaustive;
-/// - mutual exclusion, 2 participants × 2 acquisitions, bounded;
-/// - mutual exclusion, 3 participants × 1 and × 2 acquisitions, bounded
-///   (unless `three: none`);
-/// - `try_lock` against `lock`: 1 try exhaustive, 2 tries bounded;
-/// - every fence in `fences` removed, then weakened, each caught;
-/// - every named ordering in `orderings` weakened one step, each caught
-///   unless its declaration argues otherwise, by the models above or the
-///   ones listed in `also` (a `Vec<Model>`), or, for the accesses listed in
+/// - one test runs the two-participant models (mutual exclusion × 1
+///   acquisition exhaustive and × 2 bounded; `try_lock` against `lock`, one
+///   try exhaustive, two bounded, and against a holder that comes back) and
+///   the ones listed in `also` (a `Vec<Model>`), each must pass; then every
+///   fence in `fences` removed, then weakened, and every named ordering in
+///   `orderings` weakened one step, each caught by one of those models
+///   unless its declaration argues otherwise, or, for the accesses listed in
 ///   `miri` (`[(access name, "file::test")]`), left to a Miri test that
-///   `bash .ci/orderings` runs with the weakening.
+///   `bash .ci/orderings` runs with the weakening;
+/// - mutual exclusion, 3 participants × 1 and × 2 acquisitions, bounded
+///   (unless `three: none`, where `catching_only` may list models that are
+///   tried, after the others, only with a defect: see
+///   [`Passing::and_catching_only`]).
 ///
 /// ```ignore
 /// doorway_loom_tests::lock_models! {
@@ -468,13 +541,13 @@ impl<R: doorway::RawLock + Send + 'static> LockModels<R> {
 macro_rules! lock_models {
     (name: $name:expr, two: $two:expr, three: none, bounds: $bounds:expr,
      fences: $fences:expr, orderings: $orderings:expr
-     $(, also: $also:expr)? $(, miri: $miri:expr)? $(,)?) => {
-        $crate::lock_models!(@two $name, $two, $bounds, $fences, $orderings, [$($also)?], [$($miri)?]);
+     $(, also: $also:expr)? $(, catching_only: $catching:expr)? $(, miri: $miri:expr)? $(,)?) => {
+        $crate::lock_models!(@two $name, $two, $bounds, $fences, $orderings, [$($also)?], [$($catching)?], [$($miri)?]);
     };
     (name: $name:expr, two: $two:expr, three: $three:expr, bounds: $bounds:expr,
      fences: $fences:expr, orderings: $orderings:expr
      $(, also: $also:expr)? $(, miri: $miri:expr)? $(,)?) => {
-        $crate::lock_models!(@two $name, $two, $bounds, $fences, $orderings, [$($also)?], [$($miri)?]);
+        $crate::lock_models!(@two $name, $two, $bounds, $fences, $orderings, [$($also)?], [], [$($miri)?]);
 
         fn three() -> $crate::LockModels<impl doorway::RawLock + Send + 'static> {
             $crate::LockModels {
@@ -494,7 +567,7 @@ macro_rules! lock_models {
             three().three_twice().check();
         }
     };
-    (@two $name:expr, $two:expr, $bounds:expr, $fences:expr, $orderings:expr, [$($also:expr)?], [$($miri:expr)?]) => {
+    (@two $name:expr, $two:expr, $bounds:expr, $fences:expr, $orderings:expr, [$($also:expr)?], [$($catching:expr)?], [$($miri:expr)?]) => {
         fn two() -> $crate::LockModels<impl doorway::RawLock + Send + 'static> {
             $crate::LockModels {
                 name: $name,
@@ -503,39 +576,19 @@ macro_rules! lock_models {
             }
         }
 
+        /// The two-participant models pass; every fence and every named
+        /// ordering is needed by one of them.
         #[test]
-        fn mutual_exclusion_two_participants_once_exhaustive() {
-            two().two_once().check();
-        }
-
-        #[test]
-        fn mutual_exclusion_two_participants_twice_bounded() {
-            two().two_twice().check();
-        }
-
-        #[test]
-        fn try_lock_once_against_lock_exhaustive() {
-            two().try_once().check();
-        }
-
-        #[test]
-        fn try_lock_twice_against_lock_bounded() {
-            two().try_twice().check();
-        }
-
-        #[test]
-        fn every_fence_is_necessary() {
-            $crate::every_fence_is_necessary($fences, &two().mutation_models()[..2]);
-        }
-
-        #[test]
-        fn every_ordering_is_necessary() {
+        fn two_participant_models_and_every_fence_and_ordering() {
             #[allow(unused_mut)]
-            let mut models = two().mutation_models();
+            let mut models = two().two_participant_models();
             $(models.extend($also);)?
+            let passing = $crate::Passing::check(models);
+            $(let passing = passing.and_catching_only($catching);)?
+            passing.every_fence_is_necessary($fences);
             let miri: &[(&str, &str)] = &[];
             $(let miri: &[(&str, &str)] = &$miri;)?
-            $crate::every_ordering_is_necessary($orderings, &models, miri);
+            passing.every_ordering_is_necessary($orderings, miri);
         }
     };
 }

@@ -5,7 +5,7 @@ use doorway::Bakery;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
 doorway_loom_tests::lock_models! {
-    name: "Bakery<2>",
+    name: "Bakery",
     two: || Bakery::<2>::new(),
     three: || Bakery::<3>::new(),
     bounds: LockBounds::default(),

@@ -25,7 +25,7 @@
 #![cfg(all(loom, doorway_mutants))]
 
 use doorway::__private::robust::{Budget, Model as Slots};
-use doorway_loom_tests::{Bound, Model, every_ordering_is_necessary};
+use doorway_loom_tests::{Bound, Model, Passing};
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;
@@ -204,6 +204,6 @@ fn every_death_point() {
 /// the dead one's writes. (The other death points catch nothing more.)
 #[test]
 fn every_recovery_ordering_is_necessary() {
-    let models = [model(Death::HalfWritten)];
-    every_ordering_is_necessary(&doorway::__private::ROBUST_ORDERINGS, &models, &[]);
+    Passing::check(vec![model(Death::HalfWritten)])
+        .every_ordering_is_necessary(&doorway::__private::ROBUST_ORDERINGS, &[]);
 }

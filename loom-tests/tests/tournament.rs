@@ -8,7 +8,7 @@ use doorway::Tournament;
 use doorway_loom_tests::LockBounds;
 
 doorway_loom_tests::lock_models! {
-    name: "Tournament<4>",
+    name: "Tournament",
     two: || Tournament::<4>::new(),
     three: || Tournament::<4>::new(),
     bounds: LockBounds::default(),
