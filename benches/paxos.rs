@@ -3,12 +3,18 @@
 //!
 //! - `paxos/uncontended`: one thread decides a fresh register (made outside
 //!   the measurement). Proposer 0's first ballot is the lowest of all and
-//!   skips phase 1; any other proposer runs both phases. The goal:
-//!   within 5× of the mutex register.
+//!   skips phase 1; any other proposer runs both phases. Beside them, an
+//!   uncontended `Bakery<N>` lock and unlock with the same `N`, the floor the
+//!   register's two fences and block reads are held to.
 //! - `paxos/read`: reading a decided register.
 //! - `paxos/contended`: two threads of the harness's pinned pool decide a
 //!   run of fresh registers, both proposing to each in turn. Time per
 //!   iteration is time per decision (throughput: decisions per second).
+//! - `paxos/log`: appends to a `PaxosLog` by one replica alone (after its
+//!   first slot it leads, and each append is phase 2 alone), beside a
+//!   `Mutex<Vec<_>>` push; and by two pool threads, each a replica appending
+//!   its own commands to one log, beside the same push from two threads. Time
+//!   per iteration is time per appended command.
 //! - `paxos/stalled`: the same with three proposers, one of which stopped in
 //!   the middle of its proposal before the run began: it voted for its own
 //!   value and never re-read the others. The two live proposers must still
@@ -25,8 +31,8 @@ use criterion::{
     BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main,
 };
 use doorway::__private::paxos::propose_halting_after;
-use doorway::PaxosRegister;
 use doorway::paxos::LatchBlock;
+use doorway::{Bakery, PaxosLog, PaxosRegister, RawLock};
 use harness::WATCHDOG;
 use harness::pool::{Pool, RunReport, Stop};
 use std::hint::black_box;
@@ -97,6 +103,17 @@ fn uncontended(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    fn lock_unlock<const N: usize>(b: &mut criterion::Bencher<'_>) {
+        let lock = Bakery::<N>::new();
+        b.iter(|| {
+            // SAFETY: participant 1 is this thread alone.
+            unsafe { lock.lock(black_box(1)) };
+            // SAFETY: participant 1 holds the lock.
+            unsafe { lock.unlock(1) };
+        })
+    }
+    group.bench_function("doorway Bakery<2> lock+unlock", lock_unlock::<2>);
+    group.bench_function("doorway Bakery<8> lock+unlock", lock_unlock::<8>);
     group.bench_function("Mutex<Option<_>> set-once", |b| {
         b.iter_batched_ref(
             MutexRegister::default,
@@ -325,9 +342,92 @@ fn report_the_mutex_register_blocked() {
     contender.join().unwrap();
 }
 
+/// Commands each replica appends per pool run of the two-replica bench.
+const APPENDS: u64 = 1 << 12;
+
+/// Two pool workers, each a replica of one fresh `PaxosLog<u64, 2>` (or a
+/// thread pushing to one `Mutex<Vec<_>>`), append `per_worker` commands
+/// each, started together. Returns the time per command of `iters`
+/// commands, in runs of `APPENDS` per worker.
+fn two_appenders(iters: u64, log: bool) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let per_worker = (left / 2).clamp(1, APPENDS);
+        left = left.saturating_sub(2 * per_worker);
+        let slots = (2 * per_worker) as usize;
+        let paxos = Arc::new(PaxosLog::<u64, 2>::with_capacity(slots));
+        let vec = Arc::new(Mutex::new(Vec::with_capacity(slots)));
+        let job = Arc::new(move |worker: usize, _: &Stop| {
+            if log {
+                // SAFETY: worker `worker` is replica `worker` of this log alone.
+                let mut replica = unsafe { paxos.replica_unchecked(worker) };
+                for i in 0..per_worker {
+                    black_box(replica.append(i).ok());
+                }
+            } else {
+                for i in 0..per_worker {
+                    vec.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(black_box(i));
+                }
+            }
+            per_worker
+        });
+        let report: RunReport = Pool::global().run(2, WATCHDOG, job);
+        assert!(
+            !report.stopped_by_watchdog,
+            "an append run hit the watchdog"
+        );
+        total += report.elapsed;
+    }
+    total
+}
+
+fn log(c: &mut Criterion) {
+    let mut group = c.benchmark_group("paxos/log");
+    group
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Elements(1));
+    group.bench_function("doorway PaxosLog<_, 2> one replica alone, append", |b| {
+        b.iter_custom(|iters| {
+            let mut log = PaxosLog::<u64, 2>::with_capacity(iters as usize);
+            let [_, mut replica] = log.replicas();
+            let start = std::time::Instant::now();
+            for i in 0..iters {
+                black_box(replica.append(black_box(i)).ok());
+            }
+            start.elapsed()
+        })
+    });
+    group.bench_function("Mutex<Vec<_>> push, one thread", |b| {
+        b.iter_custom(|iters| {
+            let vec = Mutex::new(Vec::with_capacity(iters as usize));
+            let start = std::time::Instant::now();
+            for i in 0..iters {
+                vec.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(black_box(i));
+            }
+            start.elapsed()
+        })
+    });
+    if Pool::global().cores() >= 2 {
+        group.bench_function(
+            "doorway PaxosLog<_, 2> two replicas competing, append",
+            |b| b.iter_custom(|iters| two_appenders(iters, true)),
+        );
+        group.bench_function("Mutex<Vec<_>> push, two threads", |b| {
+            b.iter_custom(|iters| two_appenders(iters, false))
+        });
+    }
+    group.finish();
+}
+
 fn machine(_: &mut Criterion) {
     println!("paxos: machine: {}", harness::stats::machine());
 }
 
-criterion_group!(benches, machine, uncontended, read, contended, stalled);
+criterion_group!(benches, machine, uncontended, read, contended, log, stalled);
 criterion_main!(benches);
