@@ -498,11 +498,12 @@ impl<R: doorway::RawLock + Send + 'static> LockModels<R> {
     }
 
     /// The two-participant models, roughly cheapest first (the bounded
-    /// `try_lock` model explores fewer executions than the exhaustive one).
+    /// `try_lock` model explores fewer executions than either exhaustive one,
+    /// and catches most defects as soon as the exhaustive `lock` model does).
     pub fn two_participant_models(&self) -> Vec<Model> {
         vec![
-            self.two_once(),
             self.try_twice(),
+            self.two_once(),
             self.try_once(),
             self.two_twice(),
             self.try_against_returning_holder(),
