@@ -207,6 +207,8 @@ pub mod __private {
     pub use crate::sync::mutation::{self, Mutation};
     #[cfg(loom)]
     pub use crate::sync::spin_cap;
+    #[cfg(all(feature = "std", not(loom)))]
+    pub use crate::sync::uniform_waiting;
     pub use crate::sync::{Access, FenceSite, Why};
 }
 

@@ -36,8 +36,10 @@ pub(crate) use atomics::*;
 pub use fences::FenceSite;
 pub(crate) use fences::fence;
 pub use orderings::Access;
-#[cfg(doorway_mutants)]
+#[cfg(all(doorway_mutants, feature = "std"))]
 pub use orderings::Why;
 #[cfg(all(doorway_mutants, loom))]
 pub use wait::spin_cap;
+#[cfg(all(doorway_mutants, feature = "std", not(loom)))]
+pub use wait::uniform_waiting;
 pub(crate) use wait::{Relax, pause};

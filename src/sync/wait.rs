@@ -77,6 +77,11 @@ impl Relax {
     /// at all under loom, where every turn yields anyway.
     #[inline(always)]
     pub(crate) fn relax_in_line(&mut self, is_next: impl FnOnce() -> bool) {
+        #[cfg(all(doorway_mutants, feature = "std", not(loom)))]
+        if uniform_waiting::on() {
+            self.relax();
+            return;
+        }
         #[cfg(not(loom))]
         if !self.next {
             self.next = is_next();
@@ -141,6 +146,26 @@ pub(crate) fn pause(spins: u32, yield_thread: bool) {
     {
         let _ = (spins, yield_thread);
         loom::thread::yield_now();
+    }
+}
+
+/// Doorway's own benches only: every waiter waits as one that does not know
+/// its place in line (64 tight looks, then backoff), the policy before
+/// [`Relax::relax_in_line`], so that one run can measure both.
+#[cfg(all(doorway_mutants, feature = "std", not(loom)))]
+pub mod uniform_waiting {
+    use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+    static UNIFORM: AtomicBool = AtomicBool::new(false);
+
+    /// Turns uniform waiting on or off for the whole process.
+    pub fn set(on: bool) {
+        UNIFORM.store(on, Relaxed);
+    }
+
+    #[inline(always)]
+    pub(super) fn on() -> bool {
+        UNIFORM.load(Relaxed)
     }
 }
 
