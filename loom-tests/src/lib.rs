@@ -524,9 +524,10 @@ impl<R: doorway::RawLock + Send + 'static> LockModels<R> {
 ///   `miri` (`[(access name, "file::test")]`), left to a Miri test that
 ///   `bash .ci/orderings` runs with the weakening;
 /// - mutual exclusion, 3 participants × 1 and × 2 acquisitions, bounded
-///   (unless `three: none`, where `catching_only` may list models that are
-///   tried, after the others, only with a defect: see
-///   [`Passing::and_catching_only`]).
+///   (unless `three: none`).
+///
+/// `catching_only` may list models that the sweeps try after the others,
+/// only with a defect (see [`Passing::and_catching_only`]).
 ///
 /// ```ignore
 /// doorway_loom_tests::lock_models! {
@@ -547,8 +548,8 @@ macro_rules! lock_models {
     };
     (name: $name:expr, two: $two:expr, three: $three:expr, bounds: $bounds:expr,
      fences: $fences:expr, orderings: $orderings:expr
-     $(, also: $also:expr)? $(, miri: $miri:expr)? $(,)?) => {
-        $crate::lock_models!(@two $name, $two, $bounds, $fences, $orderings, [$($also)?], [], [$($miri)?]);
+     $(, also: $also:expr)? $(, catching_only: $catching:expr)? $(, miri: $miri:expr)? $(,)?) => {
+        $crate::lock_models!(@two $name, $two, $bounds, $fences, $orderings, [$($also)?], [$($catching)?], [$($miri)?]);
 
         fn three() -> $crate::LockModels<impl doorway::RawLock + Send + 'static> {
             $crate::LockModels {
