@@ -55,7 +55,8 @@
 //!    bakery**, as in [`Bakery`](crate::Bakery). An acquisition through the
 //!    gate may overtake queued ones (invariant 4 bounds it): FIFO is given up
 //!    for the fast path, and only there.
-//! 6. **Alone, `O(1)`**: four stores, two fences and four loads to enter, two
+//! 6. **Alone, `O(1)`**: three stores, two fences and four gate loads to
+//!    enter (after the re-entry check's look at `me`'s own registers), two
 //!    stores to leave, whatever `N`. The `O(N)` reads are on the slow path and
 //!    in the gate's overlap case only.
 //!
