@@ -2,7 +2,9 @@
 //!
 //! For the bakery the cost grows with its participants: three stores, two
 //! `SeqCst` fences and `3(N − 1)` loads per acquisition, so it is measured at
-//! N = 2, 4, 8, 16 and 64. Every other lock of the lineup is measured once.
+//! N = 2, 4, 8, 16 and 64, beside the per-core bakery (which also reads every
+//! register) and the fast bakery (whose lone caller reads none). Every other
+//! lock of the lineup is measured once.
 
 use doorway_harness::bench as harness;
 
@@ -12,7 +14,7 @@ use harness::contenders::{self, Contender, Family, FamilyVisitor, Visitor};
 use std::hint::black_box;
 use std::time::Duration;
 
-/// Participant counts at which the bakery's O(N) scan is measured.
+/// Participant counts at which the bakery family is measured.
 const BAKERY_SIZES: [usize; 5] = [2, 4, 8, 16, 64];
 
 struct Uncontended<'g, 'c> {
@@ -22,7 +24,14 @@ struct Uncontended<'g, 'c> {
 
 impl FamilyVisitor for Uncontended<'_, '_> {
     fn family<F: Family>(&mut self) {
-        let sizes: &[usize] = if F::NAME == contenders::TextbookBakery::NAME {
+        // The bakery family at every size: the textbook's cost grows with N,
+        // the fast bakery's must not.
+        let sized = [
+            contenders::TextbookBakery::NAME,
+            contenders::FastBakeryLock::NAME,
+            contenders::PerCoreBakery::NAME,
+        ];
+        let sizes: &[usize] = if sized.contains(&F::NAME) {
             &BAKERY_SIZES
         } else {
             &[2]

@@ -52,7 +52,10 @@ doorway_loom_tests::lock_models! {
     bounds: LockBounds::default(),
     fences: &FENCES,
     orderings: &ORDERINGS,
-    catching_only: vec![three_participants(1, 2), three_participants(2, 1)],
+    // The cheaper first: at bound 1 the two-round model finds a deferral
+    // defect in seconds, where the one-round model at bound 2 may spend
+    // minutes before it gets stuck.
+    catching_only: vec![three_participants(2, 1), three_participants(1, 2)],
     // loom joins every SeqCst fence to one global order, which orders the
     // previous fast holder before the overlap case's owner anyway; Miri,
     // following the language's model, does not.
