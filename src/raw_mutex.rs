@@ -32,9 +32,10 @@
 //! - fair unlocking (`unlock_fair`, `bump`) for the first-come-first-served
 //!   locks, where every unlock is already fair;
 //! - timed locking (`try_lock_for`, `try_lock_until`) for every lock whose
-//!   waiters can leave the line: the bakery, the per-core bakery, Peterson's
-//!   lock and the tournament (not the ticket lock: a drawn ticket must be
-//!   served);
+//!   waiters can leave the line: the bakery, the fast bakery (whose waiter in
+//!   the gate's overlap case may overrun its deadline by one holder's
+//!   critical section), the per-core bakery, Peterson's lock and the
+//!   tournament (not the ticket lock: a drawn ticket must be served);
 //! - `lock_api::ReentrantMutex`, with [`ThreadId`] (or `parking_lot`'s) as its
 //!   thread-id source.
 //!
@@ -130,8 +131,16 @@ impl fmt::Debug for SeatGuard {
 }
 
 impl<R: Seated> RawSeated<R> {
+    /// The lock's seats; a lock without any (the ticket lock, which ignores
+    /// who calls) has its own mutex and is refused here, where it would wait
+    /// for a seat forever.
+    #[track_caller]
     fn seats(&self) -> &[Seat] {
-        self.0.seats()
+        let seats = self.0.seats();
+        if seats.is_empty() {
+            no_seats_panic::<R>();
+        }
+        seats
     }
 
     /// Locks as `taken`'s participant, or gives the seat back.
@@ -192,6 +201,16 @@ unsafe impl<R: Seated + ConstInit> lock_api::RawMutex for RawSeated<R> {
     fn is_locked(&self) -> bool {
         self.0.is_locked()
     }
+}
+
+#[cold]
+#[track_caller]
+fn no_seats_panic<R>() -> ! {
+    panic!(
+        "doorway: {} has no seats, so RawSeated cannot take one for it; \
+         use its own mutex (raw_mutex::TicketMutex for the ticket lock)",
+        core::any::type_name::<R>()
+    )
 }
 
 #[cold]

@@ -298,6 +298,13 @@ pub(crate) fn pin(seats: &[Seat], index: usize) -> Result<(), Option<usize>> {
     let seat = &seats[index];
     let word = seat.word();
     if word & FLAGS == 0 && seat.swap(word, me | PINNED) {
+        // `take`'s fast path tries the remembered seat without the re-entry
+        // check: were it an idle seat of this thread's from before, a
+        // `Lock::lock` made while the handle holds the lock would take it
+        // and wait for its own pinned seat forever. The pinned seat, once
+        // remembered, sends a thread that holds it to `take_slowly`, which
+        // sees the re-entry.
+        remember(seats, index);
         Ok(())
     } else {
         Err(None)

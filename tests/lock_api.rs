@@ -410,6 +410,15 @@ fn reentry_panics_instead_of_deadlocking() {
     let _again = mutex.lock();
 }
 
+/// The ticket lock has no seats (it ignores who calls), so a seated mutex
+/// over it is refused at its first lock, where it would wait forever.
+#[test]
+#[should_panic(expected = "has no seats")]
+fn a_seated_mutex_over_the_ticket_lock_is_refused() {
+    let mutex = Mutex::<doorway::raw_mutex::RawSeated<doorway::Ticket>, u32>::new(0);
+    *mutex.lock() += 1;
+}
+
 #[test]
 fn a_failed_try_lock_holds_nothing() {
     let mutex = PetersonMutex::<u32>::new(0);

@@ -282,6 +282,38 @@ mod pinned {
         });
     }
 
+    /// A thread that used another seat before it pinned one, holding the
+    /// lock through its handle, panics on `Lock::lock` (re-entry) instead of
+    /// taking its old seat and waiting for itself.
+    #[test]
+    fn lock_while_the_handle_holds_panics_after_another_seat_was_used() {
+        let lock: &'static Lock<MachinePerCore, ()> = Box::leak(Box::new(machine_lock(())));
+        let (told, outcome) = mpsc::channel();
+        std::thread::spawn(move || {
+            drop(lock.lock()); // leaves this thread's seat 0 idle, remembered
+            let mut handle = match lock.pin(1) {
+                Ok(handle) => handle,
+                Err(PinError::NoSuchCore { .. }) => return told.send(None).unwrap(),
+                Err(other) => panic!("core 1 is free: {other:?}"),
+            };
+            let _held = handle.lock();
+            let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                drop(lock.lock());
+            }));
+            told.send(Some(again.is_err())).unwrap();
+        });
+        // On a regression the thread waits for itself: fail, do not hang.
+        let panicked = outcome
+            .recv_timeout(Duration::from_secs(20))
+            .expect("Lock::lock waited for its own pinned seat instead of panicking");
+        // `None`: a one-core machine has no second seat to pin.
+        assert_ne!(
+            panicked,
+            Some(false),
+            "Lock::lock re-entered through another seat"
+        );
+    }
+
     /// A handle dropped while its thread holds the lock through `Lock::lock`
     /// keeps the core until that guard goes, then gives it back.
     #[test]
