@@ -50,12 +50,16 @@
 //!    queues in the bakery; only arrivals already at the gate (at most
 //!    `N − 1`) can still own it once, so the slow side enters after at most
 //!    `N − 1` gate entries. The bakery serves its queue in order, so every
-//!    participant that queues gets in. A participant in the gate's overlap
-//!    case waits only while `Y` holds its mark, and a gate holder's exit
-//!    clears `Y`, so it too queues after at most one gate entry. (Lamport's
-//!    overlap case waits for every flag to fall regardless, which a
-//!    participant re-entering through the gate again and again can prevent:
-//!    his fast algorithm is deadlock-free, not starvation-free.)
+//!    participant that queues gets in. **One gap remains**, Lamport's: a
+//!    participant in the gate's overlap case (it lost a race at the gate)
+//!    waits for every gate flag to fall, and one participant re-entering
+//!    through the gate again and again can keep its flag up but for an
+//!    instant, indefinitely. Ending that wait as soon as `Y` no longer holds
+//!    the waiter's mark (it has lost, and could queue in the bakery) closes
+//!    the gap in the language's model, but loom then cannot finish the
+//!    two-participant models (a spinning reader of `Y`, which both write, is
+//!    handed an old value again and again), so it is not done: the gate's
+//!    overlap case is deadlock-free, not starvation-free.
 //! 5. **First come, first served among the acquisitions that go through the
 //!    bakery**, as in [`Bakery`](crate::Bakery). An acquisition through the
 //!    gate may overtake queued ones (invariant 4 bounds it): FIFO is given up
@@ -219,7 +223,8 @@ const NOBODY: u32 = 0;
 ///
 /// Alone, a participant enters in a constant number of steps whatever `N` is;
 /// under contention, arrivals are served first come, first served through the
-/// bakery. Starvation-free; no compare-and-swap or fetch-add on the lock's
+/// bakery. Starvation-free but for the gate's overlap case (deadlock-free
+/// there, as in Lamport's algorithm); no compare-and-swap or fetch-add on the lock's
 /// path, so it works on targets whose atomics are loads and stores only. Not
 /// a [`FifoLock`](crate::FifoLock): an acquisition through the fast path may
 /// overtake queued ones, a bounded number of times. See the [module
@@ -359,13 +364,11 @@ impl<const N: usize> FastBakery<N> {
     /// the gate, then own it if `me` closed it last. On `false`, `me` holds
     /// nothing at the gate.
     ///
-    /// The wait ends early, on `false`, once `Y` no longer holds `me`'s mark:
-    /// `me` has then lost the gate, and queues in the bakery (invariant 4).
-    /// Lamport's algorithm waits out the scan regardless, so a participant
-    /// that keeps re-entering through the gate, its flag down only for the
-    /// instant between its exit and its next arrival, can hold a scanner
-    /// there forever: his fast algorithm is deadlock-free, not
-    /// starvation-free.
+    /// This is Lamport's wait, and his fast algorithm's one liveness gap: a
+    /// participant that keeps re-entering through the gate lowers its flag
+    /// only for the instant between its exit and its next arrival, so it
+    /// can keep a scanner here indefinitely (the algorithm is deadlock-free,
+    /// not starvation-free; see invariant 4).
     #[cold]
     fn resolve_overlap(&self, me: usize) -> bool {
         let gate = self.gate();
@@ -376,27 +379,14 @@ impl<const N: usize> FastBakery<N> {
             if j != me {
                 let mut relax = Relax::new();
                 // A participant at the gate clears its flag within a few of its
-                // own steps; a holder, at its exit, where it also clears `Y`.
+                // own steps; a holder, at its exit.
                 while b.load(SCAN.order()) != 0 {
-                    if !self.still_closed_by(me) {
-                        return false;
-                    }
                     relax.relax();
                 }
             }
         }
-        self.still_closed_by(me)
-    }
-
-    /// Whether `Y` still holds `me`'s mark. Once it does not, it never will
-    /// again in this attempt: only `me` writes its mark, and it wrote it
-    /// before this read (coherence).
-    #[inline]
-    fn still_closed_by(&self, me: usize) -> bool {
-        // Relaxed: only compared with `me`'s own mark; nothing is read
-        // through it (a `true` that lets `me` in comes after the scan's
-        // `Acquire` loads).
-        self.gate().y.load(Relaxed) == Self::mark(me)
+        // Relaxed: only compared with `me`'s own mark.
+        gate.y.load(Relaxed) == Self::mark(me)
     }
 
     /// The slow path's arbitration, holding the bakery: raise `S` and wait
@@ -523,14 +513,14 @@ unsafe impl<const N: usize> RawLock for FastBakery<N> {
 
 /// Timed and abandoned waits. A waiter on the slow path asks `give_up`
 /// between looks and leaves without a trace. A waiter in the gate's overlap
-/// case (it raced another arrival to the gate) does not ask: it may wait past
-/// its deadline by up to one gate holder's critical section.
+/// case (it raced another arrival to the gate) does not ask: it waits until
+/// the gate's other participants have left it, past its deadline if one of
+/// them holds the lock meanwhile (or keeps re-entering: invariant 4).
 // SAFETY: a waiter gives up only on the slow path, where it leaves the bakery
 // as an exit does and lowers `S` if it raised it. The gate's overlap case is
-// not abandoned: while `Y` holds the scanner's mark, clearing it would let a
-// new arrival in beside a gate holder, so the scanner waits until the others
-// leave the gate (at most one holder's critical section: a holder's exit
-// clears `Y`, which ends the wait).
+// not abandoned: the scanner may hold the gate's `Y`, and clearing it would
+// let a new arrival in beside a gate holder, so it waits for the others to
+// leave the gate.
 unsafe impl<const N: usize> Withdraw for FastBakery<N> {
     #[track_caller]
     unsafe fn lock_unless(&self, me: usize, give_up: impl FnMut() -> bool) -> bool {

@@ -33,9 +33,9 @@
 //!   locks, where every unlock is already fair;
 //! - timed locking (`try_lock_for`, `try_lock_until`) for every lock whose
 //!   waiters can leave the line: the bakery, the fast bakery (whose waiter in
-//!   the gate's overlap case may overrun its deadline by one holder's
-//!   critical section), the per-core bakery, Peterson's lock and the
-//!   tournament (not the ticket lock: a drawn ticket must be served);
+//!   the gate's overlap case may overrun its deadline while a gate holder
+//!   stays), the per-core bakery, Peterson's lock and the tournament (not
+//!   the ticket lock: a drawn ticket must be served);
 //! - `lock_api::ReentrantMutex`, with [`ThreadId`] (or `parking_lot`'s) as its
 //!   thread-id source.
 //!
