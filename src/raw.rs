@@ -103,6 +103,10 @@ pub unsafe trait Withdraw: RawLock {
     /// `who` withdraws and this returns `false`. Returns `true` holding the
     /// lock.
     ///
+    /// `give_up` should not panic: a panic unwinds out of the wait with
+    /// `who`'s registers still announcing it, and the lock then waits for
+    /// `who` forever.
+    ///
     /// # Safety
     ///
     /// As for [`RawLock::lock`]; after a `false`, `who` holds nothing.
