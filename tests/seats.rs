@@ -287,25 +287,30 @@ mod pinned {
     /// taking its old seat and waiting for itself.
     #[test]
     fn lock_while_the_handle_holds_panics_after_another_seat_was_used() {
-        let lock: &'static Lock<MachinePerCore, ()> = Box::leak(Box::new(machine_lock(())));
+        let lock = Arc::new(machine_lock(()));
         let (told, outcome) = mpsc::channel();
-        std::thread::spawn(move || {
-            drop(lock.lock()); // leaves this thread's seat 0 idle, remembered
-            let mut handle = match lock.pin(1) {
-                Ok(handle) => handle,
-                Err(PinError::NoSuchCore { .. }) => return told.send(None).unwrap(),
-                Err(other) => panic!("core 1 is free: {other:?}"),
-            };
-            let _held = handle.lock();
-            let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                drop(lock.lock());
-            }));
-            told.send(Some(again.is_err())).unwrap();
+        let thread = std::thread::spawn({
+            let lock = Arc::clone(&lock);
+            move || {
+                drop(lock.lock()); // leaves this thread's seat 0 idle, remembered
+                let mut handle = match lock.pin(1) {
+                    Ok(handle) => handle,
+                    Err(PinError::NoSuchCore { .. }) => return told.send(None).unwrap(),
+                    Err(other) => panic!("core 1 is free: {other:?}"),
+                };
+                let _held = handle.lock();
+                let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    drop(lock.lock());
+                }));
+                told.send(Some(again.is_err())).unwrap();
+            }
         });
-        // On a regression the thread waits for itself: fail, do not hang.
+        // On a regression the thread waits for itself: fail, do not hang
+        // (and do not join it).
         let panicked = outcome
             .recv_timeout(Duration::from_secs(20))
             .expect("Lock::lock waited for its own pinned seat instead of panicking");
+        thread.join().unwrap();
         // `None`: a one-core machine has no second seat to pin.
         assert_ne!(
             panicked,
