@@ -55,10 +55,11 @@
 //!    waits for every gate flag to fall, and one participant re-entering
 //!    through the gate again and again can keep its flag up but for an
 //!    instant, indefinitely. Ending that wait as soon as `Y` no longer holds
-//!    the waiter's mark (it has lost, and could queue in the bakery) closes
-//!    the gap in the language's model, but loom then cannot finish the
-//!    two-participant models (a spinning reader of `Y`, which both write, is
-//!    handed an old value again and again), so it is not done: the gate's
+//!    the waiter's mark (it has lost then, for good: only it writes its
+//!    mark) would close the gap, but with that change loom cannot finish
+//!    the two-participant models (the withdrawal model and the sweep stop at
+//!    its branch limit, most likely the partial order of `Y`'s writes that
+//!    stops the three-participant models), so it is not made: the gate's
 //!    overlap case is deadlock-free, not starvation-free.
 //! 5. **First come, first served among the acquisitions that go through the
 //!    bakery**, as in [`Bakery`](crate::Bakery). An acquisition through the
@@ -224,8 +225,9 @@ const NOBODY: u32 = 0;
 /// Alone, a participant enters in a constant number of steps whatever `N` is;
 /// under contention, arrivals are served first come, first served through the
 /// bakery. Starvation-free but for the gate's overlap case (deadlock-free
-/// there, as in Lamport's algorithm); no compare-and-swap or fetch-add on the lock's
-/// path, so it works on targets whose atomics are loads and stores only. Not
+/// there, as in Lamport's algorithm); no compare-and-swap or fetch-add on
+/// the lock's path, so it works on targets whose atomics are loads and
+/// stores only. Not
 /// a [`FifoLock`](crate::FifoLock): an acquisition through the fast path may
 /// overtake queued ones, a bounded number of times. See the [module
 /// documentation](self).
