@@ -68,8 +68,13 @@ impl Account {
     pub fn deposit_and_audit(&self) {
         self.deposit();
         #[cfg(loom)]
+        // SAFETY: none across threads, deliberately: this unsynchronized
+        // write is the planted bug, which loom's cell reports as a causality
+        // violation in the model that calls it from two threads.
         self.audits.with_mut(|audits| unsafe { *audits += 1 });
         #[cfg(not(loom))]
+        // SAFETY: sound only for one thread at a time, deliberately: the
+        // planted bug (see `Account`'s `Sync`); no non-loom build calls it.
         unsafe {
             *self.audits.get() += 1
         };
