@@ -52,6 +52,9 @@ pub struct Model {
     /// Whether loom may end this model at its branch limit, stuck, which
     /// then counts as finding nothing (see [`Model::may_get_stuck`]).
     pub may_get_stuck: bool,
+    /// The fences and accesses whose defects the sweeps try this model on
+    /// first (see [`Model::tried_first_for`]).
+    pub tried_first_for: Vec<&'static str>,
     scenario: std::sync::Arc<dyn Fn() + Send + Sync>,
 }
 
@@ -67,6 +70,7 @@ impl Model {
             bound,
             spin_cap: spin_cap::DEFAULT_CAP,
             may_get_stuck: false,
+            tried_first_for: Vec::new(),
             scenario: std::sync::Arc::new(scenario),
         }
     }
@@ -77,6 +81,17 @@ impl Model {
     /// only ever run with a defect ([`Passing::and_catching_only`]).
     pub fn may_get_stuck(mut self) -> Self {
         self.may_get_stuck = true;
+        self
+    }
+
+    /// The same model, tried first by the sweeps for a defect at any of
+    /// `sites` (fence or access names): a model written to catch those
+    /// defects, which the cheaper general models are known to miss. Only the
+    /// order changes, and with it the time a sweep takes: a defect still
+    /// counts as caught at the first model that fails, and if this one
+    /// misses, the others are tried as before.
+    pub fn tried_first_for(mut self, sites: &[&'static str]) -> Self {
+        self.tried_first_for.extend_from_slice(sites);
         self
     }
 
@@ -270,9 +285,31 @@ impl Passing {
     }
 
     /// The models a defect at `name` is tried against: the passing ones
-    /// that go through it, then the catching-only ones.
+    /// that go through it, then the catching-only ones; among them, first
+    /// those [tried first](Model::tried_first_for) for `name`.
     fn reaching<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Model> + 'a {
-        self.passing_through(name).chain(&self.catching_only)
+        let all = move || self.passing_through(name).chain(&self.catching_only);
+        let aimed = move |model: &&Model| model.tried_first_for.contains(&name);
+        all()
+            .filter(aimed)
+            .chain(all().filter(move |model| !aimed(model)))
+    }
+
+    /// Checks that every name a model is [tried first](Model::tried_first_for)
+    /// for is among `declared` (fence and access names), so that a renamed
+    /// site cannot leave a hint that silently no longer applies.
+    pub fn aims_are_declared<'a>(&self, declared: impl IntoIterator<Item = &'a str>) {
+        let declared: BTreeSet<&str> = declared.into_iter().collect();
+        let models = self.runs.iter().map(|(model, _)| model);
+        for model in models.chain(&self.catching_only) {
+            for aim in &model.tried_first_for {
+                assert!(
+                    declared.contains(aim),
+                    "{}: tried first for `{aim}`, which is no declared fence or access",
+                    model.name
+                );
+            }
+        }
     }
 
     /// Checks that the models execute every fence in `declared`, and that
@@ -587,6 +624,11 @@ macro_rules! lock_models {
             $(models.extend($also);)?
             let passing = $crate::Passing::check(models);
             $(let passing = passing.and_catching_only($catching);)?
+            let fences: &[doorway::__private::FenceSite] = $fences;
+            let orderings: &[doorway::__private::Access] = $orderings;
+            passing.aims_are_declared(
+                fences.iter().map(|site| site.0).chain(orderings.iter().map(|access| access.name)),
+            );
             passing.every_fence_is_necessary($fences);
             let miri: &[(&str, &str)] = &[];
             $(let miri: &[(&str, &str)] = &$miri;)?

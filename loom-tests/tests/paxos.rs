@@ -266,6 +266,11 @@ fn register_models_and_every_fence_and_ordering() {
         two_twice(),
         observer_polls_until_decided(),
     ]);
+    let fences = doorway::paxos::register::FENCES.iter().map(|site| site.0);
+    let accesses = (doorway::paxos::register::ORDERINGS.iter())
+        .chain(&doorway::paxos::block::ORDERINGS)
+        .map(|access| access.name);
+    passing.aims_are_declared(fences.chain(accesses));
     passing.every_fence_is_necessary(&doorway::paxos::register::FENCES);
     passing.every_ordering_is_necessary(&doorway::paxos::register::ORDERINGS, &[]);
     passing.every_ordering_is_necessary(
@@ -288,6 +293,8 @@ fn observer_polls_until_decided() -> Model {
         [Role::Propose, Role::Attempts(1)],
         true,
     )
+    // The other models read the decision only before it can land.
+    .tried_first_for(&["paxos: a reader reads the decision"])
 }
 
 /// Two writes racing one read: the second write's `seq := s + 1` must carry

@@ -39,6 +39,11 @@ fn color_turns_twice_against_a_doorway() -> Model {
         },
     )
     .spin_cap(4)
+    // The two-participant models never turn the color twice.
+    .tried_first_for(&[
+        "percore: doorway reads the color",
+        "percore: exit turns the color",
+    ])
 }
 
 /// Tickets capped at 1: an arrival that finds a ticket in its batch steps out
