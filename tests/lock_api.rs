@@ -374,7 +374,6 @@ macro_rules! mutex_suite {
 #[cfg(not(miri))] // Miri looks for undefined behaviour in doorway, not in parking_lot
 mutex_suite!(parking_lot_reference: parking_lot::RawMutex, threads: 8, fair, timed);
 mutex_suite!(bakery_4: RawBakery<4>, threads: 8, fair, timed);
-#[cfg(not(miri))] // the same code path as `bakery_4` under Miri's three threads
 mutex_suite!(bakery_2: RawBakery<2>, threads: 8, fair, timed);
 mutex_suite!(peterson: RawPeterson, threads: 8, fair, timed);
 mutex_suite!(percore_4: RawPerCore<4>, threads: 8, fair, timed);

@@ -249,17 +249,10 @@ macro_rules! seated_suite {
     };
 }
 
-// Under Miri, which looks for undefined behaviour rather than volume, a
-// size whose code path another suite already runs is left out: `bakery_4`
-// and `percore_4` run the same code with more threads, and the fast bakery's
-// scan of 64 registers is the scan `fastbakery_4` makes of 4 (it took 55 s a
-// seed under Miri, a fifth of the file).
-#[cfg(not(miri))]
 raw_lock_suite!(bakery_2: doorway::Bakery<2>, participants: 2);
 raw_lock_suite!(bakery_4: doorway::Bakery<4>, participants: 4);
 fifo_lock_suite!(bakery_4_fifo: doorway::Bakery<4>, participants: 4);
 seated_suite!(bakery_3_seats: doorway::Bakery<3>, participants: 3);
-#[cfg(not(miri))]
 raw_lock_suite!(percore_2: doorway::PerCore<2>, participants: 2);
 raw_lock_suite!(percore_4: doorway::PerCore<4>, participants: 4);
 fifo_lock_suite!(percore_4_fifo: doorway::PerCore<4>, participants: 4);
@@ -271,10 +264,7 @@ seated_suite!(peterson_seats: doorway::Peterson, participants: 2);
 raw_lock_suite!(ticket: doorway::Ticket, participants: 4);
 fifo_lock_suite!(ticket_fifo: doorway::Ticket, participants: 4);
 raw_lock_suite!(fastbakery_2: doorway::FastBakery<2>, participants: 2);
-#[cfg(not(miri))]
 raw_lock_suite!(fastbakery_64: doorway::FastBakery<64>, participants: 4);
-#[cfg(miri)]
-raw_lock_suite!(fastbakery_4: doorway::FastBakery<4>, participants: 4);
 seated_suite!(fastbakery_3_seats: doorway::FastBakery<3>, participants: 3);
 raw_lock_suite!(tournament_4: doorway::Tournament<4>, participants: 4);
 seated_suite!(tournament_4_seats: doorway::Tournament<4>, participants: 4);
