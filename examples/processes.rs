@@ -24,7 +24,7 @@
 
 #[cfg(not(target_os = "linux"))]
 fn main() {
-    eprintln!("processes: this example needs Linux (/proc start times, robust mutexes)");
+    eprintln!("processes: this example needs Linux (open file description locks, robust mutexes)");
 }
 
 #[cfg(target_os = "linux")]

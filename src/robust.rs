@@ -1,30 +1,39 @@
 //! Participant slots whose owners may die, and a bakery that survives a dead
 //! holder: the recovery protocol of the shared file ([`shm`](crate::shm)),
-//! written once over where its words live ([`Slots`]) and over how death is
-//! detected ([`Liveness`]), so that doorway's loom models run these very
+//! written once over where its words live ([`Slots`]) and over who holds a
+//! slot ([`Custody`]), so that doorway's loom models run these very
 //! functions with loom threads, where a "dead" participant is one stopped
 //! forever in the middle of the protocol.
 //!
-//! # Slots
+//! # Custody
 //!
-//! Each participant slot has a claim word:
+//! Each slot has at most one *custodian*: its owner, or a survivor clearing
+//! the registers of a dead owner. Custody is not decided here, it is asked
+//! of [`Custody`]: in a file, a lock the kernel keeps on one byte per slot
+//! (see `shm::custody`), which the kernel gives back only when the holder
+//! lets go, exits, is killed or execs. Nobody here decides that a process is
+//! dead; a survivor learns it by being granted the dead one's byte, and being
+//! granted it is custody.
 //!
-//! ```text
-//! 0                     free
-//! OWNED | owner         owned by `owner` (in a file: pid and start time)
-//! RECOVERING | owner    `owner` is clearing the registers of a dead owner
-//! ```
+//! - **claim**: take the slot's byte without waiting. Refused: someone alive
+//!   has the slot. Granted: if the claim word is not free, the previous
+//!   custodian stopped without finishing (died owning it, or died
+//!   recovering it), so apply the recovery rule first; then write `me` into
+//!   the claim word and keep the byte for as long as the slot is owned.
+//! - **recover** (a waiter, or a supervisor): take the byte of a slot in its
+//!   way without waiting; granted and not free: apply the recovery rule,
+//!   write free, give the byte back.
+//! - **release**: the owner, holding nothing, writes free and gives the byte
+//!   back.
 //!
-//! - **claim**: compare-and-swap `0 → OWNED | me`.
-//! - **recover**: whoever reads `OWNED | x` or `RECOVERING | x` and learns
-//!   that `x` is dead swaps that exact word to `RECOVERING | me`, clears the
-//!   slot's bakery registers (the recovery rule below), then stores
-//!   `OWNED | me` (it claims the slot for itself) or `0`.
-//! - **release**: the owner, holding nothing, stores `0`.
+//! The claim word (`0` free, else the owner's identity; in a file its pid)
+//! is written only by the custodian. It decides nothing about liveness: it
+//! says whether the registers may need clearing and, for reports, who owned
+//! the slot.
 //!
 //! # The recovery rule
 //!
-//! For a dead owner of slot `j`:
+//! For a slot `j` whose custodian is gone:
 //!
 //! ```text
 //! if inside[j] ≠ 0:  owner_died := 1     j died in the critical section
@@ -39,81 +48,51 @@
 //! news on. Clearing a dead participant's registers is exactly what Lamport
 //! (1974) allows of a process that fails: its registers read 0 and the others
 //! go on; to them it is a participant that came and went (the bakery's
-//! invariant 6).
+//! invariant 6). The rule is idempotent: a recoverer that dies half-way
+//! leaves the claim word as it found it, and the next custodian clears
+//! again.
 //!
 //! # Invariants
 //!
-//! 1. **Owners are never confused**: an owner's identity names one life (a
-//!    pid with the process's start time, never reused), and [`Liveness`]
-//!    says `false` only for an owner that will never take another step.
-//! 2. **One custodian per slot**: the slot's registers are written by its
-//!    owner while the word is `OWNED | owner`, or by its recoverer while it
-//!    is `RECOVERING | recoverer`, and by no one else. Every change of
-//!    custodian is a compare-and-swap from the exact word read, or the
-//!    custodian's own store, so two recoverers cannot both win, and a new
-//!    owner can claim the slot only from `0` or from a dead custodian, that
-//!    is once the registers are cleared (or their clearer has died, and the
-//!    next recoverer clears them again: the rule is idempotent).
+//! 1. **One custodian per slot, by the kernel's word**: [`Custody::try_take`]
+//!    grants slot `i` to one taker at a time, and only once the previous
+//!    custodian has given it back or will never take another step.
+//! 2. **Only the custodian writes a slot's words**: the claim word,
+//!    `inside[i]`, `choosing[i]` and `number[i]` are written by slot `i`'s
+//!    custodian only. So a live owner's registers are never cleared, and two
+//!    recoverers never interleave.
 //! 3. **The news of a death inside is never lost**: `inside[j] ≠ 0` exactly
 //!    while `j` holds the lock; its recoverer raises `owner_died` before it
 //!    clears `number[j]`, and nobody else can enter until then.
-//! 4. **Death is ordered after the dead owner's stores**: everything a dead
-//!    owner stored happens before a [`Liveness`] answer of `false` (in a
-//!    file: the kernel tears the process down before `/proc` stops showing
-//!    it; in the models: the dead thread's last act is a release store the
-//!    oracle reads with acquire).
+//! 4. **A grant is ordered after the previous custodian's stores**: every
+//!    store the previous custodian made happens before the grant returns (in
+//!    a file: the kernel releases a dead process's locks only after its last
+//!    step, and its lock operations are ordered by the kernel's own lock; in
+//!    the models: an `Acquire` grant reads the `Release` give-back).
+//! 5. **The owner writes its identity before touching the registers, and
+//!    free only once they are quiet**; a recoverer writes free only after
+//!    clearing them. So a slot granted with a free claim word has clear
+//!    registers.
 //!
 //! # Memory ordering
 //!
-//! No fences: every store-to-load pattern here goes through a
-//! compare-and-swap, whose total order per word is all it needs. The
-//! accesses are named [`Access`] constants below; the bakery's own stay as
-//! they are.
+//! No fences and no compare-and-swap: custody orders everything a custodian
+//! does before the next custodian's turn (invariant 4), so the claim word
+//! and `inside` are `Relaxed`. The accesses a *waiter* passes on are named
+//! [`Access`] constants below; the bakery's own stay as they are.
 
 use crate::bakery::over::{self as bakery, Registers};
 use crate::paxos::steps::Steps;
 use crate::sync::{
     Access, AtomicU32, AtomicU64,
-    Ordering::{AcqRel, Acquire, Relaxed, Release},
+    Ordering::{Relaxed, Release},
 };
 
-/// An owner's identity: nonzero, at most [`ID_MASK`].
+/// A custodian's identity in a claim word: nonzero.
 pub(crate) type Owner = u64;
 
-/// The state in a claim word's top two bits.
-const STATE: u64 = 0b11 << 62;
-pub(crate) const OWNED: u64 = 0b01 << 62;
-pub(crate) const RECOVERING: u64 = 0b10 << 62;
+/// The claim word of a free slot.
 pub(crate) const FREE: u64 = 0;
-/// The owner's identity in a claim word's low 62 bits.
-pub(crate) const ID_MASK: u64 = !STATE;
-
-/// A look at a claim word before asking whether its owner lives: in a file
-/// it orders the owner's boot stamp, stored before its claim, before the
-/// liveness check reads it.
-pub(crate) const LOOK: Access = Access::redundant(
-    "robust: look at a claim word",
-    Acquire,
-    "orders the file's boot stamp, which the models do not have; custody itself is \
-     taken by compare-and-swap",
-);
-
-/// Taking a slot, free or from a dead custodian: the acquire half sees the
-/// previous custodian's last store to the slot (its release, or a recovery's
-/// hand-back), so its use of the registers happens before ours; the release
-/// half publishes the boot stamp stored just before.
-///
-/// The ordering sweep weakens it one step, to `Acquire`, which drops only the
-/// release half: the models have no boot stamp to miss.
-const TAKE: Access = Access::redundant(
-    "robust: take a slot (compare-and-swap to owned or recovering)",
-    AcqRel,
-    "its release half publishes the file's boot stamp, which the models do not have",
-);
-
-/// Giving a slot back (`0`), or handing a recovered one to its recoverer:
-/// the next taker's `TAKE` must see every register store before it.
-const HAND_BACK: Access = Access::edge("robust: give a slot back", Release);
 
 /// A recoverer's `choosing[j] := 0`. A waiter passing on it reads
 /// `number[j]` next, whose clearing follows in program order and carries
@@ -125,14 +104,14 @@ const RECOVER_CHOOSING: Access = Access::redundant(
 );
 
 /// A recoverer's `number[j] := 0`: the next holder passes on it and must see
-/// `owner_died` raised before it, and, through the death edge (invariant 4),
-/// the dead holder's half-written data.
+/// `owner_died` raised before it, and, through the grant (invariant 4), the
+/// dead holder's half-written data.
 const RECOVER_NUMBER: Access = Access::edge("robust: recovery clears number", Release);
 
 /// Every named ordering of the recovery protocol, for doorway's ordering
 /// sweep.
 #[cfg(doorway_mutants)]
-pub const ORDERINGS: [Access; 5] = [LOOK, TAKE, HAND_BACK, RECOVER_CHOOSING, RECOVER_NUMBER];
+pub const ORDERINGS: [Access; 2] = [RECOVER_CHOOSING, RECOVER_NUMBER];
 
 /// Where the slots, their bakery registers, the `inside` words and the
 /// `owner_died` flag live.
@@ -150,9 +129,6 @@ pub(crate) trait Slots {
     fn inside(&self, i: usize) -> &AtomicU32;
     /// Raised when a holder died in the critical section.
     fn owner_died(&self) -> &AtomicU32;
-    /// Called by a claimant just before its compare-and-swap on slot `i`
-    /// (the file stamps the current boot there).
-    fn stamp(&self, _i: usize) {}
 
     /// doorway's own loom models only: who has custody of slot `i`, in a
     /// cell loom checks, written by each custodian as it takes the slot and
@@ -163,13 +139,20 @@ pub(crate) trait Slots {
     fn custody(&self, i: usize) -> &crate::sync::UnsafeCell<Owner>;
 }
 
-/// How a recoverer learns that an owner is dead.
-pub(crate) trait Liveness {
-    /// Whether `owner`, the owner or recoverer named by slot `i`'s claim
-    /// word, may still take a step. `false` must be final, and everything
-    /// that owner stored must happen before the call that returns it
-    /// (invariant 4).
-    fn is_alive(&self, i: usize, owner: Owner) -> bool;
+/// Who holds a slot: the one authority on whether a custodian is gone.
+pub(crate) trait Custody {
+    /// Why asking failed (the system refused to answer).
+    type Error;
+
+    /// Takes custody of slot `i` without waiting: `Ok(true)` if granted
+    /// (nobody holds it, and whoever held it will never take another step),
+    /// `Ok(false)` if someone holds it. A grant happens after every store of
+    /// the previous custodian (invariant 4).
+    fn try_take(&self, i: usize) -> Result<bool, Self::Error>;
+
+    /// Gives custody of slot `i` back; everything stored before happens
+    /// before the next grant.
+    fn give_back(&self, i: usize);
 }
 
 /// Records `me` as slot `i`'s custodian (loom models only).
@@ -204,112 +187,153 @@ fn check_custody<S: Slots + ?Sized>(slots: &S, i: usize, me: Owner) {
 pub(crate) enum Claimed {
     /// It was free.
     Free,
-    /// Its owner had died; the claimant cleared its registers first.
+    /// Its custodian had stopped owning it (named by the claim word); the
+    /// claimant cleared its registers first.
     FromDead(Owner),
 }
 
-/// Claims slot `i` for `me`: from free, or from a dead custodian after
-/// clearing its registers. `None` if a live owner or recoverer has it, or
-/// another claimant won the race.
-pub(crate) fn claim<S: Slots + ?Sized, L: Liveness + ?Sized>(
+/// Claims slot `i` for `me` (nonzero): `Ok(None)` if someone holds it.
+pub(crate) fn claim<S, C, St>(
     slots: &S,
-    live: &L,
+    custody: &C,
     i: usize,
     me: Owner,
-) -> Option<Claimed> {
-    debug_assert!(me != 0 && me & STATE == 0);
-    let word = slots.claim_word(i).load(LOOK.order());
-    if word == FREE {
-        slots.stamp(i);
-        // The failure ordering reads nothing we rely on.
-        let taken = slots
-            .claim_word(i)
-            .compare_exchange(FREE, OWNED | me, TAKE.order(), Relaxed);
-        if taken.is_ok() {
-            take_custody(slots, i, me);
-            return Some(Claimed::Free);
-        }
-        return None;
-    }
-    let dead = word & ID_MASK;
-    if live.is_alive(i, dead) {
-        return None;
-    }
-    recover(slots, i, word, me, true).then_some(Claimed::FromDead(dead))
-}
-
-/// Recovers slot `i` if its custodian is dead, leaving it free; `true` if
-/// this call did.
-pub(crate) fn recover_if_dead<S: Slots + ?Sized, L: Liveness + ?Sized>(
-    slots: &S,
-    live: &L,
-    i: usize,
-    me: Owner,
-) -> bool {
-    let word = slots.claim_word(i).load(LOOK.order());
-    word != FREE && !live.is_alive(i, word & ID_MASK) && recover(slots, i, word, me, false)
-}
-
-/// Takes custody of slot `i` from the dead custodian named by `word`, clears
-/// its registers by the recovery rule, and then owns the slot (`keep`) or
-/// frees it. `false` if someone else changed the word first.
-fn recover<S: Slots + ?Sized>(slots: &S, i: usize, word: u64, me: Owner, keep: bool) -> bool {
-    let claim = slots.claim_word(i);
-    // Even a recoverer that frees the slot stamps it: while the word names
-    // it, others judge it by the stamp.
-    slots.stamp(i);
-    if claim
-        .compare_exchange(word, RECOVERING | me, TAKE.order(), Relaxed)
-        .is_err()
-    {
-        return false;
+    steps: &mut St,
+) -> Result<Result<Option<Claimed>, C::Error>, St::Stop>
+where
+    S: Slots + ?Sized,
+    C: Custody + ?Sized,
+    St: Steps,
+{
+    debug_assert!(me != FREE);
+    match custody.try_take(i) {
+        Ok(true) => {}
+        Ok(false) => return Ok(Ok(None)),
+        Err(e) => return Ok(Err(e)),
     }
     take_custody(slots, i, me);
+    let claimed = match clear_if_stopped(slots, i, steps)? {
+        None => Claimed::Free,
+        Some(dead) => Claimed::FromDead(dead),
+    };
+    steps.take()?;
+    // Relaxed: read by the next custodian only, after its grant (invariant
+    // 4); written before any register (invariant 5).
+    slots.claim_word(i).store(me, Relaxed);
+    Ok(Ok(Some(claimed)))
+}
+
+/// Recovers slot `i` if its custodian is gone, leaving it free; `true` if
+/// this call cleared a stopped custodian's registers. `me` only names the
+/// recoverer in the models' custody cells.
+pub(crate) fn recover_if_dead<S, C, St>(
+    slots: &S,
+    custody: &C,
+    i: usize,
+    me: Owner,
+    steps: &mut St,
+) -> Result<bool, St::Stop>
+where
+    S: Slots + ?Sized,
+    C: Custody + ?Sized,
+    St: Steps,
+{
+    // Refused, or no answer: someone may be alive there, so leave it.
+    if custody.try_take(i).unwrap_or(false) {
+        take_custody(slots, i, me);
+        let recovered = clear_if_stopped(slots, i, steps)?.is_some();
+        if recovered {
+            steps.take()?;
+            // Relaxed: as in `claim`; after the clearing (invariant 5).
+            slots.claim_word(i).store(FREE, Relaxed);
+        }
+        check_custody(slots, i, me);
+        custody.give_back(i);
+        return Ok(recovered);
+    }
+    Ok(false)
+}
+
+/// In custody of slot `i`: if its claim word names a custodian, that one
+/// stopped without finishing, so apply the recovery rule; returns whom it
+/// named. The claim word is left as it was (invariant 5: free is written
+/// only after the clearing).
+fn clear_if_stopped<S: Slots + ?Sized, St: Steps>(
+    slots: &S,
+    i: usize,
+    steps: &mut St,
+) -> Result<Option<Owner>, St::Stop> {
+    steps.take()?;
+    // Relaxed: the previous custodian's stores happen before our grant
+    // (invariant 4).
+    let word = slots.claim_word(i).load(Relaxed);
+    if word == FREE {
+        return Ok(None); // clear already (invariant 5)
+    }
     let r = slots.registers();
-    // Relaxed: `inside[i]` belongs to a dead owner, whose stores all happen
-    // before its death was reported (invariant 4).
+    steps.take()?;
+    // Relaxed: as above.
     if slots.inside(i).load(Relaxed) != 0 {
+        steps.take()?;
         // Relaxed: the next holder reads it after passing `number[i]`, whose
         // clearing below is `Release` (invariant 3).
         slots.owner_died().store(1, Relaxed);
     }
-    // Relaxed: read only by this slot's custodians, who take it by `TAKE`.
+    steps.take()?;
+    // Relaxed: read only by this slot's custodians (invariant 4).
     slots.inside(i).store(0, Relaxed);
+    steps.take()?;
     r.choosing(i).store(0, RECOVER_CHOOSING.order());
+    steps.take()?;
     r.number(i).store(0, RECOVER_NUMBER.order());
-    check_custody(slots, i, me);
-    claim.store(if keep { OWNED | me } else { FREE }, HAND_BACK.order());
-    true
+    Ok(Some(word))
 }
 
-/// Gives slot `me`, owned by `owner` and holding no ticket, back; `false`
-/// if the claim word no longer names `owner` (someone wrote over it).
-pub(crate) fn release<S: Slots + ?Sized>(slots: &S, me: usize, owner: Owner) -> bool {
-    check_custody(slots, me, owner);
-    // The failure ordering reads nothing we rely on.
-    slots
-        .claim_word(me)
-        .compare_exchange(OWNED | owner, FREE, HAND_BACK.order(), Relaxed)
-        .is_ok()
-}
-
-/// Looks at every other slot, recovering those whose custodian is dead; what
-/// a waiter does now and then, so that a dead holder or waiter (whose ticket
-/// or `choosing` would block it forever) is cleared away.
-fn recover_the_dead<S: Slots + ?Sized, L: Liveness + ?Sized>(
+/// Gives slot `i`, owned by `owner` and holding no ticket, back.
+pub(crate) fn release<S: Slots + ?Sized, C: Custody + ?Sized>(
     slots: &S,
-    live: &L,
+    custody: &C,
+    i: usize,
+    owner: Owner,
+) {
+    check_custody(slots, i, owner);
+    // Relaxed: the give-back orders it before the next grant (invariant 4).
+    slots.claim_word(i).store(FREE, Relaxed);
+    custody.give_back(i);
+}
+
+/// Looks at every other slot in `me`'s way (choosing, or holding a ticket)
+/// and recovers those whose custodian is gone: what a waiter does now and
+/// then, so that a dead holder or waiter (whose ticket or `choosing` would
+/// block it forever) is cleared away. Slots out of the way are not touched,
+/// so a waiter never holds up a process that is claiming a free slot.
+fn recover_the_dead<S: Slots + ?Sized, C: Custody + ?Sized>(
+    slots: &S,
+    custody: &C,
     me: usize,
     owner: Owner,
 ) {
+    let r = slots.registers();
     for j in (0..slots.len()).filter(|&j| j != me) {
-        recover_if_dead(slots, live, j, owner);
+        // Relaxed: only a hint of whom to ask; custody decides.
+        let in_the_way = r.number(j).load(Relaxed) != 0 || r.choosing(j).load(Relaxed) != 0;
+        if in_the_way {
+            let done = recover_if_dead(
+                slots,
+                custody,
+                j,
+                owner,
+                &mut crate::paxos::steps::Unbounded,
+            );
+            crate::paxos::steps::unstoppable(done);
+        }
     }
 }
 
-/// Turns of a wait between two looks for dead participants: a look reads
-/// `/proc` once per slot (a few microseconds), a turn of a long wait is about
-/// one `yield_now`. Under loom, every turn.
+/// Turns of a wait between two looks for dead participants: a look asks
+/// the kernel once per slot in the way (a system call of about a
+/// microsecond), a turn of a long wait is about one `yield_now`. Under loom,
+/// every turn.
 #[cfg(not(loom))]
 const RECHECK_EVERY: u32 = 256;
 #[cfg(loom)]
@@ -320,16 +344,16 @@ const RECHECK_EVERY: u32 = 1;
 /// in the critical section and no holder has declared the data consistent
 /// since. Each `steps.take()` is a point where a test may stop the owner for
 /// good.
-pub(crate) fn lock<S, L, St>(
+pub(crate) fn lock<S, C, St>(
     slots: &S,
-    live: &L,
+    custody: &C,
     me: usize,
     owner: Owner,
     steps: &mut St,
 ) -> Result<bool, St::Stop>
 where
     S: Slots + ?Sized,
-    L: Liveness + ?Sized,
+    C: Custody + ?Sized,
     St: Steps,
 {
     check_custody(slots, me, owner);
@@ -338,7 +362,7 @@ where
     let mut look_for_the_dead = || {
         turns = turns.wrapping_add(1);
         if turns.is_multiple_of(RECHECK_EVERY) {
-            recover_the_dead(slots, live, me, owner);
+            recover_the_dead(slots, custody, me, owner);
         }
         false
     };
@@ -348,7 +372,7 @@ where
     steps.take()?;
     bakery::wait_turn(r, me, ticket, &mut look_for_the_dead);
     steps.take()?;
-    // Relaxed: read only by a recoverer of this slot, after this owner died
+    // Relaxed: read only by a recoverer of this slot, after its grant
     // (invariant 4).
     slots.inside(me).store(1, Relaxed);
     // Relaxed: raised before the `number` store this acquisition passed on,
@@ -366,7 +390,7 @@ pub(crate) fn unlock<S: Slots + ?Sized, St: Steps>(
     check_custody(slots, me, owner);
     steps.take()?;
     // Relaxed: as in `lock`; a recoverer that reads 0 here knows the critical
-    // section ended, and the exit's `Release` below publishes it.
+    // section ended.
     slots.inside(me).store(0, Relaxed);
     steps.take()?;
     bakery::unlock(slots.registers(), me);
@@ -385,17 +409,18 @@ pub(crate) fn is_locked<S: Slots + ?Sized>(slots: &S) -> bool {
     bakery::is_locked(slots.registers())
 }
 
-/// In-process slots and an oracle of deaths, for doorway's loom models of
-/// the recovery protocol (`--cfg loom --cfg doorway_mutants`): the very
-/// functions above, with loom threads as owners.
+/// In-process slots and a model of the kernel's byte locks, for doorway's
+/// loom models of the recovery protocol (`--cfg loom --cfg
+/// doorway_mutants`): the very functions above, with loom threads as owners.
 #[cfg(all(loom, doorway_mutants, feature = "std"))]
 pub mod hooks {
     use super::*;
     use crate::paxos::steps::{HaltAfter, Halted, Unbounded, unstoppable};
-    use crate::sync::{AtomicU8, UnsafeCell};
+    use crate::sync::{AtomicU8, Ordering::Acquire, UnsafeCell};
+    use core::convert::Infallible;
 
-    /// `N` slots, their bakery registers, and an oracle of which owners are
-    /// dead (owners are `1..=OWNERS`).
+    /// `N` slots, their bakery registers, and one lock word per slot
+    /// standing for the kernel's byte lock (owners are `1..=OWNERS`).
     pub struct Model<const N: usize> {
         claims: [AtomicU64; N],
         choosing: [AtomicU8; N],
@@ -403,7 +428,8 @@ pub mod hooks {
         inside: [AtomicU32; N],
         owner_died: AtomicU32,
         custody: [UnsafeCell<Owner>; N],
-        dead: [AtomicU8; OWNERS],
+        /// Who holds each slot's byte (0: nobody).
+        bytes: [AtomicU64; N],
     }
 
     /// Owners a model can name.
@@ -450,16 +476,33 @@ pub mod hooks {
         }
     }
 
-    impl<const N: usize> Liveness for Model<N> {
-        fn is_alive(&self, _i: usize, owner: Owner) -> bool {
-            // Acquire: the dead owner's last act was a release store of its
-            // flag (invariant 4).
-            self.dead[owner as usize - 1].load(Acquire) == 0
+    /// One owner's view of the byte locks: its own open file description.
+    struct Bytes<'m, const N: usize> {
+        model: &'m Model<N>,
+        owner: Owner,
+    }
+
+    impl<const N: usize> Custody for Bytes<'_, N> {
+        type Error = Infallible;
+
+        fn try_take(&self, i: usize) -> Result<bool, Infallible> {
+            // Acquire: the kernel's lock orders the previous holder's stores
+            // before this grant (invariant 4). The kernel's, not doorway's:
+            // not in the ordering sweep.
+            let byte = &self.model.bytes[i];
+            Ok(byte
+                .compare_exchange(0, self.owner, Acquire, Relaxed)
+                .is_ok())
+        }
+
+        fn give_back(&self, i: usize) {
+            // Release: as above, the kernel's unlock.
+            self.model.bytes[i].store(0, Release);
         }
     }
 
     impl<const N: usize> Model<N> {
-        /// Free slots, no one dead.
+        /// Free slots, no byte held.
         #[allow(clippy::new_without_default)]
         pub fn new() -> Self {
             Self {
@@ -469,14 +512,28 @@ pub mod hooks {
                 inside: core::array::from_fn(|_| AtomicU32::new(0)),
                 owner_died: AtomicU32::new(0),
                 custody: core::array::from_fn(|_| UnsafeCell::new(0)),
-                dead: core::array::from_fn(|_| AtomicU8::new(0)),
+                bytes: core::array::from_fn(|_| AtomicU64::new(0)),
             }
         }
 
+        fn bytes(&self, owner: Owner) -> Bytes<'_, N> {
+            assert!((1..=OWNERS as Owner).contains(&owner));
+            Bytes { model: self, owner }
+        }
+
         /// [`claim`](super::claim): `Some(None)` for a free slot,
-        /// `Some(Some(dead))` for one taken from a dead owner.
+        /// `Some(Some(dead))` for one taken from a stopped custodian, `None`
+        /// if someone holds it.
         pub fn claim(&self, slot: usize, owner: Owner) -> Option<Option<Owner>> {
-            super::claim(self, self, slot, owner).map(|claimed| match claimed {
+            let claimed = unstoppable(super::claim(
+                self,
+                &self.bytes(owner),
+                slot,
+                owner,
+                &mut Unbounded,
+            ));
+            let claimed = claimed.unwrap_or_else(|never| match never {});
+            claimed.map(|claimed| match claimed {
                 Claimed::Free => None,
                 Claimed::FromDead(dead) => Some(dead),
             })
@@ -484,13 +541,30 @@ pub mod hooks {
 
         /// [`recover_if_dead`](super::recover_if_dead).
         pub fn recover_if_dead(&self, slot: usize, owner: Owner) -> bool {
-            super::recover_if_dead(self, self, slot, owner)
+            unstoppable(super::recover_if_dead(
+                self,
+                &self.bytes(owner),
+                slot,
+                owner,
+                &mut Unbounded,
+            ))
+        }
+
+        /// [`recover_if_dead`](super::recover_if_dead) under a budget of
+        /// steps: the recoverer stops for good when it runs out.
+        pub fn recover_within(
+            &self,
+            slot: usize,
+            owner: Owner,
+            budget: &mut Budget,
+        ) -> Result<bool, Halted> {
+            super::recover_if_dead(self, &self.bytes(owner), slot, owner, &mut budget.0)
         }
 
         /// [`lock`](super::lock) under a budget of steps: whether a holder
         /// died inside, or `Halted` if the budget ran out first.
         pub fn lock(&self, slot: usize, owner: Owner, budget: &mut Budget) -> Result<bool, Halted> {
-            super::lock(self, self, slot, owner, &mut budget.0)
+            super::lock(self, &self.bytes(owner), slot, owner, &mut budget.0)
         }
 
         /// [`unlock`](super::unlock) under a budget of steps.
@@ -500,7 +574,13 @@ pub mod hooks {
 
         /// [`lock`](super::lock) with no budget.
         pub fn lock_whole(&self, slot: usize, owner: Owner) -> bool {
-            unstoppable(super::lock(self, self, slot, owner, &mut Unbounded))
+            unstoppable(super::lock(
+                self,
+                &self.bytes(owner),
+                slot,
+                owner,
+                &mut Unbounded,
+            ))
         }
 
         /// [`unlock`](super::unlock) with no budget.
@@ -514,8 +594,8 @@ pub mod hooks {
         }
 
         /// [`release`](super::release).
-        pub fn release(&self, slot: usize, owner: Owner) -> bool {
-            super::release(self, slot, owner)
+        pub fn release(&self, slot: usize, owner: Owner) {
+            super::release(self, &self.bytes(owner), slot, owner);
         }
 
         /// Leaves slot `slot`'s registers as a doorway killed after its first
@@ -528,19 +608,28 @@ pub mod hooks {
             }
         }
 
-        /// `owner` dies: its last act, which the oracle reads (invariant 4).
+        /// `owner` has taken its last step: the kernel gives back every
+        /// byte it held, as it does when a process dies.
         pub fn die(&self, owner: Owner) {
-            self.dead[owner as usize - 1].store(1, Release);
+            for byte in &self.bytes {
+                if byte.load(Relaxed) == owner {
+                    // Release: the kernel's teardown, after the last step
+                    // (invariant 4).
+                    byte.store(0, Release);
+                }
+            }
         }
 
         /// Whether the lock looks free and every slot is free (after a run).
         pub fn is_quiet(&self) -> bool {
-            !super::is_locked(self) && self.claims.iter().all(|c| c.load(Relaxed) == FREE)
+            !super::is_locked(self)
+                && self.claims.iter().all(|c| c.load(Relaxed) == FREE)
+                && self.bytes.iter().all(|b| b.load(Relaxed) == 0)
         }
     }
 
-    /// A budget of steps: [`Model::lock`] and [`Model::unlock`] stop for
-    /// good after it runs out.
+    /// A budget of steps: [`Model::lock`], [`Model::unlock`] and
+    /// [`Model::recover_within`] stop for good after it runs out.
     pub struct Budget(HaltAfter);
 
     impl Budget {

@@ -4,9 +4,11 @@
 //! dead owner's slot, and a file filled with random bytes read through every
 //! public read path.
 //!
-//! The kill tests, with real processes, are in `shm_processes.rs`.
+//! The kill tests, with real processes, are in `shm_processes.rs`; the cases
+//! where a live holder could be mistaken for a dead one, in
+//! `shm_liveness.rs`.
 
-#![cfg(all(feature = "shm", unix, not(loom), not(miri)))]
+#![cfg(all(feature = "shm", target_os = "linux", not(loom), not(miri)))]
 
 use doorway::paxos::LatchBlock;
 use doorway::shm::{Error, Layout, Options, Shared, SlotState};
@@ -62,6 +64,118 @@ fn created_files_are_private_complete_and_not_created_twice() {
     drop(shared);
     // Only the two files: no temporary left behind.
     assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 2);
+}
+
+#[test]
+fn any_name_the_directory_takes_can_be_created() {
+    let dir = Dir::new("long");
+    let name = "n".repeat(255);
+    let file = File::create(dir.path(&name), &Options::new(2)).unwrap();
+    assert!(File::open(dir.path(&name)).is_ok());
+    drop(file);
+    assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 1);
+}
+
+/// Holds an open-file-description lock on byte 0 of `path`, as a creator
+/// does on its temporary file while it writes it.
+fn hold_creating_byte(path: &std::path::Path) -> std::fs::File {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    // SAFETY: `flock` is plain data; zeroes are valid (l_pid must be 0).
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as _;
+    lock.l_whence = libc::SEEK_SET as _;
+    lock.l_len = 1;
+    // SAFETY: a valid descriptor and a `flock` that outlives the call.
+    let done = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut lock) };
+    assert_eq!(done, 0, "{}", std::io::Error::last_os_error());
+    file
+}
+
+#[test]
+fn abandoned_temporary_files_are_removed_and_live_ones_kept() {
+    let dir = Dir::new("leftovers");
+    let abandoned = dir.path(".doorway-0123456789abcdef.tmp");
+    let in_progress = dir.path(".doorway-fedcba9876543210.tmp");
+    let unrelated = dir.path(".doorway-not-ours.tmp");
+    for path in [&abandoned, &in_progress, &unrelated] {
+        std::fs::write(path, b"half-written").unwrap();
+    }
+    let creator = hold_creating_byte(&in_progress);
+    drop(File::create(dir.path("f"), &Options::new(2)).unwrap());
+    assert!(!abandoned.exists(), "nobody held it: its creator is gone");
+    assert!(
+        in_progress.exists(),
+        "its creator holds it: still being written"
+    );
+    assert!(unrelated.exists(), "not a name doorway makes");
+    drop(creator);
+    drop(File::create(dir.path("g"), &Options::new(2)).unwrap());
+    assert!(!in_progress.exists(), "removed once its creator let go");
+}
+
+#[test]
+fn a_directory_at_the_path_is_refused_as_insecure() {
+    let dir = Dir::new("directory");
+    std::fs::create_dir(dir.path("d")).unwrap();
+    assert!(matches!(
+        File::open(dir.path("d")),
+        Err(Error::Insecure("not a regular file"))
+    ));
+}
+
+#[test]
+fn a_member_dropped_after_truncation_leaves_the_mapping_alone() {
+    let dir = Dir::new("truncate");
+    let path = dir.path("f");
+    drop(File::create(&path, &Options::new(2)).unwrap());
+    run_child("truncate", &path); // a SIGBUS would fail the child
+}
+
+#[test]
+fn a_slot_is_held_while_its_member_lives_and_given_back_on_drop() {
+    let dir = Dir::new("held");
+    let path = dir.path("f");
+    let file = File::create(&path, &Options::new(2)).unwrap();
+    let first = file.join().unwrap();
+    let second = file.join().unwrap();
+    assert_eq!((first.slot(), second.slot()), (0, 1));
+    let me = std::process::id();
+    assert_eq!(
+        file.slots(),
+        [SlotState::Owned {
+            pid: me,
+            alive: true
+        }; 2],
+        "each member holds its slot through a description of its own"
+    );
+    assert!(matches!(file.join_slot(0), Err(Error::Full)));
+    assert!(matches!(file.join(), Err(Error::Full)));
+    assert_eq!(file.recover_dead().unwrap(), 0, "nobody is dead");
+    drop(first);
+    assert_eq!(file.slots()[0], SlotState::Free);
+    assert_eq!(file.join().unwrap().slot(), 0);
+}
+
+#[test]
+fn a_member_needs_the_file_still_at_its_path() {
+    let dir = Dir::new("replaced");
+    let path = dir.path("f");
+    let file = File::create(&path, &Options::new(2)).unwrap();
+    std::fs::rename(&path, dir.path("elsewhere")).unwrap();
+    assert!(
+        matches!(file.join(), Err(Error::Io(_))),
+        "no file at the path"
+    );
+    drop(File::create(&path, &Options::new(2)).unwrap());
+    assert!(
+        matches!(file.join(), Err(Error::Insecure(_))),
+        "another file at the path"
+    );
 }
 
 #[test]
@@ -196,7 +310,9 @@ fn threads_agree_on_the_register_and_the_log_and_exclude_on_the_bakery() {
 /// What a child process does before it dies (`DOORWAY_SHM_CHILD`): `hold`
 /// claims slot 0, proposes 7, takes the lock, writes `[1, 99]` and exits
 /// holding it; `append` claims slot 1, appends 41 and exits. Neither gives
-/// anything back: to the others they died.
+/// anything back: to the others they died. `truncate` joins, truncates the
+/// file under its own mapping, and drops its member, which must not touch
+/// the lost pages (`SIGBUS`).
 #[test]
 fn child() {
     let Ok(role) = std::env::var("DOORWAY_SHM_CHILD") else {
@@ -215,6 +331,19 @@ fn child() {
         "append" => {
             let mut me = file.join_slot(1).unwrap();
             me.append(41).unwrap();
+            std::process::exit(0);
+        }
+        "truncate" => {
+            let me = file.join().unwrap();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(0)
+                .unwrap();
+            assert!(matches!(file.check(), Err(Error::Length { .. })));
+            drop(me);
+            drop(file);
             std::process::exit(0);
         }
         other => panic!("unknown role {other}"),

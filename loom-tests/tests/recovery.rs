@@ -2,10 +2,12 @@
 //! (`doorway::shm`): slot claims, a bakery holder or waiter that dies, its
 //! registers cleared by a survivor, and the next holder told that a holder
 //! died in the critical section. The functions are the crate's own
-//! (`robust`), over in-process slots with loom's atomics; a "dead"
-//! participant is a loom thread stopped forever at one point of the
-//! protocol, whose last act is the release store an oracle reads (as the
-//! kernel's teardown precedes `/proc` reporting a process dead).
+//! (`robust`), over in-process slots with loom's atomics, and custody is a
+//! model of the kernel's byte locks: a lock word per slot taken by
+//! compare-and-swap and given back by a release store. A "dead" participant
+//! is a loom thread stopped forever at one point of the protocol; its last
+//! act gives back every byte it held, as the kernel does when a process
+//! dies, after its last step.
 //!
 //! Three participants: the mortal (owner 1, slot 0) claims its slot and dies
 //! at one point; the survivor (owner 2, slot 1) locks, recovering the dead
@@ -22,6 +24,11 @@
 //!   or a second recoverer is a causality violation;
 //! - the news: a holder that finds the record half-written was told that a
 //!   holder died inside, and only a death inside the critical section tells.
+//!
+//! A second family stops a recoverer: the mortal dies holding with the
+//! record half-written, and the heir, recovering its slot, dies after each
+//! of the recovery rule's steps in turn; the survivor, waiting, must still
+//! clear the slot (the rule is idempotent) and be told.
 #![cfg(all(loom, doorway_mutants))]
 
 use doorway::__private::robust::{Budget, Model as Slots};
@@ -159,7 +166,7 @@ fn scenario(death: Death) {
         thread::spawn(move || match shared.slots.claim(0, 3) {
             Some(_) => {
                 update(&shared, 0, 3, death);
-                assert!(shared.slots.release(0, 3));
+                shared.slots.release(0, 3);
             }
             None => {
                 shared.slots.recover_if_dead(0, 3);
@@ -168,8 +175,38 @@ fn scenario(death: Death) {
     };
     assert_eq!(shared.slots.claim(1, 2), Some(None));
     update(&shared, 1, 2, death);
-    assert!(shared.slots.release(1, 2));
+    shared.slots.release(1, 2);
     mortal.join().unwrap();
+    heir.join().unwrap();
+}
+
+/// The mortal dies holding, its record half-written; the heir stops for
+/// good after `steps` steps of recovering slot 0; the survivor locks.
+fn recoverer_dies(steps: usize) {
+    let shared = Arc::new(Shared {
+        slots: Slots::new(),
+        record: UnsafeCell::new((0, 0)),
+    });
+    assert_eq!(shared.slots.claim(0, 1), Some(None));
+    assert!(!shared.slots.lock_whole(0, 1));
+    shared.record.with_mut(|record| {
+        // SAFETY: inside the lock, before any other thread exists.
+        unsafe { (*record).0 = 1 };
+    });
+    shared.slots.die(1);
+    let heir = {
+        let shared = Arc::clone(&shared);
+        thread::spawn(move || {
+            let _ = shared.slots.recover_within(0, 3, &mut Budget::new(steps));
+            shared.slots.die(3);
+        })
+    };
+    assert!(shared.slots.claim(1, 2).is_some());
+    assert!(
+        update(&shared, 1, 2, Death::HalfWritten),
+        "the survivor was not told that the holder died inside"
+    );
+    shared.slots.release(1, 2);
     heir.join().unwrap();
 }
 
@@ -194,6 +231,23 @@ fn model(death: Death) -> Model {
 fn every_death_point() {
     for death in Death::ALL {
         model(death).check();
+    }
+}
+
+/// Steps of one recovery: the claim word, `inside`, `owner_died`, `inside`,
+/// `choosing`, `number`, and the claim word again.
+const RECOVERY_STEPS: usize = 7;
+
+#[test]
+fn a_recoverer_dies_at_every_step() {
+    for steps in 0..=RECOVERY_STEPS {
+        Model::new(
+            format!("recovery: the heir dies after {steps} steps of recovering a dead holder"),
+            Bound::Preemptions(bound()),
+            move || recoverer_dies(steps),
+        )
+        .spin_cap(8)
+        .check();
     }
 }
 

@@ -2,20 +2,22 @@
 //! [`Member`] (a participant slot this process owns) and [`Guard`] (the
 //! bakery held).
 
-use super::header::{HEADER_BYTES, Layout, Regions, SLOT_BYTES};
+use super::Error;
+use super::custody::{self, Description, slot_byte};
+use super::fork::Born;
+use super::header::{Layout, Regions, SLOT_BYTES};
+use super::opening::{create_file, open_file};
 use super::register::FileRegister;
-use super::{Error, identity};
 use crate::bakery::over::{Registers, TICKET_LIMIT};
 use crate::paxos::block::{BlockCell, NativeBlock};
 use crate::paxos::steps::{Unbounded, unstoppable};
-use crate::robust::{self, FREE, ID_MASK, Liveness, OWNED, Owner, RECOVERING, Slots};
+use crate::robust::{self, Custody, FREE, Owner, Slots};
 use crate::sync::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
 use bytemuck::Pod;
 use core::marker::PhantomData;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::vec::Vec;
 
 /// A mapped file whose layout was checked: every accessor takes an offset
@@ -125,6 +127,17 @@ impl Mapped {
     fn slots(&self) -> FileSlots<'_> {
         FileSlots(self)
     }
+
+    /// Whether the file still has the length its header states.
+    fn check_length(&self) -> Result<(), Error> {
+        let found = self.file.metadata()?.len();
+        let expected = self.regions.total as u64;
+        if found == expected {
+            Ok(())
+        } else {
+            Err(Error::Length { found, expected })
+        }
+    }
 }
 
 /// The slots, bakery registers and liveness of a mapped file, for the
@@ -135,10 +148,6 @@ impl FileSlots<'_> {
     fn slot(&self, i: usize) -> usize {
         assert!(i < self.0.layout.participants);
         self.0.regions.slots + i * SLOT_BYTES
-    }
-
-    fn boot(&self, i: usize) -> &AtomicU64 {
-        self.0.u64_at(self.slot(i) + 8)
     }
 }
 
@@ -184,19 +193,34 @@ impl Slots for FileSlots<'_> {
     fn owner_died(&self) -> &AtomicU32 {
         self.0.u32_at(self.0.regions.owner_died)
     }
+}
 
-    fn stamp(&self, i: usize) {
-        // Relaxed: published by the compare-and-swap that follows (`TAKE`,
-        // whose release half it rides), read after the claim word's look.
-        self.boot(i).store(identity::boot_stamp(), Relaxed);
+/// Custody of a file's slots through one open file description: the
+/// kernel's byte locks (see [`custody`]).
+struct Bytes<'a> {
+    m: &'a Mapped,
+    description: &'a Description,
+}
+
+impl Bytes<'_> {
+    fn byte(&self, i: usize) -> u64 {
+        assert!(i < self.m.layout.participants);
+        slot_byte(self.m.regions.slots, SLOT_BYTES, i)
     }
 }
 
-impl Liveness for FileSlots<'_> {
-    fn is_alive(&self, i: usize, owner: Owner) -> bool {
-        // Relaxed: stored before the claim word this owner's look read
-        // (`LOOK`, `Acquire`).
-        identity::is_alive(owner, self.boot(i).load(Relaxed))
+impl Custody for Bytes<'_> {
+    type Error = io::Error;
+
+    fn try_take(&self, i: usize) -> io::Result<bool> {
+        self.description.try_lock(self.byte(i))
+    }
+
+    fn give_back(&self, i: usize) {
+        // An unlock that fails leaves the byte held until the description
+        // is closed: the slot looks owned a while longer, which stalls
+        // others at worst and never lets two custodians in.
+        let _ = self.description.unlock(self.byte(i));
     }
 }
 
@@ -252,23 +276,20 @@ impl Options {
     }
 }
 
-/// What a participant slot's claim word says.
+/// What a participant slot's claim word says, and whether anyone holds the
+/// slot: a report, stale as soon as it is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlotState {
-    /// Nobody owns it.
+    /// Nobody owns it (someone may be claiming it).
     Free,
-    /// Owned by process `pid`, which is or is not alive.
+    /// Owned by the process that called itself `pid` when it joined.
     Owned {
-        /// The owner's process id.
+        /// The owner's process id, in its own pid namespace: a name for
+        /// people, never used to decide anything.
         pid: u32,
-        /// Whether that process (that very life of the pid) is alive.
-        alive: bool,
-    },
-    /// Process `pid` is clearing the registers of the slot's dead owner.
-    Recovering {
-        /// The recoverer's process id.
-        pid: u32,
-        /// Whether the recoverer is alive.
+        /// Whether someone holds the slot's byte lock: the owner, alive
+        /// (`false` once it has died, exited or exec'd and nobody has
+        /// recovered the slot yet), or for an instant a recoverer.
         alive: bool,
     },
 }
@@ -283,6 +304,9 @@ pub enum SlotState {
 /// crash semantics.
 pub struct Shared<T, D = (), B = NativeBlock> {
     m: Mapped,
+    /// Where the file was opened: a member opens it again for a description
+    /// of its own (and checks that it is the same file).
+    path: PathBuf,
     _types: Types<T, D, B>,
 }
 
@@ -315,9 +339,11 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
     /// ([`Error::Header`]), or if the system refuses.
     pub fn create(path: impl AsRef<Path>, options: &Options) -> Result<Self, Error> {
         let layout = Self::layout_for(options);
+        custody::supported()?;
         let header = layout.to_header()?;
-        let file = create_file(path.as_ref(), &header, layout.file_len()?, options.mode)?;
-        Self::map(file, layout)
+        let path = path.as_ref();
+        let file = create_file(path, &header, layout.file_len()?, options.mode)?;
+        Self::map(file, path, layout)
     }
 
     /// Opens an existing file, checking its header against `T`, `D` and
@@ -331,11 +357,13 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
     /// [`allow_other_owner`](Options::allow_other_owner) matters (the
     /// layout is the file's).
     pub fn open_with(path: impl AsRef<Path>, options: &Options) -> Result<Self, Error> {
-        let (file, layout) = open_file(path.as_ref(), options.allow_other_owner)?;
+        custody::supported()?;
+        let path = path.as_ref();
+        let (file, layout) = open_file(path, options.allow_other_owner)?;
         let mine =
             Self::layout_for(&Options::new(layout.participants).log_capacity(layout.log_capacity));
         check_types(&layout, &mine)?;
-        Self::map(file, layout)
+        Self::map(file, path, layout)
     }
 
     /// Opens the file at `path` if it exists (its participants and log
@@ -360,7 +388,7 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
         )))
     }
 
-    fn map(file: File, layout: Layout) -> Result<Self, Error> {
+    fn map(file: File, path: &Path, layout: Layout) -> Result<Self, Error> {
         let regions = layout.regions()?;
         assert_eq!(size_of::<B>(), regions.block_bytes, "a block kind's size");
         let expected = regions.total as u64;
@@ -378,6 +406,7 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
                 layout,
                 regions,
             },
+            path: path.to_path_buf(),
             _types: PhantomData,
         };
         shared.check()?; // resized between the length check and the mapping?
@@ -393,31 +422,35 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
     /// truncated under a mapping makes touching the lost pages raise
     /// `SIGBUS`).
     pub fn check(&self) -> Result<(), Error> {
-        let found = self.m.file.metadata()?.len();
-        let expected = self.m.regions.total as u64;
-        if found == expected {
-            Ok(())
-        } else {
-            Err(Error::Length { found, expected })
-        }
+        self.m.check_length()
     }
 
     /// Claims a participant slot for this process: a free one, or one whose
     /// owner has died (after clearing its registers by the recovery rule).
     ///
+    /// The member opens the file again, by the path it was opened with, for
+    /// an open file description of its own, on which it holds its slot's
+    /// byte lock while it lives (see the [module documentation](super)).
+    ///
     /// # Errors
     ///
-    /// [`Error::Full`] if every slot has a live owner;
-    /// [`Error::Unsupported`] where the process's start time cannot be read.
+    /// [`Error::Full`] if every slot was held when asked (by a live owner,
+    /// or for an instant by a process claiming it or clearing a dead
+    /// owner's registers); [`Error::Insecure`] if the path no longer names
+    /// this file; [`Error::Io`] if the file cannot be opened again (out of
+    /// descriptors, say) or the kernel refuses to answer for a slot.
     pub fn join(&self) -> Result<Member<'_, T, D, B>, Error> {
-        let me = identity::current()?;
-        (0..self.m.layout.participants)
-            .find_map(|slot| self.try_join(slot, me))
-            .ok_or(Error::Full)
+        let description = Description::reopen(&self.path, &self.m.file)?;
+        for slot in 0..self.m.layout.participants {
+            if let Some(took_over) = self.claim(slot, &description)? {
+                return Ok(self.member(slot, description, took_over));
+            }
+        }
+        Err(Error::Full)
     }
 
     /// Claims slot `slot` for this process, as [`join`](Self::join) does;
-    /// [`Error::Full`] if a live process owns it.
+    /// [`Error::Full`] if someone holds it.
     ///
     /// # Panics
     ///
@@ -429,21 +462,49 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
             "doorway shm: slot {slot} of a file with {} participants",
             self.m.layout.participants
         );
-        self.try_join(slot, identity::current()?).ok_or(Error::Full)
+        let description = Description::reopen(&self.path, &self.m.file)?;
+        match self.claim(slot, &description)? {
+            Some(took_over) => Ok(self.member(slot, description, took_over)),
+            None => Err(Error::Full),
+        }
     }
 
-    fn try_join(&self, slot: usize, me: Owner) -> Option<Member<'_, T, D, B>> {
+    /// Claims `slot` through `description`: `None` if someone holds it,
+    /// `Some(took_over)` naming the previous owner if it had stopped.
+    fn claim(&self, slot: usize, description: &Description) -> Result<Option<Option<u32>>, Error> {
         let slots = self.m.slots();
-        robust::claim(&slots, &slots, slot, me).map(|claimed| Member {
+        let custody = Bytes {
+            m: &self.m,
+            description,
+        };
+        let claimed = unstoppable(robust::claim(
+            &slots,
+            &custody,
+            slot,
+            this_process(),
+            &mut Unbounded,
+        ))?;
+        Ok(claimed.map(|claimed| match claimed {
+            robust::Claimed::Free => None,
+            robust::Claimed::FromDead(dead) => Some(dead as u32),
+        }))
+    }
+
+    fn member(
+        &self,
+        slot: usize,
+        description: Description,
+        took_over: Option<u32>,
+    ) -> Member<'_, T, D, B> {
+        Member {
             file: self,
             slot,
-            owner: me,
-            took_over: match claimed {
-                robust::Claimed::Free => None,
-                robust::Claimed::FromDead(dead) => Some(identity::pid_of(dead)),
-            },
+            owner: this_process(),
+            description: Some(description),
+            born: Born::now(),
+            took_over,
             next: None,
-        })
+        }
     }
 
     /// The register's decided value, if any.
@@ -497,43 +558,53 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
         Ok(entries)
     }
 
-    /// What every slot's claim word says, with whether each owner lives.
+    /// What every slot's claim word says, with whether someone holds each
+    /// owned slot (asked of the kernel, without taking anything).
     pub fn slots(&self) -> Vec<SlotState> {
         let slots = self.m.slots();
         (0..self.m.layout.participants)
             .map(|i| {
-                // The recovery protocol's own look, so that the owner's boot
-                // stamp, stored before its claim, is seen.
-                let word = slots.claim_word(i).load(robust::LOOK.order());
-                let owner = word & ID_MASK;
-                let pid = identity::pid_of(owner);
-                match word & !ID_MASK {
-                    FREE if word == FREE => SlotState::Free,
-                    OWNED => SlotState::Owned {
-                        pid,
-                        alive: slots.is_alive(i, owner),
-                    },
-                    RECOVERING => SlotState::Recovering {
-                        pid,
-                        alive: slots.is_alive(i, owner),
-                    },
-                    _ => SlotState::Owned {
-                        pid,
-                        alive: slots.is_alive(i, owner),
+                // Relaxed: a report; custody is asked of the kernel below.
+                match slots.claim_word(i).load(Relaxed) {
+                    FREE => SlotState::Free,
+                    word => SlotState::Owned {
+                        pid: word as u32,
+                        // No answer is reported as held: never as dead
+                        // without the kernel's word.
+                        alive: custody::is_held(&self.m.file, self.slot_byte(i)).unwrap_or(true),
                     },
                 }
             })
             .collect()
     }
 
-    /// Clears the registers of every slot whose owner has died and frees
-    /// those slots; returns how many. (Waiters in the bakery do this by
-    /// themselves; a supervisor may do it eagerly.)
+    fn slot_byte(&self, i: usize) -> u64 {
+        slot_byte(self.m.regions.slots, SLOT_BYTES, i)
+    }
+
+    /// Clears the registers of every slot whose owner has stopped (died,
+    /// exited or exec'd while owning it) and frees those slots; returns how
+    /// many. (Waiters in the bakery do this by themselves for the slots in
+    /// their way; a supervisor may do it eagerly.)
+    ///
+    /// # Errors
+    ///
+    /// As for [`join`](Self::join): it asks through a description of its own.
     pub fn recover_dead(&self) -> Result<usize, Error> {
-        let me = identity::current()?;
+        let description = Description::reopen(&self.path, &self.m.file)?;
+        let custody = Bytes {
+            m: &self.m,
+            description: &description,
+        };
         let slots = self.m.slots();
         Ok((0..self.m.layout.participants)
-            .filter(|&i| robust::recover_if_dead(&slots, &slots, i, me))
+            // Relaxed: a hint of which slots to ask about; custody decides.
+            .filter(|&i| slots.claim_word(i).load(Relaxed) != FREE)
+            .filter(|&i| {
+                let done =
+                    robust::recover_if_dead(&slots, &custody, i, this_process(), &mut Unbounded);
+                unstoppable(done)
+            })
             .count())
     }
 
@@ -558,6 +629,11 @@ impl<T, D, B> core::fmt::Debug for Shared<T, D, B> {
             .field("layout", &self.m.layout)
             .finish_non_exhaustive()
     }
+}
+
+/// This process's name in claim words: its pid (nonzero), for reports only.
+fn this_process() -> Owner {
+    u64::from(std::process::id())
 }
 
 /// Checks the types a process opens a file with against the file's layout.
@@ -585,99 +661,24 @@ fn check_types(file: &Layout, mine: &Layout) -> Result<(), Error> {
     }
 }
 
-/// Writes a complete file under a fresh name in `path`'s directory and
-/// links it to `path`, which fails if anything is there.
-fn create_file(
-    path: &Path,
-    header: &[u8; HEADER_BYTES],
-    len: u64,
-    mode: u32,
-) -> Result<File, Error> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Io(io::Error::new(io::ErrorKind::InvalidInput, "no file name")))?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let mut attempt = 0;
-    let (tmp, file) = loop {
-        let tmp = dir.join(std::format!(
-            ".{}.{}.{nanos}.{attempt}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        // O_EXCL: fails on anything already there, a symlink included, and
-        // never follows one.
-        match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&tmp)
-        {
-            Ok(file) => break (tmp, file),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
-            Err(e) => return Err(e.into()),
-        }
-    };
-    let written = (|| -> io::Result<()> {
-        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        file.set_len(len)?;
-        file.write_all_at(header, 0)?;
-        std::fs::hard_link(&tmp, path)
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    written?;
-    Ok(file)
-}
-
-/// Opens `path` without following a symlink and reads its header.
-fn open_file(path: &Path, allow_other_owner: bool) -> Result<(File, Layout), Error> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => Error::Insecure("the path is a symlink"),
-            _ => Error::Io(e),
-        })?;
-    let meta = file.metadata()?;
-    if !meta.file_type().is_file() {
-        return Err(Error::Insecure("not a regular file"));
-    }
-    // SAFETY: `geteuid` has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    if !allow_other_owner && meta.uid() != me {
-        return Err(Error::Insecure("owned by another user"));
-    }
-    if meta.len() < HEADER_BYTES as u64 {
-        return Err(Error::Length {
-            found: meta.len(),
-            expected: HEADER_BYTES as u64,
-        });
-    }
-    let mut header = [0u8; HEADER_BYTES];
-    file.read_exact_at(&mut header, 0)?;
-    let layout = Layout::from_header(&header)?;
-    Ok((file, layout))
-}
-
 /// A participant slot this process owns in a [`Shared`] file: proposer,
 /// replica and bakery participant `slot()`.
 ///
-/// Dropping it gives the slot back (unless it still holds a ticket, when
-/// the slot is left for recovery after this process exits). A process that
-/// dies owning it leaves it to be recovered.
+/// It holds its slot through a byte lock on an open file description of its
+/// own, which the kernel gives back when the process exits, is killed or
+/// execs: then the slot is recovered by whoever needs it. Dropping the member
+/// gives the slot back (unless it still holds a ticket, when the slot stays
+/// held until the process ends). A member belongs to the process that
+/// joined: used in a forked child it panics, and dropped there it leaves
+/// the parent's slot alone (see the [module documentation](super)).
 pub struct Member<'f, T, D = (), B = NativeBlock> {
     file: &'f Shared<T, D, B>,
     slot: usize,
     owner: Owner,
+    /// Holds the slot's byte lock (and asks for others'); taken only by
+    /// `drop`.
+    description: Option<Description>,
+    born: Born,
     took_over: Option<u32>,
     /// The first log slot this member has not passed.
     next: Option<usize>,
@@ -690,7 +691,9 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
         self.slot
     }
 
-    /// The process whose dead slot this member took over, if it did.
+    /// The process whose slot this member took over after it stopped (died,
+    /// exited or exec'd owning it), by the pid it had in its own namespace,
+    /// if it did.
     pub fn took_over_from(&self) -> Option<u32> {
         self.took_over
     }
@@ -716,7 +719,13 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
     ///
     /// [`Error::Corrupt`] if the register holds words no participant writes;
     /// [`Error::OutOfBallots`].
+    ///
+    /// # Panics
+    ///
+    /// In a forked child (the member is its parent's).
+    #[track_caller]
     pub fn propose(&mut self, value: T) -> Result<T, Error> {
+        self.born.assert_here();
         let seed = self.seed(0);
         FileRegister::<T, B>::new(&self.file.m, 0)
             .propose(self.slot, value, seed)
@@ -729,7 +738,13 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
     /// # Errors
     ///
     /// [`Error::LogFull`], [`Error::Corrupt`], [`Error::OutOfBallots`].
+    ///
+    /// # Panics
+    ///
+    /// In a forked child (the member is its parent's).
+    #[track_caller]
     pub fn append(&mut self, command: T) -> Result<usize, Error> {
+        self.born.assert_here();
         let mut slot = match self.next {
             Some(next) => next,
             None => self.file.log_len()?,
@@ -768,7 +783,13 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
     ///
     /// [`Error::LogFull`] if `slot` is not below the capacity;
     /// [`Error::Corrupt`]; [`Error::OutOfBallots`].
+    ///
+    /// # Panics
+    ///
+    /// In a forked child (the member is its parent's).
+    #[track_caller]
     pub fn propose_at(&mut self, slot: usize, value: T) -> Result<T, Error> {
+        self.born.assert_here();
         if slot >= self.file.m.layout.log_capacity {
             return Err(Error::LogFull);
         }
@@ -779,13 +800,21 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
     }
 
     /// Acquires the bakery, waiting as long as it takes; while it waits it
-    /// clears the registers of dead participants in its way (see the
-    /// [module documentation](super)).
+    /// clears the registers of participants in its way whose slot the
+    /// kernel says nobody holds any more (see the [module
+    /// documentation](super)). A live holder, even a stopped one, is waited
+    /// for.
+    ///
+    /// # Panics
+    ///
+    /// In a forked child (the member is its parent's).
+    #[track_caller]
     pub fn lock(&mut self) -> Guard<'_, 'f, T, D, B> {
+        self.born.assert_here();
         let slots = self.file.m.slots();
         let owner_died = unstoppable(robust::lock(
             &slots,
-            &slots,
+            &self.custody(),
             self.slot,
             self.owner,
             &mut Unbounded,
@@ -797,8 +826,32 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
     }
 }
 
+impl<T, D, B> Member<'_, T, D, B> {
+    /// Custody through this member's own description.
+    fn custody(&self) -> Bytes<'_> {
+        Bytes {
+            m: &self.file.m,
+            description: self
+                .description
+                .as_ref()
+                .unwrap_or_else(|| unreachable!("taken only by drop")),
+        }
+    }
+}
+
 impl<T, D, B> Drop for Member<'_, T, D, B> {
     fn drop(&mut self) {
+        if !self.born.is_here() {
+            // A forked child: the slot is the parent's. Closing this copy of
+            // the description leaves the parent's lock in place.
+            return;
+        }
+        if self.file.m.check_length().is_err() {
+            // Truncated under the mapping: reading the registers could raise
+            // SIGBUS. Closing the description gives the slot up; its next
+            // custodian clears it by the recovery rule.
+            return;
+        }
         let slots = self.file.m.slots();
         let i = self.slot;
         // Relaxed: this member's own registers, last written by this thread.
@@ -806,7 +859,11 @@ impl<T, D, B> Drop for Member<'_, T, D, B> {
             && slots.choosing(i).load(Relaxed) == 0
             && slots.inside(i).load(Relaxed) == 0;
         if quiet {
-            robust::release(&slots, i, self.owner);
+            robust::release(&slots, &self.custody(), i, self.owner);
+        } else {
+            // Still holding a ticket (a guard was leaked): keep the slot
+            // held until the process ends, when it is recovered as a death.
+            core::mem::forget(self.description.take());
         }
     }
 }
@@ -840,19 +897,37 @@ impl<T, D: Pod, B> Guard<'_, '_, T, D, B> {
 
     /// Declares the data consistent again, after repairing it: later holders
     /// are no longer told that an owner died.
+    ///
+    /// # Panics
+    ///
+    /// In a forked child (the guard is its parent's).
+    #[track_caller]
     pub fn mark_consistent(&mut self) {
+        self.member.born.assert_here();
         robust::consistent(&self.member.file.m.slots());
         self.owner_died = false;
     }
 
     /// The data.
+    ///
+    /// # Panics
+    ///
+    /// In a forked child (the guard is its parent's).
+    #[track_caller]
     pub fn get(&self) -> D {
+        self.member.born.assert_here();
         let m = &self.member.file.m;
         m.load_pod(m.regions.data)
     }
 
     /// Replaces the data.
+    ///
+    /// # Panics
+    ///
+    /// In a forked child (the guard is its parent's).
+    #[track_caller]
     pub fn set(&mut self, value: &D) {
+        self.member.born.assert_here();
         let m = &self.member.file.m;
         m.store_pod(m.regions.data, value);
     }
@@ -860,6 +935,11 @@ impl<T, D: Pod, B> Guard<'_, '_, T, D, B> {
 
 impl<T, D, B> Drop for Guard<'_, '_, T, D, B> {
     fn drop(&mut self) {
+        if !self.member.born.is_here() {
+            // A forked child: the lock is held by the parent, which is
+            // still inside. Releasing it here would let a third process in.
+            return;
+        }
         let slots = self.member.file.m.slots();
         if std::thread::panicking() {
             // A holder that unwinds may leave half-written data, as a dead

@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! 0   magic         b"doorway\0"
-//! 8   version       1
+//! 8   version       2
 //! 12  byte order    0x0102_0304 as written by the creating machine
 //! 16  header bytes  128
 //! 20  participants  1 ..= 255 (slots; proposers; bakery participants)
@@ -27,8 +27,9 @@
 //!
 //! ```text
 //! header     128 bytes
-//! slots      one 64-byte line per participant: claim word (u64), boot
-//!            stamp (u64), inside (u32)
+//! slots      one 64-byte line per participant: claim word (u64: 0 free,
+//!            else the owner's pid), 8 reserved bytes, inside (u32); the
+//!            line's first byte is also the slot's byte lock (`custody`)
 //! bakery     owner_died (u32) in a line of its own; number[P] (u32);
 //!            choosing[P] (u8)
 //! data       D, as 32-bit words
@@ -48,7 +49,7 @@ pub const HEADER_BYTES: usize = 128;
 
 const MAGIC: [u8; 8] = *b"doorway\0";
 /// The format version this crate reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 const BYTE_ORDER: u32 = 0x0102_0304;
 const LINE: u64 = 64;
 
@@ -112,7 +113,7 @@ pub(crate) struct Regions {
     pub(crate) total: usize,
 }
 
-/// Bytes of one slot line: claim word, boot stamp, inside.
+/// Bytes of one slot line: claim word, 8 reserved bytes, inside.
 pub(crate) const SLOT_BYTES: usize = 64;
 
 fn round_up(x: u64, to: u64) -> Option<u64> {
@@ -327,14 +328,16 @@ mod tests {
             Layout::from_header(&h[..100]),
             Err(Error::Length { .. })
         ));
-        let mut v2 = h;
-        v2[8..12].copy_from_slice(&2u32.to_ne_bytes());
-        let sum = fnv1a(&v2[..56]);
-        v2[56..64].copy_from_slice(&sum.to_ne_bytes());
-        assert!(matches!(
-            Layout::from_header(&v2),
-            Err(Error::Version { found: 2, .. })
-        ));
+        for other in [VERSION - 1, VERSION + 1] {
+            let mut h = h;
+            h[8..12].copy_from_slice(&other.to_ne_bytes());
+            let sum = fnv1a(&h[..56]);
+            h[56..64].copy_from_slice(&sum.to_ne_bytes());
+            assert!(matches!(
+                Layout::from_header(&h),
+                Err(Error::Version { found, .. }) if found == other
+            ));
+        }
         assert!(matches!(
             Layout::from_header(&[0u8; 128]),
             Err(Error::NotDoorway)

@@ -1,13 +1,13 @@
 //! The Paxos register, the Paxos log and the bakery in a file that unrelated
 //! processes map: agreement and mutual exclusion that survive `kill -9`
-//! (feature `shm`, unix; process identity needs Linux's `/proc`).
+//! (feature `shm`; Linux, where the kernel says who has died).
 //!
 //! Disk Paxos was meant for a disk shared by machines (sanlock runs it over
 //! shared storage to hold leases). Here the disk is a file mapped by the
 //! processes of one machine, and the code that runs over it is the code the
 //! loom models check: the register's attempt over a storage trait, the
 //! bakery's functions over its `Registers`, and the recovery protocol of
-//! `robust` over its slots.
+//! `robust` over its slots and its custody.
 //!
 //! ```
 //! use doorway::shm::{Options, Shared};
@@ -52,12 +52,14 @@
 //! - [`Shared::create`] makes the file readable and writable by its owner
 //!   only (mode `0o600`, exactly, whatever the umask) unless
 //!   [`Options::mode`] says otherwise. It writes the whole file under a
-//!   fresh temporary name (`O_CREAT | O_EXCL`, which follows no symlink) and
+//!   short temporary name (`O_CREAT | O_EXCL`, which follows no symlink) and
 //!   publishes it with `link(2)`, which fails if anything, a planted symlink
 //!   included, already has the name: a file under its final name is always
-//!   complete.
-//! - [`Shared::open`] opens with `O_NOFOLLOW`, and refuses anything but a
-//!   regular file owned by the calling user (unless
+//!   complete. A creator killed half-way leaves its temporary file behind
+//!   until the next `create` in that directory, which removes it once the
+//!   kernel says its creator is gone.
+//! - [`Shared::open`] opens with `O_NOFOLLOW`, and refuses
+//!   ([`Error::Insecure`]) anything but a regular file owned by the calling user (unless
 //!   [`Options::allow_other_owner`]), a header that does not check out, and a
 //!   length other than the layout's.
 //! - Everything read from the mapping is checked before use: blocks
@@ -73,7 +75,27 @@
 //!   mapped makes their next touch of a lost page raise `SIGBUS` (the
 //!   kernel's rule for shared file mappings); such a process runs as the
 //!   same user (the file is `0o600`) and could as well kill them. Open
-//!   checks the length; [`Shared::check`] checks it again.
+//!   checks the length; [`Shared::check`] checks it again, and a
+//!   [`Member`] dropped after a truncation gives its slot up without
+//!   touching the mapping.
+//!
+//! # Who is alive: the kernel's word
+//!
+//! A process owns a participant slot by holding an open-file-description
+//! lock (`F_OFD_SETLK`) on one byte of the file, the slot's, for as long as
+//! it owns it, on a descriptor of its own opened `O_CLOEXEC`. The kernel
+//! gives the lock back when the process lets go, exits, is killed or execs,
+//! and only then; another process learns of a death only by being granted
+//! that byte without waiting, and the grant makes it the slot's only
+//! custodian while it clears the registers. Nothing reads `/proc`, a pid, a
+//! start time, a boot id or a clock, so pid and time namespaces, `hidepid`,
+//! running out of descriptors after joining, and a holder whose main thread
+//! has exited change nothing: a live process, stopped or not, is never
+//! judged dead. Lock and unlock make no system call; a waiter asks the
+//! kernel about the slots in its way only after waiting a while.
+//!
+//! Other systems have no such locks: there [`Shared::create`] and
+//! [`Shared::open`] return [`Error::Unsupported`].
 //!
 //! # Crash semantics
 //!
@@ -84,22 +106,38 @@
 //!   start above the dead one's promise, and an input the dead one already
 //!   wrote stays (a value others may have adopted is never overwritten).
 //! - **Bakery**: a process that dies holding or waiting leaves its ticket
-//!   (or `choosing`) behind; a waiter that waits long looks at the owners of
-//!   the slots in its way, and clears the registers of dead ones by the
-//!   recovery rule; the next holder learns from [`Guard::owner_died`] that a
-//!   previous holder died in the critical section (as a robust pthread
-//!   mutex returns `EOWNERDEAD`), until a holder calls
-//!   [`Guard::mark_consistent`]. A holder that unwinds from a panic raises
-//!   the same flag. A frozen (`SIGSTOP`) holder is alive: the lock waits for
-//!   it, as any lock must.
+//!   (or `choosing`) behind; a waiter that waits long asks the kernel for
+//!   the byte of each slot in its way, and clears the registers of those it
+//!   is granted by the recovery rule; the next holder learns from
+//!   [`Guard::owner_died`] that a previous holder died in the critical
+//!   section (as a robust pthread mutex returns `EOWNERDEAD`), until a
+//!   holder calls [`Guard::mark_consistent`]. A holder that unwinds from a
+//!   panic raises the same flag.
+//! - **exec**: the slot's descriptor closes, so a process that execs leaves
+//!   its slots as a death does (a robust pthread mutex is released at exec
+//!   too); the new program is not a participant.
+//! - **fork**: a child shares its parent's descriptors and so holds the
+//!   parent's slots with it, but a [`Member`] or [`Guard`] refuses to act in
+//!   the child (it panics, naming fork) and its drop there leaves the file
+//!   alone; the child opens the file and joins for a slot of its own. While
+//!   the child lives, its parent's slots stay held, even past the parent's
+//!   death, as `flock` locks do.
+//! - **Stopped** (`SIGSTOP`, a debugger): a stopped process is alive. A
+//!   stopped holder blocks the bakery, and so does a stopped waiter that is
+//!   first in line, since a first-come-first-served lock serves it next (a
+//!   robust mutex or `flock` would let another waiter in, which is the
+//!   fairness they do not promise). The Paxos register and log go on
+//!   deciding.
 //! - **Slots**: a slot whose owner died is claimed again only after its
-//!   registers are cleared, by one recoverer at a time (compare-and-swap of
-//!   the claim word; see the recovery protocol in the crate's `robust`
-//!   module, whose loom models check exactly this code).
+//!   registers are cleared, by one custodian at a time (see the recovery
+//!   protocol in the crate's `robust` module, whose loom models check
+//!   exactly this code).
 
+mod custody;
 mod file;
+mod fork;
 mod header;
-mod identity;
+mod opening;
 mod register;
 
 pub use bytemuck::{Pod, Zeroable};
