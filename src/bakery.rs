@@ -110,7 +110,7 @@ const ANNOUNCE: FenceSite = FenceSite("bakery: announce (choosing = 1) before re
 const ENTER: FenceSite = FenceSite("bakery: publish ticket before reading choosing");
 
 /// Every fence in this lock, for doorway's loom mutation tests.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [FenceSite; 2] = [ANNOUNCE, ENTER];
 
 /// `choosing[i] := 0`, ending the doorway.
@@ -128,7 +128,7 @@ const WAIT_CHOOSING: Access = Access::edge("bakery: waiting room reads choosing"
 const EXIT: Access = Access::edge("bakery: exit (number = 0)", Release);
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 4] = [CHOSEN, WAIT_NUMBER, WAIT_CHOOSING, EXIT];
 
 /// The bakery's shared registers, wherever they live.
@@ -231,7 +231,7 @@ impl<const N: usize> Bakery<N> {
 
     /// A bakery whose tickets stop at `limit` instead of [`TICKET_LIMIT`], so
     /// that tests and models reach the limit quickly.
-    #[cfg(any(test, doorway_mutants))]
+    #[cfg(any(test, hooks))]
     #[doc(hidden)]
     pub fn with_ticket_limit(limit: u32) -> Self {
         assert!(limit > 0, "the ticket limit must admit ticket 1");
@@ -417,10 +417,7 @@ pub(crate) fn is_locked<R: Registers + ?Sized>(r: &R) -> bool {
 /// The algorithm over registers that live elsewhere, for the crate's other
 /// modules: the shared file (`shm`) and the recovery protocol (`robust`),
 /// whose loom models therefore check this very code.
-#[cfg(any(
-    all(feature = "shm", unix, not(loom)),
-    all(loom, doorway_mutants, feature = "std")
-))]
+#[cfg(robust)]
 pub(crate) mod over {
     pub(crate) use super::{Registers, TICKET_LIMIT};
 

@@ -137,7 +137,7 @@ const SLOW: FenceSite = FenceSite("fastbakery: raise S before reading Y");
 
 /// Every fence in this lock, for doorway's loom mutation tests (the bakery's
 /// own are in [`bakery::FENCES`](crate::bakery::FENCES)).
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [FenceSite; 3] = [ARRIVE, CLOSE, SLOW];
 
 /// The gate's look at `S` after closing it: entering on `S = 0` must see the
@@ -203,7 +203,7 @@ const GATE_LOOKS: Access = Access::redundant(
 );
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 9] = [
     GATE_READS_S,
     SLOW_READS_Y,
@@ -568,12 +568,12 @@ impl<const N: usize> fmt::Debug for FastBakery<N> {
 /// A fast bakery whose every acquisition takes the slow path, as the FIFO
 /// lock that path is (invariant 5): doorway's own FIFO audits and models
 /// only.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 #[doc(hidden)]
 #[derive(Default)]
 pub struct SlowPath<const N: usize>(FastBakery<N>);
 
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 // SAFETY: the slow path of a `FastBakery` (its exit is the fast bakery's,
 // which finds the bakery ticket and leaves by the slow way).
 unsafe impl<const N: usize> RawLock for SlowPath<N> {
@@ -604,7 +604,7 @@ unsafe impl<const N: usize> RawLock for SlowPath<N> {
     }
 }
 
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 // SAFETY: the bakery's doorway and waiting room, then the arbitration with
 // the gate, which no gate owner holds since nobody takes the fast path here.
 unsafe impl<const N: usize> crate::FifoLock for SlowPath<N> {

@@ -125,7 +125,7 @@
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(any(feature = "std", loom))]
+#[cfg(std_or_loom)]
 extern crate std;
 
 mod sync;
@@ -139,14 +139,11 @@ pub mod peterson;
 mod raw;
 #[cfg(feature = "lock_api")]
 pub mod raw_mutex;
-#[cfg(any(
-    all(feature = "shm", unix, not(loom)),
-    all(loom, doorway_mutants, feature = "std")
-))]
+#[cfg(robust)]
 mod robust;
 #[cfg(feature = "std")]
 pub mod seats;
-#[cfg(all(feature = "shm", unix, not(loom)))]
+#[cfg(shared_file)]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "shm", unix))))]
 pub mod shm;
 #[cfg(target_has_atomic = "32")]
@@ -156,7 +153,7 @@ pub mod tournament;
 pub use bakery::Bakery;
 pub use fastbakery::FastBakery;
 pub use lock::{Guard, Lock, Participant};
-#[cfg(any(feature = "std", loom))]
+#[cfg(std_or_loom)]
 pub use paxos::PaxosLog;
 pub use paxos::PaxosRegister;
 #[cfg(feature = "std")]
@@ -189,25 +186,25 @@ pub type TournamentLock<const N: usize, T> = Lock<Tournament<N>, T>;
 #[cfg(target_has_atomic = "32")]
 pub type TicketLock<T> = Lock<Ticket, T>;
 
-/// Test hooks for doorway's own tests, loom models and benches; they exist
-/// only in builds with `--cfg doorway_mutants`, which doorway's repository
-/// sets for itself (a crate that depends on doorway never has them).
-#[cfg(all(doorway_mutants, feature = "std"))]
+/// Test hooks for doorway's own tests, loom models and benches, not part of
+/// the API: they exist only with the private feature `__test_hooks`, which
+/// only doorway's own test crates enable.
+#[cfg(hooks)]
 #[doc(hidden)]
 pub mod __private {
-    #[cfg(any(loom, miri))]
+    #[cfg(mutants)]
     pub use crate::paxos::flaw::{self, Flaw};
     pub use crate::paxos::hooks as paxos;
     /// The recovery protocol's named orderings (it is crate-private).
-    #[cfg(any(all(feature = "shm", unix, not(loom)), loom))]
+    #[cfg(robust)]
     pub use crate::robust::ORDERINGS as ROBUST_ORDERINGS;
-    #[cfg(loom)]
+    #[cfg(loom_hooks)]
     pub use crate::robust::hooks as robust;
-    #[cfg(any(loom, miri))]
+    #[cfg(mutants)]
     pub use crate::sync::mutation::{self, Mutation};
-    #[cfg(loom)]
+    #[cfg(loom_hooks)]
     pub use crate::sync::spin_cap;
-    #[cfg(all(feature = "std", not(loom)))]
+    #[cfg(os_hooks)]
     pub use crate::sync::uniform_waiting;
     pub use crate::sync::{Access, FenceSite, Why};
 }

@@ -108,7 +108,7 @@ const INTEREST: FenceSite = FenceSite("peterson: announce interest before writin
 const CLAIM: FenceSite = FenceSite("peterson: write latecomer before reading the other's interest");
 
 /// Every fence in this lock, for doorway's loom mutation tests.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [FenceSite; 2] = [INTEREST, CLAIM];
 
 /// The waiting room's look at the other side's interest: passing on a 0 must
@@ -133,7 +133,7 @@ const TRY_INTEREST: Access = Access::edge("peterson: try_lock reads the other's 
 const TRY_LATECOMER: Access = Access::edge("peterson: try_lock reads latecomer", Acquire);
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 5] = [
     PASS_INTEREST,
     PASS_LATECOMER,

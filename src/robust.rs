@@ -110,7 +110,7 @@ const RECOVER_NUMBER: Access = Access::edge("robust: recovery clears number", Re
 
 /// Every named ordering of the recovery protocol, for doorway's ordering
 /// sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 2] = [RECOVER_CHOOSING, RECOVER_NUMBER];
 
 /// Where the slots, their bakery registers, the `inside` words and the
@@ -135,7 +135,7 @@ pub(crate) trait Slots {
     /// read as it lets go. Two custodians whose turns are not ordered by
     /// happens-before (a recovery racing a new owner, or two recoverers)
     /// are a causality violation.
-    #[cfg(all(loom, doorway_mutants))]
+    #[cfg(loom_hooks)]
     fn custody(&self, i: usize) -> &crate::sync::UnsafeCell<Owner>;
 }
 
@@ -158,18 +158,18 @@ pub(crate) trait Custody {
 /// Records `me` as slot `i`'s custodian (loom models only).
 #[inline(always)]
 fn take_custody<S: Slots + ?Sized>(slots: &S, i: usize, me: Owner) {
-    #[cfg(all(loom, doorway_mutants))]
+    #[cfg(loom_hooks)]
     // SAFETY: a loom-checked cell; loom reports any access that is not
     // ordered after the previous custodian's, which is the point.
     slots.custody(i).with_mut(|who| unsafe { *who = me });
-    #[cfg(not(all(loom, doorway_mutants)))]
+    #[cfg(not(loom_hooks))]
     let _ = (slots, i, me);
 }
 
 /// Checks that `me` still has custody of slot `i` (loom models only).
 #[inline(always)]
 fn check_custody<S: Slots + ?Sized>(slots: &S, i: usize, me: Owner) {
-    #[cfg(all(loom, doorway_mutants))]
+    #[cfg(loom_hooks)]
     {
         // SAFETY: as in `take_custody`.
         let who = slots.custody(i).with(|who| unsafe { *who });
@@ -178,7 +178,7 @@ fn check_custody<S: Slots + ?Sized>(slots: &S, i: usize, me: Owner) {
             "mutual exclusion violated: slot {i} changed custodian mid-turn"
         );
     }
-    #[cfg(not(all(loom, doorway_mutants)))]
+    #[cfg(not(loom_hooks))]
     let _ = (slots, i, me);
 }
 
@@ -410,9 +410,9 @@ pub(crate) fn is_locked<S: Slots + ?Sized>(slots: &S) -> bool {
 }
 
 /// In-process slots and a model of the kernel's byte locks, for doorway's
-/// loom models of the recovery protocol (`--cfg loom --cfg
-/// doorway_mutants`): the very functions above, with loom threads as owners.
-#[cfg(all(loom, doorway_mutants, feature = "std"))]
+/// loom models of the recovery protocol (`--cfg loom` with the test hooks):
+/// the very functions above, with loom threads as owners.
+#[cfg(loom_hooks)]
 pub mod hooks {
     use super::*;
     use crate::paxos::steps::{HaltAfter, Halted, Unbounded, unstoppable};

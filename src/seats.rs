@@ -71,7 +71,7 @@ const TAKE: Access = Access::edge("seats: take a seat (compare-and-swap)", Acqui
 const GIVE_BACK: Access = Access::edge("seats: give the seat back", Release);
 
 /// Every named ordering of the seats, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 2] = [TAKE, GIVE_BACK];
 
 pub(crate) use sealed::Seat;
@@ -99,7 +99,7 @@ pub(crate) mod sealed {
         /// it gives it back. Two sitters whose turns are not ordered by
         /// happens-before are a causality violation: a register written by a
         /// thread that no longer holds its seat.
-        #[cfg(all(doorway_mutants, loom))]
+        #[cfg(loom_hooks)]
         pub(super) crate::sync::UnsafeCell<usize>,
     );
 }
@@ -107,7 +107,7 @@ pub(crate) mod sealed {
 // SAFETY: the sitter cell (doorway's own loom models only) is written by the
 // thread that just took the seat and read by it as it gives the seat back;
 // loom checks that those accesses are ordered, which is the point.
-#[cfg(all(doorway_mutants, loom))]
+#[cfg(loom_hooks)]
 unsafe impl Sync for Seat {}
 
 impl Seat {
@@ -115,14 +115,14 @@ impl Seat {
         pub(crate) fn new() -> Seat {
             Seat(
                 AtomicUsize::new(FREE),
-                #[cfg(all(doorway_mutants, loom))]
+                #[cfg(loom_hooks)]
                 crate::sync::UnsafeCell::new(FREE),
             )
         }
     }
 
     /// Records `token` as the sitter (doorway's own loom models).
-    #[cfg(all(doorway_mutants, loom))]
+    #[cfg(loom_hooks)]
     fn sit(&self, token: usize) {
         // SAFETY: a loom-checked cell, written by the thread that just took
         // the seat; loom reports any access not ordered after the last one.
@@ -130,7 +130,7 @@ impl Seat {
     }
 
     /// Checks that `token` still sits here as it leaves.
-    #[cfg(all(doorway_mutants, loom))]
+    #[cfg(loom_hooks)]
     fn stand(&self, token: usize) {
         // SAFETY: as in `sit`.
         let sitter = self.1.with(|sitter| unsafe { *sitter });
@@ -154,7 +154,7 @@ impl Seat {
             .0
             .compare_exchange(from, to, TAKE.order(), Relaxed)
             .is_ok();
-        #[cfg(all(doorway_mutants, loom))]
+        #[cfg(loom_hooks)]
         if taken && to & BUSY != 0 {
             self.sit(to & !FLAGS);
         }
@@ -228,7 +228,7 @@ pub(crate) fn give_back(seats: &[Seat], taken: Taken) {
         taken.token,
         "a seat given back by another thread"
     );
-    #[cfg(all(doorway_mutants, loom))]
+    #[cfg(loom_hooks)]
     seat.stand(taken.token);
     seat.0.store(word & !BUSY, GIVE_BACK.order());
 }

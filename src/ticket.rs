@@ -72,7 +72,7 @@ use core::fmt;
 
 /// Every fence in this lock, for doorway's loom models: there are none.
 /// Message passing through `serving` is all the ticket lock needs.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [crate::sync::FenceSite; 0] = [];
 
 /// The waiter's look at `serving`: entering on it must see the previous
@@ -83,7 +83,7 @@ const SERVED: Access = Access::edge("ticket: reads serving", Acquire);
 const EXIT: Access = Access::edge("ticket: exit (serving = t + 1)", Release);
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 2] = [SERVED, EXIT];
 
 /// A first-come-first-served ticket lock, for any number of threads.
@@ -139,7 +139,7 @@ impl Ticket {
 
     /// An unlocked ticket lock whose first ticket is `first_ticket`, so that
     /// tests and models can cross the wrap-around point quickly.
-    #[cfg(any(test, doorway_mutants))]
+    #[cfg(any(test, hooks))]
     #[doc(hidden)]
     pub fn starting_at(first_ticket: u32) -> Self {
         Self {

@@ -64,7 +64,7 @@ use crate::sync::{Lazy, array_of, const_fn_unless_loom, lazy};
 use core::fmt;
 
 /// The tournament's fences are its duels', for doorway's loom mutation tests.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [crate::sync::FenceSite; 2] = crate::peterson::FENCES;
 
 /// A tournament tree of Peterson locks for `N` participants, `N` a power of

@@ -279,7 +279,6 @@ fn tournament_exclusion_holds_across_both_halves_of_the_tree() {
 
 /// Small ticket limits (a test hook): exclusion and order survive many
 /// restarts of the numbering.
-#[cfg(doorway_mutants)]
 mod ticket_limits {
     use super::*;
     use doorway::{Bakery, PerCore, Ticket};

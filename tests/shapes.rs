@@ -144,7 +144,6 @@ fn paxos_prepare_against_accept() {
 /// memory lets it), adopts it, decides and reads the decided input. The stall
 /// must come before proposer 0's fence: Miri's `SeqCst` fences synchronize
 /// with every earlier one, which would order the input cell after all.
-#[cfg(doorway_mutants)]
 #[test]
 fn paxos_first_vote_is_adopted() {
     use doorway::__private::paxos::propose_pausing_before_fence;

@@ -4,7 +4,7 @@
 //! invariants every reader relies on (indices in range, ballots bounded,
 //! votes not above promises).
 
-#![cfg(all(unix, doorway_mutants, not(loom), not(miri)))]
+#![cfg(all(target_os = "linux", not(loom), not(miri)))]
 
 use doorway::paxos::{LatchBlock, WordBlock};
 use doorway::shm::{Error, HEADER_BYTES, Layout, Options, Shared, decode};

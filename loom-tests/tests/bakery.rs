@@ -1,5 +1,5 @@
 //! Loom models of Lamport's bakery lock.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
 use doorway::Bakery;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};

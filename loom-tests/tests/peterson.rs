@@ -5,7 +5,7 @@
 //! weakening it to `AcqRel` is at least as strong as making the `latecomer`
 //! store a release store. loom finds two participants in the critical
 //! section in both cases, as the C++/Rust memory model allows it to.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
 use doorway::Peterson;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};

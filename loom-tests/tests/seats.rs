@@ -7,7 +7,7 @@
 //! sitter writes it on taking the seat and reads it on giving it back, so a
 //! register written by a thread that no longer holds its seat shows up as a
 //! causality violation.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
 use doorway::{Bakery, PerCore, Peterson, Tournament};
 use doorway_loom_tests::{Bound, Model, Passing, harness};

@@ -2,7 +2,7 @@
 //!
 //! `Tournament<4>`: participants 0 and 1 meet in the left bottom duel,
 //! participant 2 climbs the right half, and the three meet at the root.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
 use doorway::Tournament;
 use doorway_loom_tests::LockBounds;

@@ -43,7 +43,7 @@ use crate::sync::{
 const BLOCK_STORE: Access = Access::edge("paxos: word block store", Release);
 
 /// Every named ordering of the word block, for doorway's ordering sweep.
-#[cfg(all(doorway_mutants, target_has_atomic = "64"))]
+#[cfg(all(hooks, target_has_atomic = "64"))]
 pub const ORDERINGS: [Access; 1] = [BLOCK_STORE];
 
 pub(crate) mod sealed {

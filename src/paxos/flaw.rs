@@ -1,5 +1,5 @@
 //! Deliberate flaws in the Paxos algorithm, compiled only in doorway's own loom
-//! and Miri builds (`--cfg doorway_mutants`), so that the models can show they
+//! and Miri builds (with the test hooks), so that the models can show they
 //! catch each one.
 //!
 //! The fence mutations of `sync::mutation` weaken

@@ -48,9 +48,9 @@
 /// only; `false` and compiled away everywhere else).
 macro_rules! flawed {
     ($flaw:ident) => {{
-        #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+        #[cfg(mutants)]
         let active = crate::paxos::flaw::active(crate::paxos::flaw::Flaw::$flaw);
-        #[cfg(not(all(doorway_mutants, any(loom, miri), feature = "std")))]
+        #[cfg(not(mutants))]
         let active = false;
         active
     }};
@@ -59,12 +59,12 @@ macro_rules! flawed {
 mod backoff;
 pub(crate) mod ballot;
 pub mod block;
-#[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+#[cfg(mutants)]
 pub mod flaw;
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 pub mod hooks;
 pub mod latch;
-#[cfg(any(feature = "std", loom))]
+#[cfg(std_or_loom)]
 pub mod log;
 pub mod register;
 pub(crate) mod steps;
@@ -73,6 +73,6 @@ pub(crate) mod steps;
 pub use block::WordBlock;
 pub use block::{BlockCell, NativeBlock};
 pub use latch::LatchBlock;
-#[cfg(any(feature = "std", loom))]
+#[cfg(std_or_loom)]
 pub use log::{LogFull, PaxosLog, Replica};
 pub use register::{Attempt, PaxosRegister, Proposal, Proposer};

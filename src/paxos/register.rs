@@ -115,7 +115,7 @@ const ACCEPT: FenceSite =
     FenceSite("paxos: publish the vote before re-reading the blocks (phase 2)");
 
 /// Every fence of the register, for doorway's loom mutation tests.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [FenceSite; 2] = [PREPARE, ACCEPT];
 
 /// An attempt's first look at the decision: if decided, the proposer returns
@@ -139,7 +139,7 @@ const DECIDE: Access = Access::redundant(
 );
 
 /// Every named ordering of the register, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 3] = [DECIDE, ATTEMPT_READS_DECISION, READ_DECISION];
 
 /// A register that `N` proposers use to agree on one value of type `T`,
@@ -525,7 +525,7 @@ pub(crate) struct Scan {
     /// The vote with the highest ballot read.
     highest_vote: Option<Vote>,
     /// The vote with the lowest ballot read (only for a deliberate flaw).
-    #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+    #[cfg(mutants)]
     lowest_vote: Option<Vote>,
     /// Whether every block was read (a latch read can fail under contention).
     complete: bool,
@@ -540,7 +540,7 @@ impl Scan {
         if self.highest_vote.is_none_or(|best| vote.bal > best.bal) {
             self.highest_vote = Some(vote);
         }
-        #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+        #[cfg(mutants)]
         if self.lowest_vote.is_none_or(|low| vote.bal < low.bal) {
             self.lowest_vote = Some(vote);
         }
@@ -559,7 +559,7 @@ impl Scan {
         if flawed!(KeepOwnValue) {
             return me;
         }
-        #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+        #[cfg(mutants)]
         if flawed!(AdoptLowestVote) {
             let lowest = [self.lowest_vote, own]
                 .into_iter()
@@ -580,7 +580,7 @@ impl Default for Scan {
         Self {
             highest_mbal: Ballot::NONE,
             highest_vote: None,
-            #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+            #[cfg(mutants)]
             lowest_vote: None,
             complete: true,
         }
@@ -627,7 +627,7 @@ impl Campaign {
     /// owner left: its next ballot is above that block's promise, so no
     /// ballot is used twice (invariant 1), and it keeps that block's vote,
     /// which phase 1 weighs like any other.
-    #[cfg(all(feature = "shm", unix, not(loom)))]
+    #[cfg(shared_file)]
     pub(crate) fn resume(me: usize, proposers: usize, seed: usize, own: Block) -> Self {
         // Led by proposer 0: a register in a shared file ranks proposers by
         // index, which its block checks rely on (a block's ballots belong to

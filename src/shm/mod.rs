@@ -256,8 +256,8 @@ impl From<io::Error> for Error {
 }
 
 /// Test hooks for doorway's own fuzz tests: the checked decodings, callable
-/// on any words (`--cfg doorway_mutants` only).
-#[cfg(doorway_mutants)]
+/// on any words (feature `__test_hooks` only).
+#[cfg(hooks)]
 #[doc(hidden)]
 pub mod decode {
     /// [`Block::checked_from_fields`](crate::paxos::ballot::Block): the
