@@ -34,7 +34,7 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use doorway::shm::{Error, Options, Pod, Shared, SlotState, Zeroable};
+    use doorway::shm::{Error, Options, Pod, Shared, ParticipantState, Zeroable};
     use std::collections::BTreeMap;
     use std::io::{BufRead, BufReader, Write};
     use std::path::{Path, PathBuf};
@@ -166,7 +166,7 @@ processes, and what a killed or frozen participant does to each.";
         };
         let pid = std::process::id();
         if let Some(dead) = me.took_over_from() {
-            println!("took over slot {} from dead pid {dead}", me.slot());
+            println!("took over slot {} from dead pid {dead}", me.participant());
         }
         let mut learned = 0;
         loop {
@@ -187,8 +187,8 @@ processes, and what a killed or frozen participant does to each.";
                     let term = file
                         .log_get(last)?
                         .ok_or("a decided slot without a value")?;
-                    matches!(file.slots().get(term.slot as usize),
-                        Some(SlotState::Owned { pid, alive: true }) if *pid == term.leader)
+                    matches!(file.participants().get(term.slot as usize),
+                        Some(ParticipantState::Owned { pid, alive: true }) if *pid == term.leader)
                 }
             };
             if leader_lives {
@@ -200,7 +200,7 @@ processes, and what a killed or frozen participant does to each.";
                 Term {
                     term: len as u32,
                     leader: pid,
-                    slot: me.slot() as u32,
+                    slot: me.participant() as u32,
                     _pad: 0,
                 },
             )?;
@@ -461,7 +461,7 @@ processes, and what a killed or frozen participant does to each.";
             let term = Term {
                 term: k as u32,
                 leader: pid,
-                slot: me.slot() as u32,
+                slot: me.participant() as u32,
                 _pad: 0,
             };
             match me.append(term) {

@@ -10,7 +10,9 @@
 
 #![cfg(not(loom))]
 
-use doorway::paxos::{Attempt, LatchBlock, PaxosLog, PaxosRegister, WordBlock};
+use doorway::paxos::{
+    block::WordBlock, latch::LatchBlock, log::PaxosLog, register::Attempt, register::PaxosRegister,
+};
 use doorway_harness::paxos::{self as scenario, Fate, Part, Race, Role};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};

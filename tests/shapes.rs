@@ -17,7 +17,10 @@
 
 #![cfg(not(loom))]
 
-use doorway::{Bakery, FastBakery, PaxosRegister, PerCore, Peterson, RawLock};
+use doorway::{
+    RawLock, bakery::Bakery, fastbakery::FastBakery, paxos::register::PaxosRegister,
+    percore::PerCore, peterson::Peterson,
+};
 use std::cell::UnsafeCell;
 use std::sync::Barrier;
 
@@ -147,7 +150,7 @@ fn paxos_prepare_against_accept() {
 #[test]
 fn paxos_first_vote_is_adopted() {
     use doorway::__private::paxos::propose_pausing_before_fence;
-    use doorway::paxos::WordBlock;
+    use doorway::paxos::block::WordBlock;
     use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
     /// Waits for a flag set with `Relaxed`: a signal that orders nothing, so

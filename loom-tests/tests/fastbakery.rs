@@ -3,7 +3,7 @@
 //! the gate's overlap case, the slow side, and a gate owner deferring to it.
 #![cfg(loom)]
 
-use doorway::FastBakery;
+use doorway::fastbakery::FastBakery;
 use doorway::fastbakery::SlowPath;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 

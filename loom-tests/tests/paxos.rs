@@ -11,7 +11,7 @@
 #![cfg(loom)]
 
 use doorway::__private::{Flaw, flaw};
-use doorway::paxos::{BlockCell, LatchBlock, WordBlock};
+use doorway::paxos::{block::BlockCell, block::WordBlock, latch::LatchBlock};
 use doorway_harness::paxos::{self as scenario, Part, Race, Role};
 use doorway_loom_tests::{Bound, Model, Passing};
 

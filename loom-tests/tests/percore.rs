@@ -7,7 +7,7 @@
 //! waiter needs when it passes on that word's zero ticket.
 #![cfg(loom)]
 
-use doorway::PerCore;
+use doorway::percore::PerCore;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
 doorway_loom_tests::lock_models! {

@@ -7,7 +7,7 @@
 //! section in both cases, as the C++/Rust memory model allows it to.
 #![cfg(loom)]
 
-use doorway::Peterson;
+use doorway::peterson::Peterson;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
 doorway_loom_tests::lock_models! {

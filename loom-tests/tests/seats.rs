@@ -9,7 +9,7 @@
 //! causality violation.
 #![cfg(loom)]
 
-use doorway::{Bakery, PerCore, Peterson, Tournament};
+use doorway::{bakery::Bakery, percore::PerCore, peterson::Peterson, tournament::Tournament};
 use doorway_loom_tests::{Bound, Model, Passing, harness};
 
 /// Two threads on one seat: every acquisition takes the seat the other left.

@@ -5,7 +5,7 @@
 //! wrap-around models.
 #![cfg(loom)]
 
-use doorway::Ticket;
+use doorway::ticket::Ticket;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
 /// The ticket lock's models are cheap next to the bakery's (measured on the

@@ -4,7 +4,7 @@
 //! participant 2 climbs the right half, and the three meet at the root.
 #![cfg(loom)]
 
-use doorway::Tournament;
+use doorway::tournament::Tournament;
 use doorway_loom_tests::LockBounds;
 
 doorway_loom_tests::lock_models! {

@@ -21,7 +21,7 @@
 //! - One 64-bit word: `mbal` in bits 36‥64, `bal` in bits 8‥36, and the input
 //!   index plus one in bits 0‥8 (0 when there is no vote).
 //! - Three 32-bit fields `[mbal, bal, input + 1]`, for the latch of
-//!   [`LatchBlock`](super::LatchBlock).
+//!   [`LatchBlock`](super::latch::LatchBlock).
 //!
 //! The all-zero encoding is the empty block: no promise, no vote.
 

@@ -25,7 +25,7 @@ pub enum Flaw {
     /// Every ballot skips phase 1, not only the lowest one (the classic
     /// "retry straight into phase 2, we know our value" bug).
     EveryBallotSkipsPhase1,
-    /// In a [`PaxosLog`](crate::PaxosLog), every replica takes itself for the
+    /// In a [`PaxosLog`](crate::paxos::log::PaxosLog), every replica takes itself for the
     /// leader of every slot, and so for the owner of its lowest ballot: two
     /// replicas vote at ballot 1 in one slot.
     EveryReplicaLeads,

@@ -10,9 +10,9 @@
 //! it.) Stopping before a step is the same, for everyone else, as a thread
 //! that is never scheduled again.
 
-use super::LatchBlock;
 use super::ballot::Block;
 use super::block::{self, BlockCell, sealed::Cell};
+use super::latch::LatchBlock;
 use super::log::{LogFull, Replica};
 use super::register::{PaxosRegister, Proposer};
 use super::steps::{HaltAfter, PauseAfter, PauseBeforeFence, Unbounded, unstoppable};

@@ -154,7 +154,7 @@ pub const ORDERINGS: [Access; 3] = [DECIDE, ATTEMPT_READS_DECISION, READ_DECISIO
 /// `N` [`Proposer`]s once, and proposing consumes the proposer.
 ///
 /// ```
-/// use doorway::PaxosRegister;
+/// use doorway::paxos::register::PaxosRegister;
 ///
 /// let mut register = PaxosRegister::<&str, 3>::new();
 /// let [a, b, c] = register.proposers();
@@ -217,7 +217,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
     /// input cell are already spent.
     ///
     /// ```should_panic
-    /// let mut register = doorway::PaxosRegister::<u8, 2>::new();
+    /// let mut register = doorway::paxos::register::PaxosRegister::<u8, 2>::new();
     /// let [a, _] = register.proposers();
     /// a.propose(1);
     /// let [again, _] = register.proposers(); // panics: already handed out
@@ -268,7 +268,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
     /// The decided value, if any: one load, no waiting.
     ///
     /// ```
-    /// let mut register = doorway::PaxosRegister::<String, 2>::new();
+    /// let mut register = doorway::paxos::register::PaxosRegister::<String, 2>::new();
     /// assert_eq!(register.get(), None);
     /// let [a, _] = register.proposers();
     /// a.propose("first".to_string());
@@ -595,7 +595,7 @@ impl Default for Scan {
 /// lowest ballot of all, which skips phase 1, belongs to rank 0. The rank is
 /// the index moved by the register's leader: `(me − leader) mod N`. A lone
 /// register's leader is proposer 0, so rank and index coincide; a
-/// [`PaxosLog`](super::PaxosLog) makes the winner of each slot the leader of
+/// [`PaxosLog`](super::log::PaxosLog) makes the winner of each slot the leader of
 /// the next, which every proposer of that slot knows (invariant 3 of the log),
 /// so each slot's ranks are one permutation and ballots stay disjoint.
 pub(crate) struct Campaign {
@@ -653,7 +653,7 @@ impl Campaign {
 /// [`try_propose`](Self::try_propose): a proposer cannot propose twice.
 ///
 /// ```compile_fail,E0382
-/// let mut register = doorway::PaxosRegister::<u8, 2>::new();
+/// let mut register = doorway::paxos::register::PaxosRegister::<u8, 2>::new();
 /// let [a, _b] = register.proposers();
 /// a.propose(1);
 /// a.propose(2); // `a` was moved by the first proposal
@@ -701,7 +701,7 @@ impl<'r, T, const N: usize, B: BlockCell> Proposer<'r, T, N, B> {
     /// reads at most.
     ///
     /// ```
-    /// use doorway::{PaxosRegister, paxos::Attempt};
+    /// use doorway::{paxos::register::PaxosRegister, paxos::register::Attempt};
     ///
     /// let mut register = PaxosRegister::<u32, 2>::new();
     /// let [_, b] = register.proposers();

@@ -320,7 +320,7 @@ impl<const N: usize> Storage for Fixed<N> {}
 ///   with [`Lock::pin`](crate::Lock::pin) handing out pinned per-core handles.
 ///
 /// ```
-/// use doorway::{Lock, MachinePerCore};
+/// use doorway::{Lock, percore::MachinePerCore};
 ///
 /// let counter = Lock::from_raw(MachinePerCore::new(), 0u64);
 /// let cores = counter.raw().cores();
@@ -343,7 +343,7 @@ impl<const N: usize> Storage for Fixed<N> {}
 /// gives it:
 ///
 /// ```
-/// use doorway::{Lock, PerCore};
+/// use doorway::{Lock, percore::PerCore};
 ///
 /// static EVENTS: Lock<PerCore<2>, u32> = Lock::new(0);
 ///
@@ -766,15 +766,12 @@ impl<const N: usize> ConstInit for PerCoreBakery<Fixed<N>> {
 }
 
 #[cfg(feature = "std")]
-impl<S: Storage> crate::seats::sealed::Seated for PerCoreBakery<S> {
+impl<S: Storage> crate::seats::sealed::HasSeats for PerCoreBakery<S> {
     #[inline(always)]
     fn seats(&self) -> &[crate::seats::Seat] {
         sealed::Storage::seats(&self.shared().cores)
     }
 }
-
-#[cfg(feature = "std")]
-impl<S: Storage> crate::raw::Seated for PerCoreBakery<S> {}
 
 impl<const N: usize> Default for PerCoreBakery<Fixed<N>> {
     fn default() -> Self {

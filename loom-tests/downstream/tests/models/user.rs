@@ -1,7 +1,7 @@
 //! The models themselves (built with `--cfg loom` only).
 
 use doorway::raw_mutex::BakeryMutex;
-use doorway::{Bakery, Lock, PaxosRegister};
+use doorway::{Lock, bakery::Bakery, paxos::register::PaxosRegister};
 use doorway_user_models::{Account, Balance, DEPOSIT};
 use loom::sync::Arc;
 use loom::thread;
