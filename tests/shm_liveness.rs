@@ -2,7 +2,9 @@
 //! holder that `exec`s lets the others in as a dead one would (issue 19).
 //!
 //! Each case runs real processes: this test binary, re-executed with a role
-//! in `DOORWAY_LIVENESS_ROLE` (see [`liveness_worker`]). A **holder** takes
+//! in `DOORWAY_LIVENESS_ROLE` (see [`liveness_worker`], and
+//! [`ROLES_BEFORE_MAIN`] for the two roles that must run on the process's
+//! leader thread). A **holder** takes
 //! the bakery (`Member::lock`) and stays inside for [`HOLD`]; once it is
 //! inside, a **waiter** joins and locks under the case's condition. Before
 //! issue 19 was fixed, the waiter judged the holder's liveness from `/proc`
@@ -25,8 +27,9 @@
 //! The supervisor checks that the log's lines alternate E, X with one
 //! process in each pair, the holder's pair before the waiter's (the waiter
 //! starts only once the holder's E is logged), that the counter equals the
-//! number of pairs, and that the waiter was told `owner_died()` exactly when
-//! the holder did not leave by itself.
+//! number of pairs (less a holder that never left by itself: case 7's exec),
+//! and that the waiter was told `owner_died()` exactly when the holder did
+//! not leave by itself.
 //!
 //! # The cases
 //!
@@ -403,6 +406,7 @@ fn forker(dir: &Path) {
     let mut me = join(&file);
     let guard = me.lock();
     let seen = witness.enter(guard.owner_died());
+    let parent = std::process::id() as libc::pid_t;
     // SAFETY: this process has a single thread (checked above), so the
     // child's copy of its memory holds no lock another thread was holding.
     let child = unsafe { libc::fork() };
@@ -410,6 +414,15 @@ fn forker(dir: &Path) {
         fail(format!("fork: {}", std::io::Error::last_os_error()));
     }
     if child == 0 {
+        // Never outlive the forker (which the supervisor may kill).
+        // SAFETY: `prctl` with an option and a signal number, no pointers;
+        // `getppid` has no preconditions.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                libc::_exit(FORK_PARENT_GONE);
+            }
+        }
         // The copy of the parent's guard is not the child's to release.
         std::mem::forget(guard);
         let code = in_the_forked_child(me);
@@ -434,6 +447,7 @@ fn forker(dir: &Path) {
 const FORK_LOCK_PANICKED_NAMING_FORK: i32 = 0;
 const FORK_LOCK_RETURNED: i32 = 10;
 const FORK_LOCK_PANICKED_OTHERWISE: i32 = 11;
+const FORK_PARENT_GONE: i32 = 12;
 
 /// In the forked child: `lock` on the inherited member must panic with a
 /// message naming fork; then the member is dropped (which must leave the
@@ -610,16 +624,28 @@ impl Scratch {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        for (k, pair) in marks.chunks(2).enumerate() {
-            let one_turn = matches!(pair, [e, x]
-                if e.enter && !x.enter && (e.pid, &e.role) == (x.pid, &x.role));
-            assert!(
-                one_turn,
-                "mutual exclusion violated: the witness log reads [{log}]; turn {k} is not one \
-                 process's entry and exit (counter {})",
-                self.counter()
-            );
+        let mut inside: Option<&Mark> = None;
+        for mark in &marks {
+            match (mark.enter, inside) {
+                (true, None) => inside = Some(mark),
+                (true, Some(other)) => panic!(
+                    "mutual exclusion violated: the {} (pid {}) entered while the {} (pid {}) was \
+                     inside; the witness log reads [{log}], the counter {}",
+                    mark.role,
+                    mark.pid,
+                    other.role,
+                    other.pid,
+                    self.counter()
+                ),
+                (false, Some(entered))
+                    if (entered.pid, &entered.role) == (mark.pid, &mark.role) =>
+                {
+                    inside = None;
+                }
+                (false, _) => panic!("an exit without its entry: [{log}]"),
+            }
         }
+        assert!(inside.is_none(), "a worker never left: [{log}]");
         let turns: Vec<&str> = marks.chunks(2).map(|p| p[0].role.as_str()).collect();
         assert_eq!(turns, order, "who held the lock, in turn: [{log}]");
         let bumps = turns.len() - usize::from(exec_inside.is_some());
@@ -630,13 +656,15 @@ impl Scratch {
              each added one (log [{log}])",
             self.counter()
         );
-        for pair in marks.chunks(2).skip(1) {
-            let died = exec_inside.is_some();
+        // Nobody declares the data consistent: once a holder has left by its
+        // exec, every later holder is told.
+        for (k, entry) in marks.iter().enumerate().filter(|(_, m)| m.enter) {
+            let died = marks[..k].iter().any(|m| m.by_supervisor);
             assert_eq!(
-                pair[0].owner_died,
+                entry.owner_died,
                 died,
                 "the {} was {}told owner_died() (log [{log}])",
-                pair[0].role,
+                entry.role,
                 if died { "not " } else { "" }
             );
         }
@@ -701,9 +729,13 @@ impl fmt::Display for Mark {
 }
 
 /// The children of one case; every one still running is killed and reaped
-/// when this is dropped, whichever way the test ends.
-#[derive(Default)]
-struct Children(Vec<Running>);
+/// when this is dropped, whichever way the test ends. Each child's standard
+/// error goes to `<name>.stderr` in the case's directory, and is quoted if
+/// it fails.
+struct Children {
+    dir: PathBuf,
+    running: Vec<Running>,
+}
 
 struct Running {
     name: &'static str,
@@ -712,11 +744,22 @@ struct Running {
 }
 
 impl Children {
+    fn new(scratch: &Scratch) -> Self {
+        Self {
+            dir: scratch.0.clone(),
+            running: Vec::new(),
+        }
+    }
+
     fn spawn(&mut self, name: &'static str, mut command: Command) {
+        // The child inherits the descriptor, so it needs no permission to
+        // open the file (case 3's workers are other users).
+        let stderr = fs::File::create(self.dir.join(format!("{name}.stderr"))).unwrap();
         let child = command
+            .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start the {name}: {e}"));
-        self.0.push(Running {
+        self.running.push(Running {
             name,
             child,
             status: None,
@@ -725,24 +768,29 @@ impl Children {
 
     /// Reaps the children that have exited.
     fn poll(&mut self) {
-        for r in self.0.iter_mut().filter(|r| r.status.is_none()) {
+        for r in self.running.iter_mut().filter(|r| r.status.is_none()) {
             r.status = r.child.try_wait().unwrap();
         }
     }
 
-    /// Panics if a child has exited unsuccessfully.
+    /// Panics if a child has exited unsuccessfully, quoting what it said.
     fn assert_none_failed(&mut self) {
         self.poll();
-        for r in &self.0 {
+        for r in &self.running {
             if let Some(status) = r.status.filter(|s| !s.success()) {
-                panic!("the {} exited with {status}", r.name);
+                let said = fs::read_to_string(self.dir.join(format!("{}.stderr", r.name)));
+                panic!(
+                    "the {} exited with {status}; its standard error: {:?}",
+                    r.name,
+                    said.unwrap_or_default().trim()
+                );
             }
         }
     }
 
     fn is_running(&mut self, name: &str) -> bool {
         self.poll();
-        self.0.iter().any(|r| r.name == name && r.status.is_none())
+        (self.running.iter()).any(|r| r.name == name && r.status.is_none())
     }
 
     /// Polls `ready` until it says yes; panics if a child fails first or if
@@ -768,7 +816,7 @@ impl Children {
         let deadline = Instant::now() + FINISH_WITHIN;
         loop {
             self.assert_none_failed();
-            let running: Vec<&str> = (self.0.iter())
+            let running: Vec<&str> = (self.running.iter())
                 .filter(|r| r.status.is_none() && (names.is_empty() || names.contains(&r.name)))
                 .map(|r| r.name)
                 .collect();
@@ -786,7 +834,7 @@ impl Children {
 
 impl Drop for Children {
     fn drop(&mut self) {
-        for r in &mut self.0 {
+        for r in &mut self.running {
             // Both are no-ops for a child already reaped.
             let _ = r.child.kill();
             let _ = r.child.wait();
@@ -827,7 +875,22 @@ fn worker(wrapper: &[&str], role: &str, condition: &str, scratch: &Scratch) -> C
 /// returns `false`.
 fn allowed(case: &str, probe: &[&str]) -> bool {
     let refused = |why: String| {
-        eprintln!("skipped: {case}: `{}` {why}", probe.join(" "));
+        let shown: Vec<String> = (probe.iter())
+            .map(|arg| {
+                if arg.contains(' ') {
+                    format!("'{arg}'")
+                } else {
+                    arg.to_string()
+                }
+            })
+            .collect();
+        // Straight to the standard error, past libtest's capture of
+        // `eprintln!`, so that a skip shows in every run's output.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {case}: `{}` {why}",
+            shown.join(" ")
+        );
         false
     };
     let mut child = match Command::new(probe[0])
@@ -872,7 +935,7 @@ fn holder_then_waiter(
     inside: impl FnOnce(u32),
     waiter: impl FnOnce(u32) -> Command,
 ) {
-    let mut children = Children::default();
+    let mut children = Children::new(scratch);
     children.spawn("holder", holder);
     let entered = scratch.wait_for_entry(&mut children, "holder");
     inside(entered.pid);
@@ -881,6 +944,8 @@ fn holder_then_waiter(
     scratch.assert_excluded(&["holder", "waiter"], None);
 }
 
+/// A pid namespace of its own, with a `/proc` that shows it; the worker (its
+/// pid 1) is killed with `unshare` if `unshare` is.
 const UNSHARE_PID: [&str; 5] = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"];
 
 #[test]
@@ -1052,7 +1117,7 @@ fn case6_a_holder_in_another_time_namespace_is_alive() {
 #[test]
 fn case7_a_holder_that_execs_releases_the_lock_as_a_death_would() {
     let scratch = Scratch::new("exec");
-    let mut children = Children::default();
+    let mut children = Children::new(&scratch);
     children.spawn("holder", worker(&[], "exec-holder", "", &scratch));
     let holder = scratch.wait_for_entry(&mut children, "holder");
     let comm = || fs::read_to_string(format!("/proc/{}/comm", holder.pid)).unwrap_or_default();
@@ -1061,8 +1126,9 @@ fn case7_a_holder_that_execs_releases_the_lock_as_a_death_would() {
     });
     let exec_seen = Instant::now();
     children.spawn("waiter", worker(&[], "waiter", "", &scratch));
-    // After the fix the waiter gets in at once. Before it, it waits for the
-    // sleeper to exit: fail then, rather than wait.
+    // The exec released the lock, as a death would: the waiter gets in at
+    // once. A lock that takes the sleeper for the holder waits for the
+    // sleeper's whole life: fail then, rather than wait.
     let stalled = exec_seen + SLEEPER - STALL_MARGIN;
     while scratch.entry_of("waiter").is_none() {
         children.assert_none_failed();
@@ -1091,7 +1157,7 @@ fn case7_a_holder_that_execs_releases_the_lock_as_a_death_would() {
 fn a_forked_child_can_neither_lock_nor_release_its_parents_slot() {
     let scratch = Scratch::new("fork");
     let file = File::open(scratch.0.join(SHARED)).unwrap();
-    let mut children = Children::default();
+    let mut children = Children::new(&scratch);
     children.spawn("forker", worker(&[], "forker", "", &scratch));
     let forker = scratch.wait_for_entry(&mut children, "forker");
     children.wait_until(ENTER_WITHIN, "the forked child to be reaped", || {
