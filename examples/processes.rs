@@ -34,7 +34,7 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use doorway::shm::{Error, Options, Pod, Shared, ParticipantState, Zeroable};
+    use doorway::shm::{Error, Options, ParticipantState, Pod, Shared, Zeroable};
     use std::collections::BTreeMap;
     use std::io::{BufRead, BufReader, Write};
     use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@
 #![cfg(all(feature = "shm", target_os = "linux", not(loom), not(miri)))]
 
 use doorway::paxos::latch::LatchBlock;
-use doorway::shm::{Error, Layout, Options, Shared, ParticipantState};
+use doorway::shm::{Error, Layout, Options, ParticipantState, Shared};
 use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::PathBuf;
 
@@ -303,7 +303,11 @@ fn threads_agree_on_the_register_and_the_log_and_exclude_on_the_bakery() {
     let mut me = file.join().unwrap();
     assert_eq!(me.lock().get()[0], 4 * ROUNDS, "a lost increment");
     drop(me);
-    assert!(file.participants().iter().all(|s| *s == ParticipantState::Free));
+    assert!(
+        file.participants()
+            .iter()
+            .all(|s| *s == ParticipantState::Free)
+    );
     assert!(!file.is_locked());
 }
 

@@ -1,15 +1,15 @@
 //! A live holder of the shared file's bakery is never taken for dead, and a
-//! holder that `exec`s lets the others in as a dead one would (issue 19).
+//! holder that `exec`s lets the others in as a dead one would.
 //!
 //! Each case runs real processes: this test binary, re-executed with a role
 //! in `DOORWAY_LIVENESS_ROLE` (see [`liveness_worker`], and
 //! [`ROLES_BEFORE_MAIN`] for the two roles that must run on the process's
 //! leader thread). A **holder** takes
 //! the bakery (`Member::lock`) and stays inside for [`HOLD`]; once it is
-//! inside, a **waiter** joins and locks under the case's condition. Before
-//! issue 19 was fixed, the waiter judged the holder's liveness from `/proc`
-//! every 256 turns of its wait, took "cannot confirm alive" for dead,
-//! cleared the holder's ticket and went in beside it.
+//! inside, a **waiter** joins and locks under the case's condition. A waiter
+//! that judged the holder's liveness from `/proc` (or a pid, a start time, a
+//! boot id) and took "cannot confirm alive" for dead would clear the
+//! holder's ticket and go in beside it, in every case below.
 //!
 //! # The witness
 //!
@@ -59,7 +59,7 @@
 
 #![cfg(all(feature = "shm", target_os = "linux", not(loom), not(miri)))]
 
-use doorway::shm::{Member, Options, Shared, SlotState};
+use doorway::shm::{Member, Options, ParticipantState, Shared};
 use std::fmt;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -1153,7 +1153,6 @@ fn case7_a_holder_that_execs_releases_the_lock_as_a_death_would() {
 }
 
 #[test]
-#[ignore = "needs the fork check of issue 19"]
 fn a_forked_child_can_neither_lock_nor_release_its_parents_slot() {
     let scratch = Scratch::new("fork");
     let file = File::open(scratch.0.join(SHARED)).unwrap();
@@ -1165,14 +1164,14 @@ fn a_forked_child_can_neither_lock_nor_release_its_parents_slot() {
     });
     // The child has dropped its copy of the member and exited: the slot is
     // still the parent's, and the lock still held.
-    let owned = SlotState::Owned {
+    let owned = ParticipantState::Owned {
         pid: forker.pid,
         alive: true,
     };
     assert!(
-        file.slots().contains(&owned),
+        file.participants().contains(&owned),
         "the forked child's drop released its parent's slot: {:?}",
-        file.slots()
+        file.participants()
     );
     assert!(file.is_locked(), "the forked child released the lock");
     children.spawn("waiter", worker(&[], "waiter", "", &scratch));
