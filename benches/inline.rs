@@ -5,7 +5,10 @@
 //! functions, but for the waits that spin or yield, which may stay out of
 //! line). The benches are such a user too: they measure what this compiles.
 
-use doorway::{Bakery, FastBakery, PerCore, Peterson, RawLock, Ticket, Tournament};
+use doorway::{
+    RawLock, bakery::Bakery, fastbakery::FastBakery, percore::PerCore, peterson::Peterson,
+    ticket::Ticket, tournament::Tournament,
+};
 
 /// Locks and unlocks `lock` as participant 0, as a user's crate would.
 #[inline(always)]

@@ -31,8 +31,8 @@ use criterion::{
     BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main,
 };
 use doorway::__private::paxos::propose_halting_after;
-use doorway::paxos::LatchBlock;
-use doorway::{Bakery, PaxosLog, PaxosRegister, RawLock};
+use doorway::paxos::latch::LatchBlock;
+use doorway::{RawLock, bakery::Bakery, paxos::log::PaxosLog, paxos::register::PaxosRegister};
 use harness::WATCHDOG;
 use harness::pool::{Pool, RunReport, Stop};
 use std::hint::black_box;

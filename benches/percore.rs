@@ -17,7 +17,7 @@ use doorway_harness::bench as harness;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
-use doorway::{Bakery, PerCore};
+use doorway::{bakery::Bakery, percore::PerCore};
 use harness::contenders::{Contender, Fifo};
 use harness::pool::Pool;
 use harness::{Load, WATCHDOG, contended_sample};

@@ -62,8 +62,8 @@ mod linux {
     const WINDOW: &str = "DOORWAY_BENCH_WINDOW_NS";
     /// The supervisor's pid, in a worker's environment.
     const PARENT: &str = "DOORWAY_BENCH_PARENT";
-    /// Participant slots of every doorway file.
-    const SLOTS: usize = 4;
+    /// Participants of every doorway file.
+    const PARTICIPANTS: usize = 4;
     /// Operations between two looks at the clock in a timed worker.
     const BATCH: u64 = 64;
     /// Log slots of a timed run's file; a run that fills it stops early.
@@ -553,8 +553,8 @@ mod linux {
             flock: dir.0.join("flock.lock"),
             dir,
         };
-        let bakery = File::create(&files.bakery, &Options::new(SLOTS))?;
-        let mutex_file = File::create(&files.mutex, &Options::new(SLOTS))?;
+        let bakery = File::create(&files.bakery, &Options::new(PARTICIPANTS))?;
+        let mutex_file = File::create(&files.mutex, &Options::new(PARTICIPANTS))?;
         let mutex = RobustMutex::init(&mutex_file)?;
         std::fs::write(&files.flock, b"")?;
         println!("\n{}", timings(&files, plan)?);
@@ -605,7 +605,7 @@ mod linux {
         };
         Ok(format!(
             "time per operation: each process's mean over a {:?} window, averaged over the \
-             processes; {rounds}; files of {SLOTS} participant slots:\n\n{}",
+             processes; {rounds}; files of {PARTICIPANTS} participants:\n\n{}",
             plan.window,
             table.render()
         ))
@@ -629,7 +629,7 @@ mod linux {
             Lock::Paxos => {
                 // Every run appends to a new log, from its first slot on.
                 let path = files.dir.0.join("timed.doorway");
-                let log = File::create(&path, &Options::new(SLOTS).log_capacity(TIMED_LOG))?;
+                let log = File::create(&path, &Options::new(PARTICIPANTS).log_capacity(TIMED_LOG))?;
                 let time = run_together(lock, &path, processes, window);
                 drop(log);
                 std::fs::remove_file(&path)?;
@@ -793,7 +793,7 @@ mod linux {
     /// The log's row: decisions made by the others while one appender is
     /// killed, then while another is stopped.
     fn paxos_row(path: &Path, watch: Duration) -> Result<Vec<String>> {
-        let log = File::create(path, &Options::new(SLOTS).log_capacity(WATCHED_LOG))?;
+        let log = File::create(path, &Options::new(PARTICIPANTS).log_capacity(WATCHED_LOG))?;
         let decisions_in = |window: Duration| -> Result<usize> {
             let before = log.log_len()?;
             std::thread::sleep(window);

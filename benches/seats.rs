@@ -15,7 +15,7 @@
 //!
 //! Run with `cargo bench --bench seats`.
 
-use doorway::{Bakery, Lock, PerCore, Peterson};
+use doorway::{Lock, bakery::Bakery, percore::PerCore, peterson::Peterson};
 use doorway_harness::bench::pool::{Pool, Stop};
 use doorway_harness::bench::stats::{Table, machine};
 use doorway_harness::bench::{line_round_trip, median};

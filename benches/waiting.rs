@@ -21,7 +21,10 @@
 //! Run with `cargo bench --bench waiting`.
 
 use doorway::__private::uniform_waiting;
-use doorway::{Bakery, FastBakery, PerCore, RawLock, Ticket, Tournament};
+use doorway::{
+    RawLock, bakery::Bakery, fastbakery::FastBakery, percore::PerCore, ticket::Ticket,
+    tournament::Tournament,
+};
 use doorway_harness::bench::pool::Pool;
 use doorway_harness::bench::stats::{Table, machine};
 use doorway_harness::bench::{line_round_trip, median};

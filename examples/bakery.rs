@@ -12,7 +12,7 @@
 mod cli;
 
 use cli::Stop;
-use doorway::{Bakery, Lock};
+use doorway::{Lock, bakery::Bakery};
 use std::process::ExitCode;
 use std::time::Instant;
 

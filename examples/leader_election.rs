@@ -19,8 +19,8 @@
 
 mod cli;
 
-use doorway::PaxosRegister;
-use doorway::paxos::Attempt;
+use doorway::paxos::register::Attempt;
+use doorway::paxos::register::PaxosRegister;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Barrier, Mutex, mpsc};

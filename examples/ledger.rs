@@ -17,7 +17,7 @@
 mod cli;
 
 use cli::Stop;
-use doorway::PaxosLog;
+use doorway::paxos::log::PaxosLog;
 use std::process::ExitCode;
 use std::sync::Barrier;
 

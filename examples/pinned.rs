@@ -14,7 +14,7 @@
 mod cli;
 
 use cli::Stop;
-use doorway::{Lock, MachinePerCore};
+use doorway::{Lock, percore::MachinePerCore};
 use std::process::ExitCode;
 use std::sync::Barrier;
 use std::time::Instant;

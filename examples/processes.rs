@@ -9,19 +9,20 @@
 //!
 //! Run plainly, this program is the supervisor: it creates the file and
 //! re-executes itself as candidate processes. A candidate joins the file
-//! (claims a participant slot), reports every term the log decides, and when
-//! the latest leader no longer holds its slot, proposes itself for the next
-//! term. The supervisor kills each leader with `SIGKILL` while one candidate
+//! (claims a participant), reports every term the log decides, and when the
+//! latest leader no longer holds its participant, proposes itself for the
+//! next term. The supervisor kills each leader with `SIGKILL` while one candidate
 //! stays frozen with `SIGSTOP`, then thaws that one and checks that every
 //! report names the leader the log holds; it exits non-zero otherwise.
 //!
-//! What the log, doorway's bakery, a robust pthread mutex and `flock` cost
-//! across processes, and what a killed or frozen holder does to each, is a
-//! bench: `cargo bench --bench processes`.
+//! The log's and the bakery's costs beside a robust pthread mutex and `flock`,
+//! and what killed or frozen holders do, are a bench: `cargo bench --bench processes`.
 
 #[cfg(not(target_os = "linux"))]
 fn main() {
-    eprintln!("processes: Linux only (a slot is held through an open-file-description lock)");
+    eprintln!(
+        "processes: Linux only (a participant is held through an open-file-description lock)"
+    );
 }
 
 #[cfg(target_os = "linux")]
@@ -34,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use doorway::shm::{Options, Pod, Shared, SlotState, Zeroable};
+    use doorway::shm::{Options, ParticipantState, Pod, Shared, Zeroable};
     use std::collections::BTreeMap;
     use std::io::Write;
     use std::path::Path;
@@ -45,9 +46,9 @@ mod linux {
     pub const FILE_VAR: &str = "DOORWAY_ELECTION_FILE";
     /// Candidates running at any time (one of them frozen).
     const CANDIDATES: usize = 4;
-    /// Participant slots: a new candidate takes over a dead one's slot, so a
-    /// few spare ones are plenty.
-    const SLOTS: usize = 8;
+    /// Participants of the file: a new candidate takes over a dead one's
+    /// participant, so a few spare ones are plenty.
+    const PARTICIPANTS: usize = 8;
     /// Leaders killed, one per term after the first.
     const KILLS: usize = 6;
 
@@ -56,7 +57,7 @@ mod linux {
     #[derive(Clone, Copy)]
     struct Leader {
         pid: u32,
-        slot: u32,
+        participant: u32,
     }
 
     // SAFETY: two `u32`s and no padding, so any bytes, zeroes included, are
@@ -77,10 +78,11 @@ mod linux {
     pub fn candidate(path: &Path) -> Result<()> {
         let file = File::open(path)?;
         let mut me = file.join()?;
-        let (pid, slot) = (std::process::id(), me.slot() as u32);
+        let (pid, participant) = (std::process::id(), me.participant() as u32);
         if let Some(dead) = me.took_over_from() {
             // One write, so that lines from several processes never mix.
-            let line = format!("  pid {pid} took over slot {slot} from dead pid {dead}\n");
+            let line =
+                format!("  pid {pid} replaces dead pid {dead} as participant {participant}\n");
             std::io::stderr().write_all(line.as_bytes())?;
         }
         let mut reported = 0;
@@ -91,22 +93,22 @@ mod linux {
                 println!("pid {pid} term {term} leader {elected}");
             }
             reported = terms;
-            if terms > 0 && holds_its_slot(&file, leader(&file, terms - 1)?) {
+            if terms > 0 && still_holds(&file, leader(&file, terms - 1)?) {
                 std::thread::sleep(Duration::from_millis(1));
             } else {
                 // Every candidate that sees the leader gone proposes itself
                 // in the same log slot; Paxos decides one, the same for all.
-                me.propose_at(terms, Leader { pid, slot })?;
+                me.propose_at(terms, Leader { pid, participant })?;
             }
         }
     }
 
-    /// Whether `leader` still owns its slot. The kernel drops a process's
-    /// byte lock on its slot when it dies, so `alive` turns false; once a
-    /// new process has taken the slot over, the pid differs.
-    fn holds_its_slot(file: &File, leader: Leader) -> bool {
-        matches!(file.slots().get(leader.slot as usize),
-            Some(&SlotState::Owned { pid, alive: true }) if pid == leader.pid)
+    /// Whether `leader` still owns its participant. The kernel drops a dead
+    /// process's byte lock, so `alive` turns false; once a new process has
+    /// taken the participant over, the pid differs.
+    fn still_holds(file: &File, leader: Leader) -> bool {
+        matches!(file.participants().get(leader.participant as usize),
+            Some(&ParticipantState::Owned { pid, alive: true }) if pid == leader.pid)
     }
 
     /// The leader of a decided term.
@@ -133,12 +135,12 @@ mod linux {
     /// thaws the frozen one and checks every report against the log.
     fn elect(dir: &Path, candidates: &mut Vec<Child>) -> Result<()> {
         let path = dir.join("election.doorway");
-        let file = File::create(&path, &Options::new(SLOTS).log_capacity(2 * KILLS))?;
+        let file = File::create(&path, &Options::new(PARTICIPANTS).log_capacity(2 * KILLS))?;
         for _ in 0..CANDIDATES {
             start(dir, &path, candidates)?;
         }
         let mut leader = wait_for_term(&file, 0)?;
-        println!("term 0: leader pid {} (slot {})", leader.pid, leader.slot);
+        println!("term 0: leader pid {}", leader.pid);
         let frozen = candidates.iter().find(|c| c.id() != leader.pid);
         let frozen = frozen.ok_or("no candidate to freeze")?.id();
         signal(frozen, libc::SIGSTOP);
@@ -148,8 +150,8 @@ mod linux {
             kill(candidates, leader.pid)?;
             println!("SIGKILL to leader pid {}", leader.pid);
             leader = wait_for_term(&file, term)?;
-            let (pid, slot, took) = (leader.pid, leader.slot, killed.elapsed());
-            println!("term {term}: leader pid {pid} (slot {slot}), {took:.1?} after the kill");
+            let (pid, took) = (leader.pid, killed.elapsed());
+            println!("term {term}: leader pid {pid}, elected {took:.1?} after the kill");
             let pid = start(dir, &path, candidates)?;
             println!("  new candidate pid {pid}");
         }
@@ -174,7 +176,7 @@ mod linux {
     }
 
     /// `SIGKILL`, and waits until the process is gone: the kernel has then
-    /// released its byte lock, so its slot reads dead.
+    /// released its byte lock, so its participant reads dead.
     fn kill(candidates: &mut [Child], pid: u32) -> Result<()> {
         let candidate = candidates.iter_mut().find(|c| c.id() == pid);
         let candidate = candidate.ok_or("no such candidate")?;
@@ -183,8 +185,8 @@ mod linux {
         Ok(())
     }
 
-    /// `SIGSTOP` or `SIGCONT`. A stopped process still holds its slot: it is
-    /// a live participant that does nothing.
+    /// `SIGSTOP` or `SIGCONT`. A stopped process still holds its
+    /// participant: it is alive, and does nothing.
     fn signal(pid: u32, signal: libc::c_int) {
         // SAFETY: kill(2) touches none of this process's memory; `pid` is a
         // child not yet reaped, so it names no other process.

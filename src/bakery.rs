@@ -110,7 +110,7 @@ const ANNOUNCE: FenceSite = FenceSite("bakery: announce (choosing = 1) before re
 const ENTER: FenceSite = FenceSite("bakery: publish ticket before reading choosing");
 
 /// Every fence in this lock, for doorway's loom mutation tests.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [FenceSite; 2] = [ANNOUNCE, ENTER];
 
 /// `choosing[i] := 0`, ending the doorway.
@@ -128,7 +128,7 @@ const WAIT_CHOOSING: Access = Access::edge("bakery: waiting room reads choosing"
 const EXIT: Access = Access::edge("bakery: exit (number = 0)", Release);
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 4] = [CHOSEN, WAIT_NUMBER, WAIT_CHOOSING, EXIT];
 
 /// The bakery's shared registers, wherever they live.
@@ -144,8 +144,8 @@ pub(crate) trait Registers {
 }
 
 /// The registers of a bakery for `N` participants, kept in the lock (or in
-/// a [`FastBakery`](crate::FastBakery), as its queue).
-pub(crate) struct Local<const N: usize> {
+/// a [`FastBakery`](crate::fastbakery::FastBakery), as its queue).
+pub(crate) struct BakeryRegisters<const N: usize> {
     choosing: [AtomicU8; N],
     pub(crate) number: [AtomicU32; N],
     ticket_limit: u32,
@@ -154,7 +154,7 @@ pub(crate) struct Local<const N: usize> {
     pub(crate) seats: [crate::seats::Seat; N],
 }
 
-impl<const N: usize> Local<N> {
+impl<const N: usize> BakeryRegisters<N> {
     const_fn_unless_loom! {
         pub(crate) fn new(ticket_limit: u32) -> Self {
             const { assert!(N > 0, "a bakery needs at least one participant") };
@@ -169,7 +169,7 @@ impl<const N: usize> Local<N> {
     }
 }
 
-impl<const N: usize> Registers for Local<N> {
+impl<const N: usize> Registers for BakeryRegisters<N> {
     #[inline(always)]
     fn len(&self) -> usize {
         N
@@ -199,14 +199,14 @@ impl<const N: usize> Registers for Local<N> {
 /// invariants and its fences.
 ///
 /// ```
-/// use doorway::{Bakery, Lock};
+/// use doorway::{bakery::Bakery, Lock};
 ///
 /// let mut log = Lock::<Bakery<3>, Vec<usize>>::new(Vec::new());
 /// std::thread::scope(|s| {
 ///     for mut me in log.participants::<3>() {
 ///         s.spawn(move || {
-///             let who = me.index();
-///             me.lock().push(who);
+///             let i = me.index();
+///             me.lock().push(i);
 ///         });
 ///     }
 /// });
@@ -215,7 +215,7 @@ impl<const N: usize> Registers for Local<N> {
 /// assert_eq!(log, [0, 1, 2]);
 /// ```
 pub struct Bakery<const N: usize> {
-    registers: Lazy<Local<N>>,
+    registers: Lazy<BakeryRegisters<N>>,
 }
 
 impl<const N: usize> Bakery<N> {
@@ -224,24 +224,24 @@ impl<const N: usize> Bakery<N> {
         /// documentation, "Under loom".)
         pub fn new() -> Self {
             Self {
-                registers: Lazy::new(Local::new(TICKET_LIMIT)),
+                registers: Lazy::new(BakeryRegisters::new(TICKET_LIMIT)),
             }
         }
     }
 
     /// A bakery whose tickets stop at `limit` instead of [`TICKET_LIMIT`], so
     /// that tests and models reach the limit quickly.
-    #[cfg(any(test, doorway_mutants))]
+    #[cfg(any(test, hooks))]
     #[doc(hidden)]
     pub fn with_ticket_limit(limit: u32) -> Self {
         assert!(limit > 0, "the ticket limit must admit ticket 1");
         Self {
-            registers: Lazy::new(Local::new(limit)),
+            registers: Lazy::new(BakeryRegisters::new(limit)),
         }
     }
 
     #[inline(always)]
-    fn registers(&self) -> &Local<N> {
+    fn registers(&self) -> &BakeryRegisters<N> {
         self.registers.get()
     }
 }
@@ -417,10 +417,7 @@ pub(crate) fn is_locked<R: Registers + ?Sized>(r: &R) -> bool {
 /// The algorithm over registers that live elsewhere, for the crate's other
 /// modules: the shared file (`shm`) and the recovery protocol (`robust`),
 /// whose loom models therefore check this very code.
-#[cfg(any(
-    all(feature = "shm", unix, not(loom)),
-    all(loom, doorway_mutants, feature = "std")
-))]
+#[cfg(robust)]
 pub(crate) mod over {
     pub(crate) use super::{Registers, TICKET_LIMIT};
 
@@ -451,7 +448,7 @@ pub(crate) mod over {
     /// The exit: `number[me] := 0` (without `unlock`'s debug check, which
     /// would read a register someone else may have scribbled on).
     #[inline]
-    pub(crate) fn unlock<R: Registers + ?Sized>(r: &R, me: usize) {
+    pub(crate) fn leave<R: Registers + ?Sized>(r: &R, me: usize) {
         super::leave(r, me);
     }
 
@@ -531,20 +528,17 @@ unsafe impl<const N: usize> FifoLock for Bakery<N> {
 
 impl<const N: usize> ConstInit for Bakery<N> {
     const INIT: Self = Self {
-        registers: lazy!(Local::new(TICKET_LIMIT)),
+        registers: lazy!(BakeryRegisters::new(TICKET_LIMIT)),
     };
 }
 
 #[cfg(feature = "std")]
-impl<const N: usize> crate::seats::sealed::Seated for Bakery<N> {
+impl<const N: usize> crate::seats::sealed::HasSeats for Bakery<N> {
     #[inline(always)]
     fn seats(&self) -> &[crate::seats::Seat] {
         &self.registers().seats
     }
 }
-
-#[cfg(feature = "std")]
-impl<const N: usize> crate::raw::Seated for Bakery<N> {}
 
 impl<const N: usize> Default for Bakery<N> {
     fn default() -> Self {

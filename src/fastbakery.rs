@@ -62,7 +62,7 @@
 //!    stops the three-participant models), so it is not made: the gate's
 //!    overlap case is deadlock-free, not starvation-free.
 //! 5. **First come, first served among the acquisitions that go through the
-//!    bakery**, as in [`Bakery`](crate::Bakery). An acquisition through the
+//!    bakery**, as in [`Bakery`](crate::bakery::Bakery). An acquisition through the
 //!    gate may overtake queued ones (invariant 4 bounds it): FIFO is given up
 //!    for the fast path, and only there.
 //! 6. **Alone, `O(1)`**: three stores, two fences and four gate loads to
@@ -115,7 +115,7 @@
 //! contention every acquisition goes through the bakery (arrivals find `S` or
 //! `Y` set), `O(N)` reads, plus `S`'s store, a fence and a load of `Y`.
 
-use crate::bakery::{self, Local as BakeryRegisters};
+use crate::bakery::{self, BakeryRegisters};
 use crate::raw::{ConstInit, Participants, RawLock, Withdraw};
 use crate::sync::{
     Access, AtomicU8, AtomicU32, CachePadded, FenceSite, Lazy, Ordering::*, Relax, array_of,
@@ -137,7 +137,7 @@ const SLOW: FenceSite = FenceSite("fastbakery: raise S before reading Y");
 
 /// Every fence in this lock, for doorway's loom mutation tests (the bakery's
 /// own are in [`bakery::FENCES`](crate::bakery::FENCES)).
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [FenceSite; 3] = [ARRIVE, CLOSE, SLOW];
 
 /// The gate's look at `S` after closing it: entering on `S = 0` must see the
@@ -203,7 +203,7 @@ const GATE_LOOKS: Access = Access::redundant(
 );
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 9] = [
     GATE_READS_S,
     SLOW_READS_Y,
@@ -233,7 +233,7 @@ const NOBODY: u32 = 0;
 /// documentation](self).
 ///
 /// ```
-/// use doorway::{FastBakery, Lock};
+/// use doorway::{fastbakery::FastBakery, Lock};
 ///
 /// // Sixty-four participant registers, but a lone thread reads none of them.
 /// static HITS: Lock<FastBakery<64>, u64> = Lock::new(0);
@@ -243,11 +243,11 @@ const NOBODY: u32 = 0;
 /// assert_eq!(*HITS.lock(), 8);
 /// ```
 pub struct FastBakery<const N: usize> {
-    registers: Lazy<Local<N>>,
+    registers: Lazy<FastBakeryRegisters<N>>,
 }
 
 /// The registers of a fast bakery, kept in the lock.
-struct Local<const N: usize> {
+struct FastBakeryRegisters<const N: usize> {
     gate: CachePadded<Gate<N>>,
     queue: BakeryRegisters<N>,
 }
@@ -260,7 +260,7 @@ struct Gate<const N: usize> {
     s: AtomicU8,
 }
 
-impl<const N: usize> Local<N> {
+impl<const N: usize> FastBakeryRegisters<N> {
     const_fn_unless_loom! {
         fn new() -> Self {
             const {
@@ -293,19 +293,19 @@ impl<const N: usize> FastBakery<N> {
         /// documentation, "Under loom".)
         pub fn new() -> Self {
             Self {
-                registers: Lazy::new(Local::new()),
+                registers: Lazy::new(FastBakeryRegisters::new()),
             }
         }
     }
 
     #[inline(always)]
-    fn local(&self) -> &Local<N> {
+    fn registers(&self) -> &FastBakeryRegisters<N> {
         self.registers.get()
     }
 
     #[inline(always)]
     fn gate(&self) -> &Gate<N> {
-        &self.local().gate
+        &self.registers().gate
     }
 
     /// `i + 1`, as `X` and `Y` hold it.
@@ -326,7 +326,7 @@ impl<const N: usize> FastBakery<N> {
         let gate = self.gate();
         assert!(
             gate.b[me].load(Relaxed) == 0
-                && self.local().queue.number[me].load(Relaxed) == 0
+                && self.registers().queue.number[me].load(Relaxed) == 0
                 && gate.y.load(Relaxed) != Self::mark(me),
             "doorway: participant {me} tried to lock a FastBakery<{N}> it already holds (re-entry)"
         );
@@ -417,7 +417,7 @@ impl<const N: usize> FastBakery<N> {
     /// if `give_up` said so (having left the bakery).
     #[inline]
     fn slow_path(&self, me: usize, mut give_up: impl FnMut() -> bool) -> Option<Path> {
-        let queue = &self.local().queue;
+        let queue = &self.registers().queue;
         let ticket = bakery::doorway(queue, me, &mut give_up)?;
         if !bakery::wait_turn(queue, me, ticket, &mut give_up) {
             return None;
@@ -444,7 +444,7 @@ impl<const N: usize> FastBakery<N> {
     #[inline(always)]
     fn path_of(&self, me: usize) -> Path {
         // Relaxed: `me`'s own register.
-        if self.local().queue.number[me].load(Relaxed) != 0 {
+        if self.registers().queue.number[me].load(Relaxed) != 0 {
             Path::Slow
         } else {
             Path::Fast
@@ -478,7 +478,7 @@ unsafe impl<const N: usize> RawLock for FastBakery<N> {
         if self.is_locked() {
             return false;
         }
-        let queue = &self.local().queue;
+        let queue = &self.registers().queue;
         if !bakery::try_lock(queue, me) {
             return false;
         }
@@ -500,7 +500,7 @@ unsafe impl<const N: usize> RawLock for FastBakery<N> {
             }
             Path::Slow => {
                 gate.s.store(0, SLOW_EXIT.order());
-                bakery::unlock(&self.local().queue, me);
+                bakery::unlock(&self.registers().queue, me);
             }
         }
     }
@@ -509,7 +509,7 @@ unsafe impl<const N: usize> RawLock for FastBakery<N> {
         let gate = self.gate();
         gate.y.load(Relaxed) != NOBODY
             || gate.s.load(Relaxed) != 0
-            || bakery::is_locked(&self.local().queue)
+            || bakery::is_locked(&self.registers().queue)
     }
 }
 
@@ -533,20 +533,17 @@ unsafe impl<const N: usize> Withdraw for FastBakery<N> {
 
 impl<const N: usize> ConstInit for FastBakery<N> {
     const INIT: Self = Self {
-        registers: lazy!(Local::new()),
+        registers: lazy!(FastBakeryRegisters::new()),
     };
 }
 
 #[cfg(feature = "std")]
-impl<const N: usize> crate::seats::sealed::Seated for FastBakery<N> {
+impl<const N: usize> crate::seats::sealed::HasSeats for FastBakery<N> {
     #[inline(always)]
     fn seats(&self) -> &[crate::seats::Seat] {
-        &self.local().queue.seats
+        &self.registers().queue.seats
     }
 }
-
-#[cfg(feature = "std")]
-impl<const N: usize> crate::raw::Seated for FastBakery<N> {}
 
 impl<const N: usize> Default for FastBakery<N> {
     fn default() -> Self {
@@ -568,12 +565,12 @@ impl<const N: usize> fmt::Debug for FastBakery<N> {
 /// A fast bakery whose every acquisition takes the slow path, as the FIFO
 /// lock that path is (invariant 5): doorway's own FIFO audits and models
 /// only.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 #[doc(hidden)]
 #[derive(Default)]
 pub struct SlowPath<const N: usize>(FastBakery<N>);
 
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 // SAFETY: the slow path of a `FastBakery` (its exit is the fast bakery's,
 // which finds the bakery ticket and leaves by the slow way).
 unsafe impl<const N: usize> RawLock for SlowPath<N> {
@@ -584,8 +581,8 @@ unsafe impl<const N: usize> RawLock for SlowPath<N> {
     unsafe fn lock(&self, me: usize) {
         // SAFETY: the caller's contract is `doorway`'s and `wait_turn`'s.
         unsafe {
-            let ticket = crate::FifoLock::doorway(self, me);
-            crate::FifoLock::wait_turn(self, me, ticket);
+            let ticket = crate::raw::FifoLock::doorway(self, me);
+            crate::raw::FifoLock::wait_turn(self, me, ticket);
         }
     }
 
@@ -604,19 +601,19 @@ unsafe impl<const N: usize> RawLock for SlowPath<N> {
     }
 }
 
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 // SAFETY: the bakery's doorway and waiting room, then the arbitration with
 // the gate, which no gate owner holds since nobody takes the fast path here.
-unsafe impl<const N: usize> crate::FifoLock for SlowPath<N> {
+unsafe impl<const N: usize> crate::raw::FifoLock for SlowPath<N> {
     type Ticket = u32;
 
     unsafe fn doorway(&self, me: usize) -> u32 {
         self.0.assert_may_arrive(me);
-        bakery::doorway(&self.0.local().queue, me, || false).unwrap_or_else(|| unreachable!())
+        bakery::doorway(&self.0.registers().queue, me, || false).unwrap_or_else(|| unreachable!())
     }
 
     unsafe fn wait_turn(&self, me: usize, ticket: u32) {
-        bakery::wait_turn(&self.0.local().queue, me, ticket, || false);
+        bakery::wait_turn(&self.0.registers().queue, me, ticket, || false);
         self.0.past_the_gate(&mut || false);
     }
 }

@@ -3,61 +3,91 @@
 //!
 //! # What is here
 //!
-//! - [`Bakery`]: Lamport's bakery lock (1974) for `N` participants. First come,
-//!   first served, and no compare-and-swap or fetch-add anywhere, so it runs on
-//!   chips whose atomics are only loads and stores, such as the Cortex-M0+
-//!   cores of the RP2040 or `riscv32imc`.
-//! - [`FastBakery`]: Lamport's fast mutual exclusion (1987) in front of the
-//!   bakery: alone, a participant enters in a constant number of steps
-//!   whatever `N` is; under contention arrivals queue in the bakery, first
-//!   come, first served. Loads, stores and fences only.
-//! - [`PerCore`]: the per-core bakery, Taubenfeld's Black-White Bakery with
-//!   each core's `choosing` bit, color and ticket packed in one word in its
-//!   own cache line; tickets bounded by the number of cores. With `std`,
-//!   `MachinePerCore` is sized to the machine and hands out pinned per-core
-//!   handles.
-//! - [`Peterson`]: Peterson's lock (1981) for two participants, also from
-//!   loads, stores and fences only; first come, first served.
-//! - [`Tournament`]: a tournament tree of Peterson locks for `N` participants
-//!   (a power of two), O(log N) steps per acquisition against the bakery's
-//!   O(N); starvation-free but not first come, first served.
-//! - [`Ticket`]: a first-come-first-served ticket lock for any number of
-//!   threads, the comparison point that spends one fetch-add per acquisition
-//!   (only where 32-bit fetch-add exists).
-//! - [`Lock<R, T>`](Lock): data guarded by any of them, a mutex.
+//! Each algorithm has a module of its own, whose documentation is the
+//! algorithm: its steps, numbered invariants, every fence and ordering, and
+//! its cost. The raw lock lives there, and only there.
+//!
+//! - [`bakery::Bakery`]: Lamport's bakery lock (1974) for `N` participants.
+//!   First come, first served, and no compare-and-swap or fetch-add anywhere,
+//!   so it runs on chips whose atomics are only loads and stores, such as the
+//!   Cortex-M0+ cores of the RP2040 or `riscv32imc`.
+//! - [`fastbakery::FastBakery`]: Lamport's fast mutual exclusion (1987) in
+//!   front of the bakery: alone, a participant enters in a constant number of
+//!   steps whatever `N` is; under contention arrivals queue in the bakery,
+//!   first come, first served. Loads, stores and fences only.
+//! - [`percore::PerCore`]: the per-core bakery, Taubenfeld's Black-White
+//!   Bakery with each core's `choosing` bit, color and ticket packed in one
+//!   word in its own cache line; tickets bounded by the number of cores. With
+//!   `std`, [`percore::MachinePerCore`] is sized to the machine and hands out
+//!   pinned per-core handles.
+//! - [`peterson::Peterson`]: Peterson's lock (1981) for two participants,
+//!   also from loads, stores and fences only; first come, first served.
+//! - [`tournament::Tournament`]: a tournament tree of Peterson locks for `N`
+//!   participants (a power of two), O(log N) steps per acquisition against
+//!   the bakery's O(N); starvation-free but not first come, first served.
+//! - [`ticket::Ticket`]: a first-come-first-served ticket lock for any number
+//!   of threads, the comparison point that spends one fetch-add per
+//!   acquisition (only where 32-bit fetch-add exists).
+//! - [`Lock<R, T>`](Lock): data guarded by any of them, a mutex;
+//!   [`BakeryLock<N, T>`](BakeryLock) and its siblings name the usual ones.
 //! - `raw_mutex` (feature `lock_api`): the same locks as drop-in
 //!   `lock_api::Mutex` types, e.g. in place of `parking_lot::Mutex`.
-//! - [`PaxosRegister`]: agreement on one value among `N` threads from loads
-//!   and stores only, which no stalled thread can block; [`PaxosLog`] (`std`)
-//!   is a sequence of such decisions. See [`paxos`].
+//! - [`paxos`]: agreement on one value among `N` threads from loads and
+//!   stores only, which no stalled thread can block
+//!   ([`paxos::register::PaxosRegister`]), and a sequence of such decisions
+//!   (`paxos::log::PaxosLog`, `std`).
+//! - `shm` (feature `shm`, Linux): the register, the log and the bakery in a
+//!   file that processes map, surviving `kill -9`.
 //!
 //! # Naming
 //!
 //! A raw lock is named after its algorithm (`Bakery`, `PerCore`, `Peterson`,
 //! `Tournament`, `Ticket`); `XLock<T>` is [`Lock`] over it, holding data
 //! (`BakeryLock<N, T>`, `TicketLock<T>`, …); `raw_mutex::XMutex<T>` is the
-//! `lock_api` mutex over it.
+//! `lock_api` mutex over it. Every public type has one path.
+//!
+//! # Glossary
+//!
+//! - **participant**: one set of a lock's registers, numbered `0..N`; the
+//!   algorithms write only their own participant's registers. In code the
+//!   acting participant's number is `me`, another's `j`.
+//! - **seat** (`std`): a participant taken by a thread for one acquisition,
+//!   so that any number of threads can share `N` participants (see
+//!   [`seats`]).
+//! - **doorway** and **waiting room**: the two halves of a first-come,
+//!   first-served acquisition ([`FifoLock`]): the doorway takes a place in
+//!   line, a bounded number of steps; the waiting room waits for its turn.
+//! - **ticket**: the place in line the doorway takes.
+//! - **holder** and **waiter**: the participant in the critical section, and
+//!   those in the waiting room.
+//! - **withdraw**: a waiter leaving the line without a trace ([`Withdraw`]).
+//! - **proposer**, **ballot**, **block**: a participant of a Paxos register,
+//!   the number of one of its attempts, and the words it publishes
+//!   ([`paxos`]).
+//! - **slot**: a position of a Paxos log.
+//! - **member** (`shm`): a process's claim on one participant of a shared
+//!   file, held for as long as the process lives.
 //!
 //! # Participants and seats
 //!
 //! A bakery keeps registers per participant, so it must know who is calling,
 //! and two threads acting as the same participant would break mutual
-//! exclusion. `doorway` never takes a bare index from safe code. There are two
-//! ways in:
+//! exclusion. `doorway` never takes a bare participant number from safe code.
+//! There are two ways in:
 //!
 //! - [`Lock::participants`] borrows the lock mutably and hands out one
-//!   [`Participant`] per index. The borrow makes them unique; no `std` and no
-//!   read-modify-write are needed. A participant's guard borrows it mutably,
-//!   so re-entry is a compile error.
+//!   [`Participant`] per number. The borrow makes them unique; no `std` and
+//!   no read-modify-write are needed. A participant's guard borrows it
+//!   mutably, so re-entry is a compile error.
 //! - With `std`, [`Lock::lock`] works from any number of threads: each
-//!   acquisition takes one of the lock's [] (the thread's own
+//!   acquisition takes one of the lock's [`seats`] (the thread's own
 //!   from last time, in one compare-and-swap) and gives it back on unlock.
 //!
 //! ```
-//! use doorway::{Bakery, Lock};
+//! use doorway::BakeryLock;
 //!
-//! // Two workers, a bakery with two participant registers.
-//! let mut total = Lock::<Bakery<2>, u64>::new(0);
+//! // Two workers, a bakery with two participants.
+//! let mut total = BakeryLock::<2, u64>::new(0);
 //! let [mut alice, mut bob] = total.participants();
 //! std::thread::scope(|s| {
 //!     s.spawn(move || (0..1000).for_each(|_| *alice.lock() += 1));
@@ -79,9 +109,10 @@
 //!
 //! Every primitive is model-checked with [loom](https://docs.rs/loom): two
 //! participants exhaustively, three under a preemption bound, and every fence
-//! is removed and weakened in turn to show that the models then find two
-//! participants in the critical section. The models live in `loom-tests/`;
-//! the fences each carry a comment naming the reordering they forbid.
+//! and every release/acquire ordering is removed or weakened in turn to show
+//! that a model (or, where loom cannot see, Miri) then finds the defect. The
+//! models live in the repository's `loom-tests/`; each fence carries a
+//! comment naming the reordering it forbids.
 //!
 //! # Under loom
 //!
@@ -113,8 +144,9 @@
 //!
 //! - `std` (default): [`Lock::lock`] from any thread (seats), timed locking,
 //!   waits that yield to the OS scheduler after a short spin, pinned per-core
-//!   handles, and [`PaxosLog`].
+//!   handles, and the Paxos log.
 //! - `lock_api` (implies `std`): the `raw_mutex` module.
+//! - `shm` (implies `std`): the `shm` module.
 //!
 //! Without `std` the crate is `no_std` and its bakery, Peterson and
 //! tournament locks need only atomic loads and stores of 8 and 32 bits; the
@@ -125,7 +157,7 @@
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(any(feature = "std", loom))]
+#[cfg(std_or_loom)]
 extern crate std;
 
 mod sync;
@@ -139,36 +171,28 @@ pub mod peterson;
 mod raw;
 #[cfg(feature = "lock_api")]
 pub mod raw_mutex;
-#[cfg(any(
-    all(feature = "shm", unix, not(loom)),
-    all(loom, doorway_mutants, feature = "std")
-))]
+#[cfg(robust)]
 mod robust;
 #[cfg(feature = "std")]
 pub mod seats;
-#[cfg(all(feature = "shm", unix, not(loom)))]
+#[cfg(shared_file)]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "shm", unix))))]
 pub mod shm;
 #[cfg(target_has_atomic = "32")]
 pub mod ticket;
 pub mod tournament;
 
-pub use bakery::Bakery;
-pub use fastbakery::FastBakery;
+use bakery::Bakery;
+use fastbakery::FastBakery;
 pub use lock::{Guard, Lock, Participant};
-#[cfg(any(feature = "std", loom))]
-pub use paxos::PaxosLog;
-pub use paxos::PaxosRegister;
-#[cfg(feature = "std")]
-pub use percore::{MachinePerCore, PinError, Pinned};
-pub use percore::{PerCore, PerCoreBakery};
-pub use peterson::Peterson;
+use percore::PerCore;
+use peterson::Peterson;
 #[cfg(feature = "std")]
 pub use raw::Seated;
 pub use raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 #[cfg(target_has_atomic = "32")]
-pub use ticket::Ticket;
-pub use tournament::Tournament;
+use ticket::Ticket;
+use tournament::Tournament;
 
 /// A [`Lock`] over Lamport's [`Bakery`] with `N` participants.
 pub type BakeryLock<const N: usize, T> = Lock<Bakery<N>, T>;
@@ -189,25 +213,25 @@ pub type TournamentLock<const N: usize, T> = Lock<Tournament<N>, T>;
 #[cfg(target_has_atomic = "32")]
 pub type TicketLock<T> = Lock<Ticket, T>;
 
-/// Test hooks for doorway's own tests, loom models and benches; they exist
-/// only in builds with `--cfg doorway_mutants`, which doorway's repository
-/// sets for itself (a crate that depends on doorway never has them).
-#[cfg(all(doorway_mutants, feature = "std"))]
+/// Test hooks for doorway's own tests, loom models and benches, not part of
+/// the API: they exist only with the private feature `__test_hooks`, which
+/// only doorway's own test crates enable.
+#[cfg(hooks)]
 #[doc(hidden)]
 pub mod __private {
-    #[cfg(any(loom, miri))]
+    #[cfg(mutants)]
     pub use crate::paxos::flaw::{self, Flaw};
     pub use crate::paxos::hooks as paxos;
     /// The recovery protocol's named orderings (it is crate-private).
-    #[cfg(any(all(feature = "shm", unix, not(loom)), loom))]
+    #[cfg(robust)]
     pub use crate::robust::ORDERINGS as ROBUST_ORDERINGS;
-    #[cfg(loom)]
+    #[cfg(loom_hooks)]
     pub use crate::robust::hooks as robust;
-    #[cfg(any(loom, miri))]
+    #[cfg(mutants)]
     pub use crate::sync::mutation::{self, Mutation};
-    #[cfg(loom)]
+    #[cfg(loom_hooks)]
     pub use crate::sync::spin_cap;
-    #[cfg(all(feature = "std", not(loom)))]
+    #[cfg(os_hooks)]
     pub use crate::sync::uniform_waiting;
     pub use crate::sync::{Access, FenceSite, Why};
 }

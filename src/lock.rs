@@ -29,7 +29,7 @@ use core::ops::{Deref, DerefMut};
 /// seats for each acquisition.
 ///
 /// ```
-/// use doorway::{Bakery, Lock};
+/// use doorway::{bakery::Bakery, Lock};
 ///
 /// let mut counter = Lock::<Bakery<4>, u64>::new(0);
 /// std::thread::scope(|s| {
@@ -100,7 +100,7 @@ impl<R: RawLock, T: ?Sized> Lock<R, T> {
     /// When the raw lock has fewer than `K` participants.
     ///
     /// ```should_panic
-    /// let mut lock = doorway::Lock::<doorway::Bakery<2>, u32>::new(0);
+    /// let mut lock = doorway::Lock::<doorway::bakery::Bakery<2>, u32>::new(0);
     /// let [a, b, c] = lock.participants(); // Bakery<2> has two participants
     /// ```
     #[track_caller]
@@ -188,7 +188,7 @@ mod seated {
         /// forever.
         ///
         /// ```
-        /// use doorway::{Bakery, Lock};
+        /// use doorway::{bakery::Bakery, Lock};
         ///
         /// static TOTAL: Lock<Bakery<2>, u64> = Lock::new(0);
         ///
@@ -223,15 +223,12 @@ mod seated {
                 // SAFETY: an anonymous lock admits any thread as participant 0.
                 return unsafe { self.raw.try_lock(0) }.then(|| Guard::new(self, 0, None));
             }
-            let taken = seats::try_take(seats).ok()?;
-            // SAFETY: the seat is this thread's until it is given back, and no
-            // handle from `participants` can coexist with `&self`.
-            if unsafe { self.raw.try_lock(taken.index) } {
-                Some(Guard::new(self, taken.index, Some((seats, taken))))
-            } else {
-                seats::give_back(seats, taken);
-                None
-            }
+            let taken = seats::acquire_seated(seats, seats::try_take(seats), |me| {
+                // SAFETY: the seat is this thread's until it is given back,
+                // and no handle from `participants` can coexist with `&self`.
+                unsafe { self.raw.try_lock(me) }
+            })?;
+            Some(Guard::new(self, taken.participant, Some((seats, taken))))
         }
 
         /// Takes a seat and locks as its participant; `Err` only when
@@ -252,8 +249,8 @@ mod seated {
             };
             // SAFETY: the seat is this thread's until it is given back, and no
             // handle from `participants` can coexist with `&self`.
-            unsafe { self.raw.lock(taken.index) };
-            Ok(Guard::new(self, taken.index, Some((seats, taken))))
+            unsafe { self.raw.lock(taken.participant) };
+            Ok(Guard::new(self, taken.participant, Some((seats, taken))))
         }
     }
 
@@ -264,7 +261,7 @@ mod seated {
         /// waiters behind it keep their order.
         ///
         /// ```
-        /// use doorway::{Bakery, Lock};
+        /// use doorway::{bakery::Bakery, Lock};
         /// use std::time::Duration;
         ///
         /// let lock = Lock::<Bakery<2>, u32>::new(0);
@@ -297,14 +294,12 @@ mod seated {
                 let locked = unsafe { self.raw.lock_unless(0, give_up) };
                 return locked.then(|| Guard::new(self, 0, None));
             }
-            let taken = seats::take(seats, &mut give_up).ok()?;
+            let taken = seats::take(seats, &mut give_up);
             // SAFETY: as in `lock_seated`.
-            if unsafe { self.raw.lock_unless(taken.index, give_up) } {
-                Some(Guard::new(self, taken.index, Some((seats, taken))))
-            } else {
-                seats::give_back(seats, taken);
-                None
-            }
+            let taken = seats::acquire_seated(seats, taken, |me| unsafe {
+                self.raw.lock_unless(me, give_up)
+            })?;
+            Some(Guard::new(self, taken.participant, Some((seats, taken))))
         }
     }
 
@@ -353,7 +348,7 @@ impl<R: RawLock, T: ?Sized> Participant<'_, R, T> {
     /// so locking again before the guard is dropped does not compile:
     ///
     /// ```compile_fail,E0499
-    /// let mut lock = doorway::Lock::<doorway::Bakery<2>, u32>::new(0);
+    /// let mut lock = doorway::Lock::<doorway::bakery::Bakery<2>, u32>::new(0);
     /// let [mut a, _b] = lock.participants();
     /// let first = a.lock();
     /// let second = a.lock(); // re-entry: `a` is already borrowed by `first`
@@ -426,7 +421,7 @@ pub(crate) type SeatOf<'a> = core::marker::PhantomData<&'a ()>;
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct Guard<'a, R: RawLock, T: ?Sized> {
     lock: &'a Lock<R, T>,
-    who: usize,
+    me: usize,
     /// The seat this acquisition took, for a guard made by `Lock::lock`.
     #[cfg(feature = "std")]
     seat: Option<SeatOf<'a>>,
@@ -437,15 +432,15 @@ pub struct Guard<'a, R: RawLock, T: ?Sized> {
 unsafe impl<R: RawLock, T: ?Sized + Sync> Sync for Guard<'_, R, T> {}
 
 impl<'a, R: RawLock, T: ?Sized> Guard<'a, R, T> {
-    /// A guard for `who`, which must have just acquired `lock`'s raw lock
+    /// A guard for `me`, which must have just acquired `lock`'s raw lock
     /// (through `seat`, if it took one).
     #[inline]
-    pub(crate) fn new(lock: &'a Lock<R, T>, who: usize, seat: Option<SeatOf<'a>>) -> Self {
+    pub(crate) fn new(lock: &'a Lock<R, T>, me: usize, seat: Option<SeatOf<'a>>) -> Self {
         #[cfg(not(feature = "std"))]
         let _: Option<SeatOf<'a>> = seat;
         Self {
             lock,
-            who,
+            me,
             #[cfg(feature = "std")]
             seat,
             _not_send: PhantomData,
@@ -454,7 +449,7 @@ impl<'a, R: RawLock, T: ?Sized> Guard<'a, R, T> {
 
     /// The index of the participant holding the lock.
     pub fn participant(&self) -> usize {
-        self.who
+        self.me
     }
 }
 
@@ -463,7 +458,7 @@ impl<R: RawLock, T: ?Sized> Deref for Guard<'_, R, T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        // SAFETY: the guard exists only while `who` holds the lock, so no one
+        // SAFETY: the guard exists only while `me` holds the lock, so no one
         // else is accessing the data; the borrow ends before the guard does.
         self.lock.data.with(|data| unsafe { &*data })
     }
@@ -480,9 +475,9 @@ impl<R: RawLock, T: ?Sized> DerefMut for Guard<'_, R, T> {
 impl<R: RawLock, T: ?Sized> Drop for Guard<'_, R, T> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: `who` acquired the lock when this guard was made and has not
+        // SAFETY: `me` acquired the lock when this guard was made and has not
         // released it; the guard is dropped once.
-        unsafe { self.lock.raw.unlock(self.who) };
+        unsafe { self.lock.raw.unlock(self.me) };
         #[cfg(feature = "std")]
         if let Some((seats, taken)) = self.seat {
             crate::seats::give_back(seats, taken);

@@ -88,7 +88,7 @@
 //! hardware alone) and two loads when uncontended; release is one store. The
 //! three registers share a cache line, so every doorway write invalidates the
 //! other core's copy. For more than two participants, use the
-//! [`Bakery`](crate::Bakery).
+//! [`Bakery`](crate::bakery::Bakery).
 
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{
@@ -108,7 +108,7 @@ const INTEREST: FenceSite = FenceSite("peterson: announce interest before writin
 const CLAIM: FenceSite = FenceSite("peterson: write latecomer before reading the other's interest");
 
 /// Every fence in this lock, for doorway's loom mutation tests.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [FenceSite; 2] = [INTEREST, CLAIM];
 
 /// The waiting room's look at the other side's interest: passing on a 0 must
@@ -133,7 +133,7 @@ const TRY_INTEREST: Access = Access::edge("peterson: try_lock reads the other's 
 const TRY_LATECOMER: Access = Access::edge("peterson: try_lock reads latecomer", Acquire);
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 5] = [
     PASS_INTEREST,
     PASS_LATECOMER,
@@ -150,7 +150,7 @@ pub const ORDERINGS: [Access; 5] = [
 /// two fences.
 ///
 /// ```
-/// use doorway::{Lock, Peterson};
+/// use doorway::{Lock, peterson::Peterson};
 ///
 /// let mut pings = Lock::<Peterson, u32>::new(0);
 /// let [mut left, mut right] = pings.participants();
@@ -161,18 +161,18 @@ pub const ORDERINGS: [Access; 5] = [
 /// assert_eq!(pings.into_inner(), 1000);
 /// ```
 pub struct Peterson {
-    registers: Lazy<Local>,
+    registers: Lazy<PetersonRegisters>,
 }
 
 /// The registers of a Peterson lock, kept in the lock.
-struct Local {
+struct PetersonRegisters {
     duel: Duel,
     /// Threads that lock without a participant handle take one of these.
     #[cfg(feature = "std")]
     seats: [crate::seats::Seat; 2],
 }
 
-impl Local {
+impl PetersonRegisters {
     const_fn_unless_loom! {
         fn new() -> Self {
             Self {
@@ -190,7 +190,7 @@ impl Peterson {
         /// crate documentation, "Under loom".)
         pub fn new() -> Self {
             Self {
-                registers: Lazy::new(Local::new()),
+                registers: Lazy::new(PetersonRegisters::new()),
             }
         }
     }
@@ -218,7 +218,7 @@ impl Peterson {
 
 /// Peterson's algorithm itself: the three registers and the steps on them,
 /// for sides 0 and 1. [`Peterson`] adds seats for threads; a
-/// [`Tournament`](crate::Tournament) plays one duel per inner node.
+/// [`Tournament`](crate::tournament::Tournament) plays one duel per inner node.
 ///
 /// The methods take the caller's side on trust: at any moment at most one
 /// thread may act as a given side (the [`RawLock`] contract, which the
@@ -423,20 +423,17 @@ unsafe impl FifoLock for Peterson {
 
 impl ConstInit for Peterson {
     const INIT: Self = Self {
-        registers: lazy!(Local::new()),
+        registers: lazy!(PetersonRegisters::new()),
     };
 }
 
 #[cfg(feature = "std")]
-impl crate::seats::sealed::Seated for Peterson {
+impl crate::seats::sealed::HasSeats for Peterson {
     #[inline(always)]
     fn seats(&self) -> &[crate::seats::Seat] {
         &self.registers.get().seats
     }
 }
-
-#[cfg(feature = "std")]
-impl crate::raw::Seated for Peterson {}
 
 impl Default for Peterson {
     fn default() -> Self {

@@ -46,21 +46,21 @@ pub unsafe trait RawLock: Sync {
     /// The participants this lock can tell apart.
     fn participants(&self) -> Participants;
 
-    /// Acquires the lock for participant `who`, waiting as long as it takes.
+    /// Acquires the lock for participant `me`, waiting as long as it takes.
     ///
-    /// Panics if `who` already holds or is acquiring this lock and the
+    /// Panics if `me` already holds or is acquiring this lock and the
     /// implementation can see it (every lock with per-participant registers
     /// can; an [`Anonymous`](Participants::Anonymous) lock such as the ticket
     /// lock cannot, and deadlocks).
     ///
     /// # Safety
     ///
-    /// `who` must be admitted by [`participants`](Self::participants), and no
-    /// other thread may use `who` on this lock from the start of this call
+    /// `me` must be admitted by [`participants`](Self::participants), and no
+    /// other thread may use `me` on this lock from the start of this call
     /// until the matching `unlock` returns.
-    unsafe fn lock(&self, who: usize);
+    unsafe fn lock(&self, me: usize);
 
-    /// Tries once to acquire the lock for `who`, without waiting for anyone.
+    /// Tries once to acquire the lock for `me`, without waiting for anyone.
     ///
     /// It looks before it announces itself: a `try_lock` that finds another
     /// participant holding, or on its way in, fails without writing anything.
@@ -69,16 +69,16 @@ pub unsafe trait RawLock: Sync {
     ///
     /// # Safety
     ///
-    /// As for [`lock`](Self::lock); after a failure, `who` holds nothing.
-    unsafe fn try_lock(&self, who: usize) -> bool;
+    /// As for [`lock`](Self::lock); after a failure, `me` holds nothing.
+    unsafe fn try_lock(&self, me: usize) -> bool;
 
-    /// Releases the lock held by `who`.
+    /// Releases the lock held by `me`.
     ///
     /// # Safety
     ///
-    /// `who` must hold the lock, acquired by a call that kept the contract of
+    /// `me` must hold the lock, acquired by a call that kept the contract of
     /// [`lock`](Self::lock), and not yet released.
-    unsafe fn unlock(&self, who: usize);
+    unsafe fn unlock(&self, me: usize);
 
     /// Whether some participant holds the lock or is on its way in: a snapshot
     /// that may be stale by the time it returns.
@@ -95,22 +95,22 @@ pub unsafe trait RawLock: Sync {
 /// # Safety
 ///
 /// As for [`RawLock`]; moreover a `lock_unless` that returns `false` leaves
-/// the lock exactly as if `who` had never called it, as far as every other
+/// the lock exactly as if `me` had never called it, as far as every other
 /// participant can tell (its registers are back to "not interested").
 pub unsafe trait Withdraw: RawLock {
-    /// Acquires the lock for `who` like [`lock`](RawLock::lock), but asks
+    /// Acquires the lock for `me` like [`lock`](RawLock::lock), but asks
     /// `give_up` between looks while it waits; once `give_up` returns `true`,
-    /// `who` withdraws and this returns `false`. Returns `true` holding the
+    /// `me` withdraws and this returns `false`. Returns `true` holding the
     /// lock.
     ///
     /// `give_up` should not panic: a panic unwinds out of the wait with
-    /// `who`'s registers still announcing it, and the lock then waits for
-    /// `who` forever.
+    /// `me`'s registers still announcing it, and the lock then waits for
+    /// `me` forever.
     ///
     /// # Safety
     ///
-    /// As for [`RawLock::lock`]; after a `false`, `who` holds nothing.
-    unsafe fn lock_unless(&self, who: usize, give_up: impl FnMut() -> bool) -> bool;
+    /// As for [`RawLock::lock`]; after a `false`, `me` holds nothing.
+    unsafe fn lock_unless(&self, me: usize, give_up: impl FnMut() -> bool) -> bool;
 }
 
 /// A raw lock that can be built in `const` context, for `static`s,
@@ -132,37 +132,40 @@ pub trait ConstInit: Sized {
 ///
 /// Sealed: the seats are part of each lock's registers.
 #[cfg(feature = "std")]
-pub trait Seated: RawLock + crate::seats::sealed::Seated {}
+pub trait Seated: RawLock + crate::seats::sealed::HasSeats {}
+
+#[cfg(feature = "std")]
+impl<R: RawLock + crate::seats::sealed::HasSeats> Seated for R {}
 
 /// A lock that admits participants first come, first served.
 ///
 /// Acquisition splits, as in Lamport's paper, into a **doorway** that takes a
 /// place in line and a **waiting room** where the participant waits for its
 /// turn. If participant `p` finishes its doorway before participant `q` starts
-/// its own, then `p` enters the critical section before `q`. `lock(who)` is
-/// `wait_turn(who, doorway(who))`.
+/// its own, then `p` enters the critical section before `q`. `lock(me)` is
+/// `wait_turn(me, doorway(me))`.
 ///
 /// # Safety
 ///
 /// Implementations must keep the first-come-first-served order above, and
-/// `wait_turn(who, doorway(who))` must be a valid `lock(who)`.
+/// `wait_turn(me, doorway(me))` must be a valid `lock(me)`.
 pub unsafe trait FifoLock: RawLock {
     /// What the doorway hands to the waiting room (a ticket number, or `()`
     /// when the ticket lives in the lock's own registers).
     type Ticket;
 
-    /// Takes `who`'s place in line.
+    /// Takes `me`'s place in line.
     ///
     /// # Safety
     ///
     /// As for [`RawLock::lock`]; the ticket must go to `wait_turn` for the
-    /// same `who`.
-    unsafe fn doorway(&self, who: usize) -> Self::Ticket;
+    /// same `me`.
+    unsafe fn doorway(&self, me: usize) -> Self::Ticket;
 
-    /// Waits until it is `who`'s turn; on return `who` holds the lock.
+    /// Waits until it is `me`'s turn; on return `me` holds the lock.
     ///
     /// # Safety
     ///
-    /// `ticket` is the result of `who`'s last `doorway` call on this lock.
-    unsafe fn wait_turn(&self, who: usize, ticket: Self::Ticket);
+    /// `ticket` is the result of `me`'s last `doorway` call on this lock.
+    unsafe fn wait_turn(&self, me: usize, ticket: Self::Ticket);
 }

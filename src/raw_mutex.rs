@@ -69,14 +69,17 @@
 
 use crate::raw::{ConstInit, FifoLock, Seated, Withdraw};
 use crate::seats::{self, NoSeat, Seat, Taken};
-use crate::{Bakery, FastBakery, PerCore, Peterson, Tournament};
+use crate::{
+    bakery::Bakery, fastbakery::FastBakery, percore::PerCore, peterson::Peterson,
+    tournament::Tournament,
+};
 use core::fmt;
 
 /// A `lock_api` raw mutex over a doorway lock whose participants are taken as
 /// seats, one acquisition at a time (see the [module documentation](self)).
 ///
 /// ```
-/// use doorway::{Peterson, raw_mutex::RawSeated};
+/// use doorway::{peterson::Peterson, raw_mutex::RawSeated};
 ///
 /// let pair = lock_api::Mutex::<RawSeated<Peterson>, Vec<usize>>::new(Vec::new());
 /// std::thread::scope(|s| {
@@ -118,15 +121,17 @@ impl SeatGuard {
         }
     }
 
-    /// The participant index this acquisition holds.
-    pub fn index(&self) -> usize {
-        self.taken.index
+    /// The participant this acquisition holds.
+    pub fn participant(&self) -> usize {
+        self.taken.participant
     }
 }
 
 impl fmt::Debug for SeatGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("SeatGuard").field(&self.taken.index).finish()
+        f.debug_tuple("SeatGuard")
+            .field(&self.taken.participant)
+            .finish()
     }
 }
 
@@ -146,7 +151,7 @@ impl<R: Seated> RawSeated<R> {
     /// Locks as `taken`'s participant, or gives the seat back.
     fn lock_as(&self, taken: Taken) -> SeatGuard {
         // SAFETY: the seat is this thread's until it is given back.
-        unsafe { self.0.lock(taken.index) };
+        unsafe { self.0.lock(taken.participant) };
         SeatGuard::new(taken)
     }
 }
@@ -180,21 +185,19 @@ unsafe impl<R: Seated + ConstInit> lock_api::RawMutex for RawSeated<R> {
         if self.0.is_locked() {
             return None;
         }
-        let taken = seats::try_take(self.seats()).ok()?;
+        let seats = self.seats();
         // SAFETY: as in `lock`.
-        if unsafe { self.0.try_lock(taken.index) } {
-            Some(SeatGuard::new(taken))
-        } else {
-            seats::give_back(self.seats(), taken);
-            None
-        }
+        let taken = seats::acquire_seated(seats, seats::try_take(seats), |me| unsafe {
+            self.0.try_lock(me)
+        })?;
+        Some(SeatGuard::new(taken))
     }
 
     #[inline]
     unsafe fn unlock(&self, guard: SeatGuard) {
         // SAFETY: `guard` is the state of this thread's acquisition of this
         // mutex (lock_api's contract), and `SeatGuard` is not `Send`.
-        unsafe { self.0.unlock(guard.taken.index) };
+        unsafe { self.0.unlock(guard.taken.participant) };
         seats::give_back(self.seats(), guard.taken);
     }
 
@@ -246,14 +249,13 @@ unsafe impl<R: Withdraw + Seated + ConstInit> lock_api::RawMutexTimed for RawSea
 
     fn try_lock_until(&self, deadline: std::time::Instant) -> Option<SeatGuard> {
         let mut expired = || std::time::Instant::now() >= deadline;
-        let taken = seats::take(self.seats(), &mut expired).ok()?;
+        let seats = self.seats();
+        let taken = seats::take(seats, &mut expired);
         // SAFETY: as in `RawMutex::lock`.
-        if unsafe { self.0.lock_unless(taken.index, expired) } {
-            Some(SeatGuard::new(taken))
-        } else {
-            seats::give_back(self.seats(), taken);
-            None
-        }
+        let taken = seats::acquire_seated(seats, taken, |me| unsafe {
+            self.0.lock_unless(me, expired)
+        })?;
+        Some(SeatGuard::new(taken))
     }
 }
 

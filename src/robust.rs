@@ -1,26 +1,26 @@
-//! Participant slots whose owners may die, and a bakery that survives a dead
+//! Participants whose owners may die, and a bakery that survives a dead
 //! holder: the recovery protocol of the shared file ([`shm`](crate::shm)),
-//! written once over where its words live ([`Slots`]) and over who holds a
-//! slot ([`Custody`]), so that doorway's loom models run these very
+//! written once over where its words live ([`Claims`]) and over who holds a
+//! participant ([`Custody`]), so that doorway's loom models run these very
 //! functions with loom threads, where a "dead" participant is one stopped
 //! forever in the middle of the protocol.
 //!
 //! # Custody
 //!
-//! Each slot has at most one *custodian*: its owner, or a survivor clearing
+//! Each participant has at most one *custodian*: its owner, or a survivor clearing
 //! the registers of a dead owner. Custody is not decided here, it is asked
-//! of [`Custody`]: in a file, a lock the kernel keeps on one byte per slot
+//! of [`Custody`]: in a file, a lock the kernel keeps on one byte per participant
 //! (see `shm::custody`), which the kernel gives back only when the holder
 //! lets go, exits, is killed or execs. Nobody here decides that a process is
 //! dead; a survivor learns it by being granted the dead one's byte, and being
 //! granted it is custody.
 //!
-//! - **claim**: take the slot's byte without waiting. Refused: someone alive
-//!   has the slot. Granted: if the claim word is not free, the previous
+//! - **claim**: take the participant's byte without waiting. Refused: someone alive
+//!   has the participant. Granted: if the claim word is not free, the previous
 //!   custodian stopped without finishing (died owning it, or died
 //!   recovering it), so apply the recovery rule first; then write `me` into
-//!   the claim word and keep the byte for as long as the slot is owned.
-//! - **recover** (a waiter, or a supervisor): take the byte of a slot in its
+//!   the claim word and keep the byte for as long as the participant is owned.
+//! - **recover** (a waiter, or a supervisor): take the byte of a participant in its
 //!   way without waiting; granted and not free: apply the recovery rule,
 //!   write free, give the byte back.
 //! - **release**: the owner, holding nothing, writes free and gives the byte
@@ -29,11 +29,11 @@
 //! The claim word (`0` free, else the owner's identity; in a file its pid)
 //! is written only by the custodian. It decides nothing about liveness: it
 //! says whether the registers may need clearing and, for reports, who owned
-//! the slot.
+//! the participant.
 //!
 //! # The recovery rule
 //!
-//! For a slot `j` whose custodian is gone:
+//! For a participant `j` whose custodian is gone:
 //!
 //! ```text
 //! if inside[j] ≠ 0:  owner_died := 1     j died in the critical section
@@ -54,11 +54,11 @@
 //!
 //! # Invariants
 //!
-//! 1. **One custodian per slot, by the kernel's word**: [`Custody::try_take`]
-//!    grants slot `i` to one taker at a time, and only once the previous
+//! 1. **One custodian per participant, by the kernel's word**: [`Custody::try_take`]
+//!    grants participant `i` to one taker at a time, and only once the previous
 //!    custodian has given it back or will never take another step.
-//! 2. **Only the custodian writes a slot's words**: the claim word,
-//!    `inside[i]`, `choosing[i]` and `number[i]` are written by slot `i`'s
+//! 2. **Only the custodian writes a participant's words**: the claim word,
+//!    `inside[i]`, `choosing[i]` and `number[i]` are written by participant `i`'s
 //!    custodian only. So a live owner's registers are never cleared, and two
 //!    recoverers never interleave.
 //! 3. **The news of a death inside is never lost**: `inside[j] ≠ 0` exactly
@@ -71,7 +71,7 @@
 //!    the models: an `Acquire` grant reads the `Release` give-back).
 //! 5. **The owner writes its identity before touching the registers, and
 //!    free only once they are quiet**; a recoverer writes free only after
-//!    clearing them. So a slot granted with a free claim word has clear
+//!    clearing them. So a participant granted with a free claim word has clear
 //!    registers.
 //!
 //! # Memory ordering
@@ -81,7 +81,7 @@
 //! and `inside` are `Relaxed`. The accesses a *waiter* passes on are named
 //! [`Access`] constants below; the bakery's own stay as they are.
 
-use crate::bakery::over::{self as bakery, Registers};
+use crate::bakery::over::{self, Registers};
 use crate::paxos::steps::Steps;
 use crate::sync::{
     Access, AtomicU32, AtomicU64,
@@ -91,7 +91,7 @@ use crate::sync::{
 /// A custodian's identity in a claim word: nonzero.
 pub(crate) type Owner = u64;
 
-/// The claim word of a free slot.
+/// The claim word of a free participant.
 pub(crate) const FREE: u64 = 0;
 
 /// A recoverer's `choosing[j] := 0`. A waiter passing on it reads
@@ -110,79 +110,79 @@ const RECOVER_NUMBER: Access = Access::edge("robust: recovery clears number", Re
 
 /// Every named ordering of the recovery protocol, for doorway's ordering
 /// sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 2] = [RECOVER_CHOOSING, RECOVER_NUMBER];
 
-/// Where the slots, their bakery registers, the `inside` words and the
+/// Where the claim words, the bakery registers, the `inside` words and the
 /// `owner_died` flag live.
-pub(crate) trait Slots {
-    /// The bakery's registers, one participant per slot.
+pub(crate) trait Claims {
+    /// The bakery's registers, of the same participants.
     type Registers: Registers + ?Sized;
 
-    /// How many slots.
+    /// How many participants.
     fn len(&self) -> usize;
-    /// Slot `i`'s claim word.
+    /// Participant `i`'s claim word.
     fn claim_word(&self, i: usize) -> &AtomicU64;
     /// The bakery's registers.
     fn registers(&self) -> &Self::Registers;
-    /// `inside[i]`: nonzero while slot `i`'s owner holds the lock.
+    /// `inside[i]`: nonzero while participant `i`'s owner holds the lock.
     fn inside(&self, i: usize) -> &AtomicU32;
     /// Raised when a holder died in the critical section.
     fn owner_died(&self) -> &AtomicU32;
 
-    /// doorway's own loom models only: who has custody of slot `i`, in a
-    /// cell loom checks, written by each custodian as it takes the slot and
+    /// doorway's own loom models only: who has custody of participant `i`, in a
+    /// cell loom checks, written by each custodian as it takes the participant and
     /// read as it lets go. Two custodians whose turns are not ordered by
     /// happens-before (a recovery racing a new owner, or two recoverers)
     /// are a causality violation.
-    #[cfg(all(loom, doorway_mutants))]
+    #[cfg(loom_hooks)]
     fn custody(&self, i: usize) -> &crate::sync::UnsafeCell<Owner>;
 }
 
-/// Who holds a slot: the one authority on whether a custodian is gone.
+/// Who holds a participant: the one authority on whether a custodian is gone.
 pub(crate) trait Custody {
     /// Why asking failed (the system refused to answer).
     type Error;
 
-    /// Takes custody of slot `i` without waiting: `Ok(true)` if granted
+    /// Takes custody of participant `i` without waiting: `Ok(true)` if granted
     /// (nobody holds it, and whoever held it will never take another step),
     /// `Ok(false)` if someone holds it. A grant happens after every store of
     /// the previous custodian (invariant 4).
     fn try_take(&self, i: usize) -> Result<bool, Self::Error>;
 
-    /// Gives custody of slot `i` back; everything stored before happens
+    /// Gives custody of participant `i` back; everything stored before happens
     /// before the next grant.
     fn give_back(&self, i: usize);
 }
 
-/// Records `me` as slot `i`'s custodian (loom models only).
+/// Records `me` as participant `i`'s custodian (loom models only).
 #[inline(always)]
-fn take_custody<S: Slots + ?Sized>(slots: &S, i: usize, me: Owner) {
-    #[cfg(all(loom, doorway_mutants))]
+fn take_custody<S: Claims + ?Sized>(claims: &S, i: usize, me: Owner) {
+    #[cfg(loom_hooks)]
     // SAFETY: a loom-checked cell; loom reports any access that is not
     // ordered after the previous custodian's, which is the point.
-    slots.custody(i).with_mut(|who| unsafe { *who = me });
-    #[cfg(not(all(loom, doorway_mutants)))]
-    let _ = (slots, i, me);
+    claims.custody(i).with_mut(|who| unsafe { *who = me });
+    #[cfg(not(loom_hooks))]
+    let _ = (claims, i, me);
 }
 
-/// Checks that `me` still has custody of slot `i` (loom models only).
+/// Checks that `me` still has custody of participant `i` (loom models only).
 #[inline(always)]
-fn check_custody<S: Slots + ?Sized>(slots: &S, i: usize, me: Owner) {
-    #[cfg(all(loom, doorway_mutants))]
+fn check_custody<S: Claims + ?Sized>(claims: &S, i: usize, me: Owner) {
+    #[cfg(loom_hooks)]
     {
         // SAFETY: as in `take_custody`.
-        let who = slots.custody(i).with(|who| unsafe { *who });
+        let who = claims.custody(i).with(|who| unsafe { *who });
         assert_eq!(
             who, me,
-            "mutual exclusion violated: slot {i} changed custodian mid-turn"
+            "mutual exclusion violated: participant {i} changed custodian mid-turn"
         );
     }
-    #[cfg(not(all(loom, doorway_mutants)))]
-    let _ = (slots, i, me);
+    #[cfg(not(loom_hooks))]
+    let _ = (claims, i, me);
 }
 
-/// How a slot was claimed.
+/// How a participant was claimed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Claimed {
     /// It was free.
@@ -192,16 +192,16 @@ pub(crate) enum Claimed {
     FromDead(Owner),
 }
 
-/// Claims slot `i` for `me` (nonzero): `Ok(None)` if someone holds it.
+/// Claims participant `i` for `me` (nonzero): `Ok(None)` if someone holds it.
 pub(crate) fn claim<S, C, St>(
-    slots: &S,
+    claims: &S,
     custody: &C,
     i: usize,
     me: Owner,
     steps: &mut St,
 ) -> Result<Result<Option<Claimed>, C::Error>, St::Stop>
 where
-    S: Slots + ?Sized,
+    S: Claims + ?Sized,
     C: Custody + ?Sized,
     St: Steps,
 {
@@ -211,77 +211,77 @@ where
         Ok(false) => return Ok(Ok(None)),
         Err(e) => return Ok(Err(e)),
     }
-    take_custody(slots, i, me);
-    let claimed = match clear_if_stopped(slots, i, steps)? {
+    take_custody(claims, i, me);
+    let claimed = match clear_if_stopped(claims, i, steps)? {
         None => Claimed::Free,
         Some(dead) => Claimed::FromDead(dead),
     };
     steps.take()?;
     // Relaxed: read by the next custodian only, after its grant (invariant
     // 4); written before any register (invariant 5).
-    slots.claim_word(i).store(me, Relaxed);
+    claims.claim_word(i).store(me, Relaxed);
     Ok(Ok(Some(claimed)))
 }
 
-/// Recovers slot `i` if its custodian is gone, leaving it free; `true` if
+/// Recovers participant `i` if its custodian is gone, leaving it free; `true` if
 /// this call cleared a stopped custodian's registers. `me` only names the
 /// recoverer in the models' custody cells.
 pub(crate) fn recover_if_dead<S, C, St>(
-    slots: &S,
+    claims: &S,
     custody: &C,
     i: usize,
     me: Owner,
     steps: &mut St,
 ) -> Result<bool, St::Stop>
 where
-    S: Slots + ?Sized,
+    S: Claims + ?Sized,
     C: Custody + ?Sized,
     St: Steps,
 {
     // Refused, or no answer: someone may be alive there, so leave it.
     if custody.try_take(i).unwrap_or(false) {
-        take_custody(slots, i, me);
-        let recovered = clear_if_stopped(slots, i, steps)?.is_some();
+        take_custody(claims, i, me);
+        let recovered = clear_if_stopped(claims, i, steps)?.is_some();
         if recovered {
             steps.take()?;
             // Relaxed: as in `claim`; after the clearing (invariant 5).
-            slots.claim_word(i).store(FREE, Relaxed);
+            claims.claim_word(i).store(FREE, Relaxed);
         }
-        check_custody(slots, i, me);
+        check_custody(claims, i, me);
         custody.give_back(i);
         return Ok(recovered);
     }
     Ok(false)
 }
 
-/// In custody of slot `i`: if its claim word names a custodian, that one
+/// In custody of participant `i`: if its claim word names a custodian, that one
 /// stopped without finishing, so apply the recovery rule; returns whom it
 /// named. The claim word is left as it was (invariant 5: free is written
 /// only after the clearing).
-fn clear_if_stopped<S: Slots + ?Sized, St: Steps>(
-    slots: &S,
+fn clear_if_stopped<S: Claims + ?Sized, St: Steps>(
+    claims: &S,
     i: usize,
     steps: &mut St,
 ) -> Result<Option<Owner>, St::Stop> {
     steps.take()?;
     // Relaxed: the previous custodian's stores happen before our grant
     // (invariant 4).
-    let word = slots.claim_word(i).load(Relaxed);
+    let word = claims.claim_word(i).load(Relaxed);
     if word == FREE {
         return Ok(None); // clear already (invariant 5)
     }
-    let r = slots.registers();
+    let r = claims.registers();
     steps.take()?;
     // Relaxed: as above.
-    if slots.inside(i).load(Relaxed) != 0 {
+    if claims.inside(i).load(Relaxed) != 0 {
         steps.take()?;
         // Relaxed: the next holder reads it after passing `number[i]`, whose
         // clearing below is `Release` (invariant 3).
-        slots.owner_died().store(1, Relaxed);
+        claims.owner_died().store(1, Relaxed);
     }
     steps.take()?;
-    // Relaxed: read only by this slot's custodians (invariant 4).
-    slots.inside(i).store(0, Relaxed);
+    // Relaxed: read only by this participant's custodians (invariant 4).
+    claims.inside(i).store(0, Relaxed);
     steps.take()?;
     r.choosing(i).store(0, RECOVER_CHOOSING.order());
     steps.take()?;
@@ -289,37 +289,37 @@ fn clear_if_stopped<S: Slots + ?Sized, St: Steps>(
     Ok(Some(word))
 }
 
-/// Gives slot `i`, owned by `owner` and holding no ticket, back.
-pub(crate) fn release<S: Slots + ?Sized, C: Custody + ?Sized>(
-    slots: &S,
+/// Gives participant `i`, owned by `owner` and holding no ticket, back.
+pub(crate) fn release<S: Claims + ?Sized, C: Custody + ?Sized>(
+    claims: &S,
     custody: &C,
     i: usize,
     owner: Owner,
 ) {
-    check_custody(slots, i, owner);
+    check_custody(claims, i, owner);
     // Relaxed: the give-back orders it before the next grant (invariant 4).
-    slots.claim_word(i).store(FREE, Relaxed);
+    claims.claim_word(i).store(FREE, Relaxed);
     custody.give_back(i);
 }
 
-/// Looks at every other slot in `me`'s way (choosing, or holding a ticket)
+/// Looks at every other participant in `me`'s way (choosing, or holding a ticket)
 /// and recovers those whose custodian is gone: what a waiter does now and
 /// then, so that a dead holder or waiter (whose ticket or `choosing` would
-/// block it forever) is cleared away. Slots out of the way are not touched,
-/// so a waiter never holds up a process that is claiming a free slot.
-fn recover_the_dead<S: Slots + ?Sized, C: Custody + ?Sized>(
-    slots: &S,
+/// block it forever) is cleared away. Claims out of the way are not touched,
+/// so a waiter never holds up a process that is claiming a free participant.
+fn recover_the_dead<S: Claims + ?Sized, C: Custody + ?Sized>(
+    claims: &S,
     custody: &C,
     me: usize,
     owner: Owner,
 ) {
-    let r = slots.registers();
-    for j in (0..slots.len()).filter(|&j| j != me) {
+    let r = claims.registers();
+    for j in (0..claims.len()).filter(|&j| j != me) {
         // Relaxed: only a hint of whom to ask; custody decides.
         let in_the_way = r.number(j).load(Relaxed) != 0 || r.choosing(j).load(Relaxed) != 0;
         if in_the_way {
             let done = recover_if_dead(
-                slots,
+                claims,
                 custody,
                 j,
                 owner,
@@ -331,7 +331,7 @@ fn recover_the_dead<S: Slots + ?Sized, C: Custody + ?Sized>(
 }
 
 /// Turns of a wait between two looks for dead participants: a look asks
-/// the kernel once per slot in the way (a system call of about a
+/// the kernel once per participant in the way (a system call of about a
 /// microsecond), a turn of a long wait is about one `yield_now`. Under loom,
 /// every turn.
 #[cfg(not(loom))]
@@ -339,87 +339,87 @@ const RECHECK_EVERY: u32 = 256;
 #[cfg(loom)]
 const RECHECK_EVERY: u32 = 1;
 
-/// Acquires the bakery as the owner of slot `me`, recovering dead
+/// Acquires the bakery as the owner of participant `me`, recovering dead
 /// participants it finds in its way. Returns whether a previous holder died
 /// in the critical section and no holder has declared the data consistent
 /// since. Each `steps.take()` is a point where a test may stop the owner for
 /// good.
 pub(crate) fn lock<S, C, St>(
-    slots: &S,
+    claims: &S,
     custody: &C,
     me: usize,
     owner: Owner,
     steps: &mut St,
 ) -> Result<bool, St::Stop>
 where
-    S: Slots + ?Sized,
+    S: Claims + ?Sized,
     C: Custody + ?Sized,
     St: Steps,
 {
-    check_custody(slots, me, owner);
-    let r = slots.registers();
+    check_custody(claims, me, owner);
+    let r = claims.registers();
     let mut turns = 0u32;
     let mut look_for_the_dead = || {
         turns = turns.wrapping_add(1);
         if turns.is_multiple_of(RECHECK_EVERY) {
-            recover_the_dead(slots, custody, me, owner);
+            recover_the_dead(claims, custody, me, owner);
         }
         false
     };
     steps.take()?;
-    let ticket = bakery::doorway(r, me, &mut look_for_the_dead)
+    let ticket = over::doorway(r, me, &mut look_for_the_dead)
         .unwrap_or_else(|| unreachable!("never gives up"));
     steps.take()?;
-    bakery::wait_turn(r, me, ticket, &mut look_for_the_dead);
+    over::wait_turn(r, me, ticket, &mut look_for_the_dead);
     steps.take()?;
-    // Relaxed: read only by a recoverer of this slot, after its grant
+    // Relaxed: read only by a recoverer of this participant, after its grant
     // (invariant 4).
-    slots.inside(me).store(1, Relaxed);
+    claims.inside(me).store(1, Relaxed);
     // Relaxed: raised before the `number` store this acquisition passed on,
     // or by a holder before its exit; either way ordered by the lock.
-    Ok(slots.owner_died().load(Relaxed) != 0)
+    Ok(claims.owner_died().load(Relaxed) != 0)
 }
 
-/// Releases the bakery held by the owner of slot `me`.
-pub(crate) fn unlock<S: Slots + ?Sized, St: Steps>(
-    slots: &S,
+/// Releases the bakery held by the owner of participant `me`.
+pub(crate) fn unlock<S: Claims + ?Sized, St: Steps>(
+    claims: &S,
     me: usize,
     owner: Owner,
     steps: &mut St,
 ) -> Result<(), St::Stop> {
-    check_custody(slots, me, owner);
+    check_custody(claims, me, owner);
     steps.take()?;
     // Relaxed: as in `lock`; a recoverer that reads 0 here knows the critical
     // section ended.
-    slots.inside(me).store(0, Relaxed);
+    claims.inside(me).store(0, Relaxed);
     steps.take()?;
-    bakery::unlock(slots.registers(), me);
+    over::leave(claims.registers(), me);
     Ok(())
 }
 
 /// Clears `owner_died`: the holder declares the data consistent.
-pub(crate) fn consistent<S: Slots + ?Sized>(slots: &S) {
+pub(crate) fn consistent<S: Claims + ?Sized>(claims: &S) {
     // Relaxed: written by the holder only; the next holder reads it after
     // acquiring the lock, which orders it.
-    slots.owner_died().store(0, Relaxed);
+    claims.owner_died().store(0, Relaxed);
 }
 
 /// Whether anyone holds a ticket or is choosing one.
-pub(crate) fn is_locked<S: Slots + ?Sized>(slots: &S) -> bool {
-    bakery::is_locked(slots.registers())
+pub(crate) fn is_locked<S: Claims + ?Sized>(claims: &S) -> bool {
+    over::is_locked(claims.registers())
 }
 
-/// In-process slots and a model of the kernel's byte locks, for doorway's
-/// loom models of the recovery protocol (`--cfg loom --cfg
-/// doorway_mutants`): the very functions above, with loom threads as owners.
-#[cfg(all(loom, doorway_mutants, feature = "std"))]
+/// In-process claims and a model of the kernel's byte locks, for doorway's
+/// loom models of the recovery protocol (`--cfg loom` with the test hooks):
+/// the very functions above, with loom threads as owners.
+#[cfg(loom_hooks)]
 pub mod hooks {
     use super::*;
     use crate::paxos::steps::{HaltAfter, Halted, Unbounded, unstoppable};
     use crate::sync::{AtomicU8, Ordering::Acquire, UnsafeCell};
     use core::convert::Infallible;
 
-    /// `N` slots, their bakery registers, and one lock word per slot
+    /// `N` claims, their bakery registers, and one lock word per participant
     /// standing for the kernel's byte lock (owners are `1..=OWNERS`).
     pub struct Model<const N: usize> {
         claims: [AtomicU64; N],
@@ -428,7 +428,7 @@ pub mod hooks {
         inside: [AtomicU32; N],
         owner_died: AtomicU32,
         custody: [UnsafeCell<Owner>; N],
-        /// Who holds each slot's byte (0: nobody).
+        /// Who holds each participant's byte (0: nobody).
         bytes: [AtomicU64; N],
     }
 
@@ -450,11 +450,11 @@ pub mod hooks {
             &self.number[i]
         }
         fn ticket_limit(&self) -> u32 {
-            bakery::TICKET_LIMIT
+            over::TICKET_LIMIT
         }
     }
 
-    impl<const N: usize> Slots for Model<N> {
+    impl<const N: usize> Claims for Model<N> {
         type Registers = Self;
         fn len(&self) -> usize {
             N
@@ -502,7 +502,7 @@ pub mod hooks {
     }
 
     impl<const N: usize> Model<N> {
-        /// Free slots, no byte held.
+        /// Free claims, no byte held.
         #[allow(clippy::new_without_default)]
         pub fn new() -> Self {
             Self {
@@ -521,14 +521,14 @@ pub mod hooks {
             Bytes { model: self, owner }
         }
 
-        /// [`claim`](super::claim): `Some(None)` for a free slot,
+        /// [`claim`](super::claim): `Some(None)` for a free participant,
         /// `Some(Some(dead))` for one taken from a stopped custodian, `None`
         /// if someone holds it.
-        pub fn claim(&self, slot: usize, owner: Owner) -> Option<Option<Owner>> {
+        pub fn claim(&self, participant: usize, owner: Owner) -> Option<Option<Owner>> {
             let claimed = unstoppable(super::claim(
                 self,
                 &self.bytes(owner),
-                slot,
+                participant,
                 owner,
                 &mut Unbounded,
             ));
@@ -540,11 +540,11 @@ pub mod hooks {
         }
 
         /// [`recover_if_dead`](super::recover_if_dead).
-        pub fn recover_if_dead(&self, slot: usize, owner: Owner) -> bool {
+        pub fn recover_if_dead(&self, participant: usize, owner: Owner) -> bool {
             unstoppable(super::recover_if_dead(
                 self,
                 &self.bytes(owner),
-                slot,
+                participant,
                 owner,
                 &mut Unbounded,
             ))
@@ -554,38 +554,48 @@ pub mod hooks {
         /// steps: the recoverer stops for good when it runs out.
         pub fn recover_within(
             &self,
-            slot: usize,
+            participant: usize,
             owner: Owner,
             budget: &mut Budget,
         ) -> Result<bool, Halted> {
-            super::recover_if_dead(self, &self.bytes(owner), slot, owner, &mut budget.0)
+            super::recover_if_dead(self, &self.bytes(owner), participant, owner, &mut budget.0)
         }
 
         /// [`lock`](super::lock) under a budget of steps: whether a holder
         /// died inside, or `Halted` if the budget ran out first.
-        pub fn lock(&self, slot: usize, owner: Owner, budget: &mut Budget) -> Result<bool, Halted> {
-            super::lock(self, &self.bytes(owner), slot, owner, &mut budget.0)
+        pub fn lock(
+            &self,
+            participant: usize,
+            owner: Owner,
+            budget: &mut Budget,
+        ) -> Result<bool, Halted> {
+            super::lock(self, &self.bytes(owner), participant, owner, &mut budget.0)
         }
 
         /// [`unlock`](super::unlock) under a budget of steps.
-        pub fn unlock(&self, slot: usize, owner: Owner, budget: &mut Budget) -> Result<(), Halted> {
-            super::unlock(self, slot, owner, &mut budget.0)
+        pub fn unlock(
+            &self,
+            participant: usize,
+            owner: Owner,
+            budget: &mut Budget,
+        ) -> Result<(), Halted> {
+            super::unlock(self, participant, owner, &mut budget.0)
         }
 
         /// [`lock`](super::lock) with no budget.
-        pub fn lock_whole(&self, slot: usize, owner: Owner) -> bool {
+        pub fn lock_whole(&self, participant: usize, owner: Owner) -> bool {
             unstoppable(super::lock(
                 self,
                 &self.bytes(owner),
-                slot,
+                participant,
                 owner,
                 &mut Unbounded,
             ))
         }
 
         /// [`unlock`](super::unlock) with no budget.
-        pub fn unlock_whole(&self, slot: usize, owner: Owner) {
-            unstoppable(super::unlock(self, slot, owner, &mut Unbounded));
+        pub fn unlock_whole(&self, participant: usize, owner: Owner) {
+            unstoppable(super::unlock(self, participant, owner, &mut Unbounded));
         }
 
         /// [`consistent`](super::consistent).
@@ -594,17 +604,17 @@ pub mod hooks {
         }
 
         /// [`release`](super::release).
-        pub fn release(&self, slot: usize, owner: Owner) {
-            super::release(self, &self.bytes(owner), slot, owner);
+        pub fn release(&self, participant: usize, owner: Owner) {
+            super::release(self, &self.bytes(owner), participant, owner);
         }
 
-        /// Leaves slot `slot`'s registers as a doorway killed after its first
+        /// Leaves participant `participant`'s registers as a doorway killed after its first
         /// store leaves them (`choosing = 1`), and with a ticket too if
         /// `ticket` (killed before its last store, `choosing := 0`).
-        pub fn stop_in_doorway(&self, slot: usize, ticket: bool) {
-            self.choosing[slot].store(1, Relaxed);
+        pub fn stop_in_doorway(&self, participant: usize, ticket: bool) {
+            self.choosing[participant].store(1, Relaxed);
             if ticket {
-                self.number[slot].store(1, Relaxed);
+                self.number[participant].store(1, Relaxed);
             }
         }
 
@@ -620,7 +630,7 @@ pub mod hooks {
             }
         }
 
-        /// Whether the lock looks free and every slot is free (after a run).
+        /// Whether the lock looks free and every participant is free (after a run).
         pub fn is_quiet(&self) -> bool {
             !super::is_locked(self)
                 && self.claims.iter().all(|c| c.load(Relaxed) == FREE)

@@ -25,7 +25,7 @@
 //! - **busy** (`token | BUSY`): the thread is inside `lock` or the critical
 //!   section and is using the seat's registers.
 //! - **pinned** (`token | PINNED`, per-core locks only): the thread holds the
-//!   seat through a [`Pinned`](crate::Pinned) handle; no other thread takes it.
+//!   seat through a [`Pinned`](crate::percore::Pinned) handle; no other thread takes it.
 //!
 //! # Invariants
 //!
@@ -71,7 +71,7 @@ const TAKE: Access = Access::edge("seats: take a seat (compare-and-swap)", Acqui
 const GIVE_BACK: Access = Access::edge("seats: give the seat back", Release);
 
 /// Every named ordering of the seats, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 2] = [TAKE, GIVE_BACK];
 
 pub(crate) use sealed::Seat;
@@ -85,7 +85,7 @@ pub(crate) mod sealed {
     /// Where a lock keeps its seats; empty for a lock whose participants are
     /// [`Anonymous`](crate::Participants::Anonymous), which any number of
     /// threads may use as participant 0 at once.
-    pub trait Seated {
+    pub trait HasSeats {
         #[doc(hidden)]
         fn seats(&self) -> &[Seat];
     }
@@ -99,7 +99,7 @@ pub(crate) mod sealed {
         /// it gives it back. Two sitters whose turns are not ordered by
         /// happens-before are a causality violation: a register written by a
         /// thread that no longer holds its seat.
-        #[cfg(all(doorway_mutants, loom))]
+        #[cfg(loom_hooks)]
         pub(super) crate::sync::UnsafeCell<usize>,
     );
 }
@@ -107,7 +107,7 @@ pub(crate) mod sealed {
 // SAFETY: the sitter cell (doorway's own loom models only) is written by the
 // thread that just took the seat and read by it as it gives the seat back;
 // loom checks that those accesses are ordered, which is the point.
-#[cfg(all(doorway_mutants, loom))]
+#[cfg(loom_hooks)]
 unsafe impl Sync for Seat {}
 
 impl Seat {
@@ -115,14 +115,14 @@ impl Seat {
         pub(crate) fn new() -> Seat {
             Seat(
                 AtomicUsize::new(FREE),
-                #[cfg(all(doorway_mutants, loom))]
+                #[cfg(loom_hooks)]
                 crate::sync::UnsafeCell::new(FREE),
             )
         }
     }
 
     /// Records `token` as the sitter (doorway's own loom models).
-    #[cfg(all(doorway_mutants, loom))]
+    #[cfg(loom_hooks)]
     fn sit(&self, token: usize) {
         // SAFETY: a loom-checked cell, written by the thread that just took
         // the seat; loom reports any access not ordered after the last one.
@@ -130,7 +130,7 @@ impl Seat {
     }
 
     /// Checks that `token` still sits here as it leaves.
-    #[cfg(all(doorway_mutants, loom))]
+    #[cfg(loom_hooks)]
     fn stand(&self, token: usize) {
         // SAFETY: as in `sit`.
         let sitter = self.1.with(|sitter| unsafe { *sitter });
@@ -154,7 +154,7 @@ impl Seat {
             .0
             .compare_exchange(from, to, TAKE.order(), Relaxed)
             .is_ok();
-        #[cfg(all(doorway_mutants, loom))]
+        #[cfg(loom_hooks)]
         if taken && to & BUSY != 0 {
             self.sit(to & !FLAGS);
         }
@@ -182,7 +182,7 @@ impl core::fmt::Debug for Seat {
 /// A seat taken for one acquisition: which one, and by which thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Taken {
-    pub(crate) index: usize,
+    pub(crate) participant: usize,
     token: usize,
 }
 
@@ -201,10 +201,13 @@ pub(crate) enum NoSeat {
 #[inline]
 pub(crate) fn take(seats: &[Seat], give_up: impl FnMut() -> bool) -> Result<Taken, NoSeat> {
     let me = current_token();
-    if let Some(index) = remembered(seats)
-        && seats[index].swap(me, me | BUSY)
+    if let Some(participant) = remembered(seats)
+        && seats[participant].swap(me, me | BUSY)
     {
-        return Ok(Taken { index, token: me });
+        return Ok(Taken {
+            participant,
+            token: me,
+        });
     }
     take_slowly(seats, me, give_up)
 }
@@ -215,11 +218,30 @@ pub(crate) fn try_take(seats: &[Seat]) -> Result<Taken, NoSeat> {
     take(seats, || true)
 }
 
+/// Runs `acquire` as the participant of a seat taken for it, and gives the
+/// seat back if it fails: an acquisition that may fail (`try_lock`, a timed
+/// wait) keeps its seat only while it holds the lock. `None` if no seat was
+/// taken or the acquisition failed.
+#[inline]
+pub(crate) fn acquire_seated(
+    seats: &[Seat],
+    taken: Result<Taken, NoSeat>,
+    acquire: impl FnOnce(usize) -> bool,
+) -> Option<Taken> {
+    let taken = taken.ok()?;
+    if acquire(taken.participant) {
+        Some(taken)
+    } else {
+        give_back(seats, taken);
+        None
+    }
+}
+
 /// Gives back a seat taken for an acquisition that is over (invariant 2): the
 /// caller has put the seat's registers back to "not interested".
 #[inline]
 pub(crate) fn give_back(seats: &[Seat], taken: Taken) {
-    let seat = &seats[taken.index];
+    let seat = &seats[taken.participant];
     // Only the sitter writes a busy seat (invariant 3), so this load sees the
     // sitter's own last store: busy, with or without a pin.
     let word = seat.word();
@@ -228,7 +250,7 @@ pub(crate) fn give_back(seats: &[Seat], taken: Taken) {
         taken.token,
         "a seat given back by another thread"
     );
-    #[cfg(all(doorway_mutants, loom))]
+    #[cfg(loom_hooks)]
     seat.stand(taken.token);
     seat.0.store(word & !BUSY, GIVE_BACK.order());
 }
@@ -247,12 +269,15 @@ fn take_slowly(
     }
     let mut relax = Relax::new();
     loop {
-        if let Some(index) = own_seat(seats, me)
+        if let Some(participant) = own_seat(seats, me)
             .or_else(|| free_seat(seats, me))
             .or_else(|| idle_seat(seats, me))
         {
-            remember(seats, index);
-            return Ok(Taken { index, token: me });
+            remember(seats, participant);
+            return Ok(Taken {
+                participant,
+                token: me,
+            });
         }
         if give_up() {
             return Err(NoSeat::GaveUp);
@@ -284,10 +309,10 @@ fn idle_seat(seats: &[Seat], me: usize) -> Option<usize> {
     })
 }
 
-/// Pins seat `index` for the calling thread: taken from free or idle, and
+/// Pins seat `participant` for the calling thread: taken from free or idle, and
 /// kept until [`unpin`]. Fails with the seat the thread already sits at or
 /// holds pinned, or with `None` when another thread holds the seat.
-pub(crate) fn pin(seats: &[Seat], index: usize) -> Result<(), Option<usize>> {
+pub(crate) fn pin(seats: &[Seat], participant: usize) -> Result<(), Option<usize>> {
     let me = current_token();
     if let Some(held) = seats
         .iter()
@@ -295,7 +320,7 @@ pub(crate) fn pin(seats: &[Seat], index: usize) -> Result<(), Option<usize>> {
     {
         return Err(Some(held));
     }
-    let seat = &seats[index];
+    let seat = &seats[participant];
     let word = seat.word();
     if word & FLAGS == 0 && seat.swap(word, me | PINNED) {
         // `take`'s fast path tries the remembered seat without the re-entry
@@ -304,7 +329,7 @@ pub(crate) fn pin(seats: &[Seat], index: usize) -> Result<(), Option<usize>> {
         // and wait for its own pinned seat forever. The pinned seat, once
         // remembered, sends a thread that holds it to `take_slowly`, which
         // sees the re-entry.
-        remember(seats, index);
+        remember(seats, participant);
         Ok(())
     } else {
         Err(None)
@@ -315,8 +340,8 @@ pub(crate) fn pin(seats: &[Seat], index: usize) -> Result<(), Option<usize>> {
 /// its handle. Panics if the thread already sits there (re-entry through
 /// [`Lock::lock`](crate::Lock::lock)).
 #[track_caller]
-pub(crate) fn enter_pinned(seats: &[Seat], index: usize) {
-    let seat = &seats[index];
+pub(crate) fn enter_pinned(seats: &[Seat], participant: usize) {
+    let seat = &seats[participant];
     let word = seat.word();
     assert!(
         word & BUSY == 0,
@@ -329,27 +354,27 @@ pub(crate) fn enter_pinned(seats: &[Seat], index: usize) {
 
 /// The guard's record of an acquisition through a pinned handle: giving it
 /// back clears the busy flag and keeps the pin.
-pub(crate) fn pinned_guard(seats: &[Seat], index: usize) -> (&[Seat], Taken) {
-    let token = seats[index].word() & !FLAGS;
-    (seats, Taken { index, token })
+pub(crate) fn pinned_guard(seats: &[Seat], participant: usize) -> (&[Seat], Taken) {
+    let token = seats[participant].word() & !FLAGS;
+    (seats, Taken { participant, token })
 }
 
 /// Whether a seat is busy: its sitter is inside `lock` or the critical section.
-pub(crate) fn is_busy(seats: &[Seat], index: usize) -> bool {
-    seats[index].word() & BUSY != 0
+pub(crate) fn is_busy(seats: &[Seat], participant: usize) -> bool {
+    seats[participant].word() & BUSY != 0
 }
 
 /// Ends an acquisition through a pinned handle that failed to lock.
-pub(crate) fn leave_pinned(seats: &[Seat], index: usize) {
-    let seat = &seats[index];
+pub(crate) fn leave_pinned(seats: &[Seat], participant: usize) {
+    let seat = &seats[participant];
     seat.0.store(seat.word() & !BUSY, Relaxed);
 }
 
 /// Gives back a pinned seat: idle at once, or, while the thread still holds
 /// the lock through this seat by [`Lock::lock`](crate::Lock::lock), busy until
 /// that guard gives it back.
-pub(crate) fn unpin(seats: &[Seat], index: usize) {
-    let seat = &seats[index];
+pub(crate) fn unpin(seats: &[Seat], participant: usize) {
+    let seat = &seats[participant];
     // Release: as in `give_back`, for a seat left idle.
     seat.0.store(seat.word() & !PINNED, Release);
 }
@@ -385,7 +410,7 @@ fn next_token() -> usize {
 }
 
 thread_local_cell! {
-    /// The last seat this thread took: (address of the seat table, index).
+    /// The last seat this thread took: (address of the seat table, participant).
     static LAST: Cell<(usize, usize)> = (0, 0);
 }
 
@@ -394,10 +419,10 @@ thread_local_cell! {
 /// dropped table, or a seat taken over, simply fails the swap.
 #[inline]
 fn remembered(seats: &[Seat]) -> Option<usize> {
-    let (table, index) = LAST.try_with(core::cell::Cell::get).ok()?;
-    (table == seats.as_ptr() as usize && index < seats.len()).then_some(index)
+    let (table, participant) = LAST.try_with(core::cell::Cell::get).ok()?;
+    (table == seats.as_ptr() as usize && participant < seats.len()).then_some(participant)
 }
 
-fn remember(seats: &[Seat], index: usize) {
-    let _ = LAST.try_with(|last| last.set((seats.as_ptr() as usize, index)));
+fn remember(seats: &[Seat], participant: usize) {
+    let _ = LAST.try_with(|last| last.set((seats.as_ptr() as usize, participant)));
 }

@@ -72,7 +72,7 @@ use core::fmt;
 
 /// Every fence in this lock, for doorway's loom models: there are none.
 /// Message passing through `serving` is all the ticket lock needs.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [crate::sync::FenceSite; 0] = [];
 
 /// The waiter's look at `serving`: entering on it must see the previous
@@ -83,7 +83,7 @@ const SERVED: Access = Access::edge("ticket: reads serving", Acquire);
 const EXIT: Access = Access::edge("ticket: exit (serving = t + 1)", Release);
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 2] = [SERVED, EXIT];
 
 /// A first-come-first-served ticket lock, for any number of threads.
@@ -139,7 +139,7 @@ impl Ticket {
 
     /// An unlocked ticket lock whose first ticket is `first_ticket`, so that
     /// tests and models can cross the wrap-around point quickly.
-    #[cfg(any(test, doorway_mutants))]
+    #[cfg(any(test, hooks))]
     #[doc(hidden)]
     pub fn starting_at(first_ticket: u32) -> Self {
         Self {
@@ -169,23 +169,23 @@ impl Ticket {
 // SAFETY: tickets are unique and served one at a time (invariants 1-3);
 // `serving` is stored with `Release` and loaded with `Acquire` by the next
 // holder; `try_lock` takes a ticket only when it is served at once
-// (invariant 5), and ignores `who` like every other method.
+// (invariant 5), and ignores `me` like every other method.
 unsafe impl RawLock for Ticket {
     fn participants(&self) -> Participants {
         Participants::Anonymous
     }
 
     #[inline]
-    unsafe fn lock(&self, who: usize) {
+    unsafe fn lock(&self, me: usize) {
         // SAFETY: the caller's contract is `doorway`'s and `wait_turn`'s.
         unsafe {
-            let ticket = self.doorway(who);
-            self.wait_turn(who, ticket);
+            let ticket = self.doorway(me);
+            self.wait_turn(me, ticket);
         }
     }
 
     #[inline]
-    unsafe fn try_lock(&self, who: usize) -> bool {
+    unsafe fn try_lock(&self, me: usize) -> bool {
         let counters = self.counters();
         // Relaxed, both: they only choose the ticket to ask for; the
         // compare-exchange takes it and `wait_turn` orders.
@@ -202,7 +202,7 @@ unsafe impl RawLock for Ticket {
             // Returns at once, with the acquire edge to the previous holder,
             // except in the wrap-around freak case of invariant 5.
             // SAFETY: `now_serving` is the ticket just taken.
-            unsafe { self.wait_turn(who, now_serving) };
+            unsafe { self.wait_turn(me, now_serving) };
         }
         taken
     }
@@ -260,15 +260,12 @@ impl ConstInit for Ticket {
 
 /// Any number of threads lock a ticket lock as participant 0: no seats.
 #[cfg(feature = "std")]
-impl crate::seats::sealed::Seated for Ticket {
+impl crate::seats::sealed::HasSeats for Ticket {
     #[inline(always)]
     fn seats(&self) -> &[crate::seats::Seat] {
         &[]
     }
 }
-
-#[cfg(feature = "std")]
-impl crate::raw::Seated for Ticket {}
 
 impl Default for Ticket {
     fn default() -> Self {

@@ -64,7 +64,7 @@ use crate::sync::{Lazy, array_of, const_fn_unless_loom, lazy};
 use core::fmt;
 
 /// The tournament's fences are its duels', for doorway's loom mutation tests.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [crate::sync::FenceSite; 2] = crate::peterson::FENCES;
 
 /// A tournament tree of Peterson locks for `N` participants, `N` a power of
@@ -74,7 +74,7 @@ pub const FENCES: [crate::sync::FenceSite; 2] = crate::peterson::FENCES;
 /// fetch-add anywhere. See the [module documentation](self).
 ///
 /// ```
-/// use doorway::{Lock, Tournament};
+/// use doorway::{Lock, tournament::Tournament};
 ///
 /// let mut total = Lock::<Tournament<4>, u64>::new(0);
 /// std::thread::scope(|s| {
@@ -88,14 +88,14 @@ pub const FENCES: [crate::sync::FenceSite; 2] = crate::peterson::FENCES;
 /// `N` must be a power of two, at least 2:
 ///
 /// ```compile_fail,E0080
-/// let lock = doorway::Tournament::<3>::new();
+/// let lock = doorway::tournament::Tournament::<3>::new();
 /// ```
 pub struct Tournament<const N: usize> {
-    registers: Lazy<Local<N>>,
+    registers: Lazy<TournamentRegisters<N>>,
 }
 
 /// The registers of a tournament, kept in the lock.
-struct Local<const N: usize> {
+struct TournamentRegisters<const N: usize> {
     /// `duels[k]`, for `1 ≤ k < N`, is the duel between nodes `2k` and
     /// `2k + 1`; `duels[0]` is unused, which keeps the heap arithmetic plain.
     duels: [Duel; N],
@@ -104,7 +104,7 @@ struct Local<const N: usize> {
     seats: [crate::seats::Seat; N],
 }
 
-impl<const N: usize> Local<N> {
+impl<const N: usize> TournamentRegisters<N> {
     const_fn_unless_loom! {
         fn new() -> Self {
             const {
@@ -131,7 +131,7 @@ impl<const N: usize> Tournament<N> {
         /// documentation, "Under loom".)
         pub fn new() -> Self {
             Self {
-                registers: Lazy::new(Local::new()),
+                registers: Lazy::new(TournamentRegisters::new()),
             }
         }
     }
@@ -267,20 +267,17 @@ unsafe impl<const N: usize> Withdraw for Tournament<N> {
 
 impl<const N: usize> ConstInit for Tournament<N> {
     const INIT: Self = Self {
-        registers: lazy!(Local::new()),
+        registers: lazy!(TournamentRegisters::new()),
     };
 }
 
 #[cfg(feature = "std")]
-impl<const N: usize> crate::seats::sealed::Seated for Tournament<N> {
+impl<const N: usize> crate::seats::sealed::HasSeats for Tournament<N> {
     #[inline(always)]
     fn seats(&self) -> &[crate::seats::Seat] {
         &self.registers.get().seats
     }
 }
-
-#[cfg(feature = "std")]
-impl<const N: usize> crate::raw::Seated for Tournament<N> {}
 
 impl<const N: usize> Default for Tournament<N> {
     fn default() -> Self {

@@ -413,7 +413,7 @@ fn reentry_panics_instead_of_deadlocking() {
 #[test]
 #[should_panic(expected = "has no seats")]
 fn a_seated_mutex_over_the_ticket_lock_is_refused() {
-    let mutex = Mutex::<doorway::raw_mutex::RawSeated<doorway::Ticket>, u32>::new(0);
+    let mutex = Mutex::<doorway::raw_mutex::RawSeated<doorway::ticket::Ticket>, u32>::new(0);
     *mutex.lock() += 1;
 }
 

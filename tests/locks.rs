@@ -249,40 +249,39 @@ macro_rules! seated_suite {
     };
 }
 
-raw_lock_suite!(bakery_2: doorway::Bakery<2>, participants: 2);
-raw_lock_suite!(bakery_4: doorway::Bakery<4>, participants: 4);
-fifo_lock_suite!(bakery_4_fifo: doorway::Bakery<4>, participants: 4);
-seated_suite!(bakery_3_seats: doorway::Bakery<3>, participants: 3);
-raw_lock_suite!(percore_2: doorway::PerCore<2>, participants: 2);
-raw_lock_suite!(percore_4: doorway::PerCore<4>, participants: 4);
-fifo_lock_suite!(percore_4_fifo: doorway::PerCore<4>, participants: 4);
-seated_suite!(percore_3_seats: doorway::PerCore<3>, participants: 3);
-raw_lock_suite!(peterson: doorway::Peterson, participants: 2);
-fifo_lock_suite!(peterson_fifo: doorway::Peterson, participants: 2);
-seated_suite!(peterson_seats: doorway::Peterson, participants: 2);
+raw_lock_suite!(bakery_2: doorway::bakery::Bakery<2>, participants: 2);
+raw_lock_suite!(bakery_4: doorway::bakery::Bakery<4>, participants: 4);
+fifo_lock_suite!(bakery_4_fifo: doorway::bakery::Bakery<4>, participants: 4);
+seated_suite!(bakery_3_seats: doorway::bakery::Bakery<3>, participants: 3);
+raw_lock_suite!(percore_2: doorway::percore::PerCore<2>, participants: 2);
+raw_lock_suite!(percore_4: doorway::percore::PerCore<4>, participants: 4);
+fifo_lock_suite!(percore_4_fifo: doorway::percore::PerCore<4>, participants: 4);
+seated_suite!(percore_3_seats: doorway::percore::PerCore<3>, participants: 3);
+raw_lock_suite!(peterson: doorway::peterson::Peterson, participants: 2);
+fifo_lock_suite!(peterson_fifo: doorway::peterson::Peterson, participants: 2);
+seated_suite!(peterson_seats: doorway::peterson::Peterson, participants: 2);
 // The ticket lock admits any number of threads; its suites run four.
-raw_lock_suite!(ticket: doorway::Ticket, participants: 4);
-fifo_lock_suite!(ticket_fifo: doorway::Ticket, participants: 4);
-raw_lock_suite!(fastbakery_2: doorway::FastBakery<2>, participants: 2);
-raw_lock_suite!(fastbakery_64: doorway::FastBakery<64>, participants: 4);
-seated_suite!(fastbakery_3_seats: doorway::FastBakery<3>, participants: 3);
-raw_lock_suite!(tournament_4: doorway::Tournament<4>, participants: 4);
-seated_suite!(tournament_4_seats: doorway::Tournament<4>, participants: 4);
+raw_lock_suite!(ticket: doorway::ticket::Ticket, participants: 4);
+fifo_lock_suite!(ticket_fifo: doorway::ticket::Ticket, participants: 4);
+raw_lock_suite!(fastbakery_2: doorway::fastbakery::FastBakery<2>, participants: 2);
+raw_lock_suite!(fastbakery_64: doorway::fastbakery::FastBakery<64>, participants: 4);
+seated_suite!(fastbakery_3_seats: doorway::fastbakery::FastBakery<3>, participants: 3);
+raw_lock_suite!(tournament_4: doorway::tournament::Tournament<4>, participants: 4);
+seated_suite!(tournament_4_seats: doorway::tournament::Tournament<4>, participants: 4);
 
 /// Both halves of a tournament tree: two participants meet at the bottom,
 /// pairs meet in the middle.
 #[test]
 fn tournament_exclusion_holds_across_both_halves_of_the_tree() {
     let rounds = if cfg!(miri) { 10 } else { ROUNDS };
-    harness::mutual_exclusion(doorway::Tournament::<8>::new(), 3, rounds);
+    harness::mutual_exclusion(doorway::tournament::Tournament::<8>::new(), 3, rounds);
 }
 
 /// Small ticket limits (a test hook): exclusion and order survive many
 /// restarts of the numbering.
-#[cfg(doorway_mutants)]
 mod ticket_limits {
     use super::*;
-    use doorway::{Bakery, PerCore, Ticket};
+    use doorway::{bakery::Bakery, percore::PerCore, ticket::Ticket};
 
     #[test]
     fn bakery_exclusion_holds_across_many_restarts() {
@@ -340,7 +339,7 @@ mod ticket_limits {
 /// The per-core bakery sized at run time, from more threads than cores.
 #[test]
 fn machine_sized_per_core_lock_excludes() {
-    let lock = doorway::MachinePerCore::with_cores(4);
+    let lock = doorway::percore::MachinePerCore::with_cores(4);
     assert_eq!(lock.participants(), doorway::Participants::Bounded(4));
     use doorway::RawLock;
     let threads = if cfg!(miri) { 3 } else { 4 };

@@ -5,13 +5,14 @@
 //! Counts shrink under Miri, which runs the same tests to look for data races
 //! and undefined behaviour (and leaks of the values in the input cells).
 //!
-//! The crash points use doorway's step hooks, which exist in doorway's own
-//! test builds (`--cfg doorway_mutants`, set by the repository's
-//! `.cargo/config.toml`).
+//! The crash points use doorway's step hooks (the private feature
+//! `__test_hooks`, which this repository's dev-dependency on itself enables).
 
-#![cfg(all(not(loom), doorway_mutants))]
+#![cfg(not(loom))]
 
-use doorway::paxos::{Attempt, LatchBlock, PaxosLog, PaxosRegister, WordBlock};
+use doorway::paxos::{
+    block::WordBlock, latch::LatchBlock, log::PaxosLog, register::Attempt, register::PaxosRegister,
+};
 use doorway_harness::paxos::{self as scenario, Fate, Part, Race, Role};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};

@@ -4,7 +4,7 @@
 
 #![cfg(not(loom))]
 
-use doorway::{Bakery, Lock, MachinePerCore, PerCore, PinError};
+use doorway::{Lock, bakery::Bakery, percore::MachinePerCore, percore::PerCore, percore::PinError};
 use std::cell::RefCell;
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};

@@ -17,7 +17,10 @@
 
 #![cfg(not(loom))]
 
-use doorway::{Bakery, FastBakery, PaxosRegister, PerCore, Peterson, RawLock};
+use doorway::{
+    RawLock, bakery::Bakery, fastbakery::FastBakery, paxos::register::PaxosRegister,
+    percore::PerCore, peterson::Peterson,
+};
 use std::cell::UnsafeCell;
 use std::sync::Barrier;
 
@@ -144,11 +147,10 @@ fn paxos_prepare_against_accept() {
 /// memory lets it), adopts it, decides and reads the decided input. The stall
 /// must come before proposer 0's fence: Miri's `SeqCst` fences synchronize
 /// with every earlier one, which would order the input cell after all.
-#[cfg(doorway_mutants)]
 #[test]
 fn paxos_first_vote_is_adopted() {
     use doorway::__private::paxos::propose_pausing_before_fence;
-    use doorway::paxos::WordBlock;
+    use doorway::paxos::block::WordBlock;
     use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
     /// Waits for a flag set with `Relaxed`: a signal that orders nothing, so

@@ -10,8 +10,8 @@
 
 #![cfg(all(feature = "shm", target_os = "linux", not(loom), not(miri)))]
 
-use doorway::paxos::LatchBlock;
-use doorway::shm::{Error, Layout, Options, Shared, SlotState};
+use doorway::paxos::latch::LatchBlock;
+use doorway::shm::{Error, Layout, Options, Shared, ParticipantState};
 use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::PathBuf;
 
@@ -143,22 +143,22 @@ fn a_slot_is_held_while_its_member_lives_and_given_back_on_drop() {
     let file = File::create(&path, &Options::new(2)).unwrap();
     let first = file.join().unwrap();
     let second = file.join().unwrap();
-    assert_eq!((first.slot(), second.slot()), (0, 1));
+    assert_eq!((first.participant(), second.participant()), (0, 1));
     let me = std::process::id();
     assert_eq!(
-        file.slots(),
-        [SlotState::Owned {
+        file.participants(),
+        [ParticipantState::Owned {
             pid: me,
             alive: true
         }; 2],
         "each member holds its slot through a description of its own"
     );
-    assert!(matches!(file.join_slot(0), Err(Error::Full)));
+    assert!(matches!(file.join_as(0), Err(Error::Full)));
     assert!(matches!(file.join(), Err(Error::Full)));
     assert_eq!(file.recover_dead().unwrap(), 0, "nobody is dead");
     drop(first);
-    assert_eq!(file.slots()[0], SlotState::Free);
-    assert_eq!(file.join().unwrap().slot(), 0);
+    assert_eq!(file.participants()[0], ParticipantState::Free);
+    assert_eq!(file.join().unwrap().participant(), 0);
 }
 
 #[test]
@@ -303,7 +303,7 @@ fn threads_agree_on_the_register_and_the_log_and_exclude_on_the_bakery() {
     let mut me = file.join().unwrap();
     assert_eq!(me.lock().get()[0], 4 * ROUNDS, "a lost increment");
     drop(me);
-    assert!(file.slots().iter().all(|s| *s == SlotState::Free));
+    assert!(file.participants().iter().all(|s| *s == ParticipantState::Free));
     assert!(!file.is_locked());
 }
 
@@ -322,14 +322,14 @@ fn child() {
     let file = File::open(&path).unwrap();
     match role.as_str() {
         "hold" => {
-            let mut me = file.join_slot(0).unwrap();
+            let mut me = file.join_as(0).unwrap();
             me.propose(7).unwrap();
             let mut guard = me.lock();
             guard.set(&[1, 99]);
             std::process::exit(0); // holding the lock, owning the slot
         }
         "append" => {
-            let mut me = file.join_slot(1).unwrap();
+            let mut me = file.join_as(1).unwrap();
             me.append(41).unwrap();
             std::process::exit(0);
         }
@@ -373,11 +373,11 @@ fn a_dead_owners_slot_is_recovered_and_the_next_holder_told() {
     let file = File::create(&path, &Options::new(2).log_capacity(4)).unwrap();
     run_child("hold", &path);
     assert!(matches!(
-        file.slots()[0],
-        SlotState::Owned { alive: false, .. }
+        file.participants()[0],
+        ParticipantState::Owned { alive: false, .. }
     ));
     assert!(file.is_locked());
-    let mut survivor = file.join_slot(1).unwrap();
+    let mut survivor = file.join_as(1).unwrap();
     assert_eq!(
         survivor.propose(8).unwrap(),
         7,
@@ -390,8 +390,8 @@ fn a_dead_owners_slot_is_recovered_and_the_next_holder_told() {
         guard.mark_consistent();
     }
     assert!(!survivor.lock().owner_died());
-    assert_eq!(file.slots()[0], SlotState::Free);
-    let heir = file.join_slot(0).unwrap();
+    assert_eq!(file.participants()[0], ParticipantState::Free);
+    let heir = file.join_as(0).unwrap();
     assert_eq!(
         heir.took_over_from(),
         None,
@@ -405,7 +405,7 @@ fn a_new_owner_goes_on_with_the_dead_owners_proposal() {
     let path = dir.path("f");
     let file = File::create(&path, &Options::new(2).log_capacity(4)).unwrap();
     let pid = run_child("append", &path);
-    let mut heir = file.join_slot(1).unwrap();
+    let mut heir = file.join_as(1).unwrap();
     assert_eq!(heir.took_over_from(), Some(pid));
     assert_eq!(heir.append(42).unwrap(), 1);
     assert_eq!(file.log_entries().unwrap(), [41, 42]);
@@ -448,7 +448,7 @@ fn a_file_of_random_bytes_never_panics_a_reader() {
         let _ = (
             file.log_len(),
             file.log_entries(),
-            file.slots(),
+            file.participants(),
             file.is_locked(),
         );
         let _ = file.recover_dead();

@@ -1,13 +1,12 @@
 //! Scenarios shared by doorway's tests, loom models, benches and demo.
 //!
-//! Unpublished: it depends on doorway as a user would, and, in doorway's own
-//! test builds (`--cfg doorway_mutants`), on the test hooks of
-//! `doorway::__private`.
+//! Unpublished: it depends on doorway as a user would, and on the test hooks
+//! of `doorway::__private` (the private feature `__test_hooks`).
 //!
 //! - [`locks`]: mutual exclusion, `try_lock` and FIFO scenarios over any
 //!   [`RawLock`](doorway::RawLock), on real threads or, under `--cfg loom`,
 //!   loom's.
-//! - [`paxos`] (test builds): Paxos races with an oracle, proposers stopped or
+//! - [`paxos`]: Paxos races with an oracle, proposers stopped or
 //!   stalled at any step, the log race, and latch reads.
 //! - [`bench`] (not under loom): the pinned thread pool, the lineup of locks
 //!   (doorway's and the baselines), calibrated work, fairness figures and
@@ -18,5 +17,4 @@ mod sync;
 #[cfg(not(loom))]
 pub mod bench;
 pub mod locks;
-#[cfg(doorway_mutants)]
 pub mod paxos;

@@ -19,7 +19,7 @@
 
 use crate::sync::{Arc, thread};
 use doorway::__private::paxos::{self as hooks, Halted, Latch, StepBudget};
-use doorway::paxos::{Attempt, BlockCell, PaxosLog, PaxosRegister};
+use doorway::paxos::{block::BlockCell, log::PaxosLog, register::Attempt, register::PaxosRegister};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::Mutex;

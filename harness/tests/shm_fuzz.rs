@@ -4,9 +4,9 @@
 //! invariants every reader relies on (indices in range, ballots bounded,
 //! votes not above promises).
 
-#![cfg(all(unix, doorway_mutants, not(loom), not(miri)))]
+#![cfg(all(target_os = "linux", not(loom), not(miri)))]
 
-use doorway::paxos::{LatchBlock, WordBlock};
+use doorway::paxos::{block::WordBlock, latch::LatchBlock};
 use doorway::shm::{Error, HEADER_BYTES, Layout, Options, Shared, decode};
 use proptest::prelude::*;
 use std::os::unix::fs::FileExt;
@@ -175,7 +175,7 @@ proptest! {
 }
 
 /// Every public path of a file of `u32` values and `u64` data.
-fn exercise<B: doorway::paxos::BlockCell>(path: &std::path::Path) {
+fn exercise<B: doorway::paxos::block::BlockCell>(path: &std::path::Path) {
     let file = Shared::<u32, u64, B>::open(path).unwrap();
     let _ = file.decided();
     for slot in 0..6 {
@@ -184,7 +184,7 @@ fn exercise<B: doorway::paxos::BlockCell>(path: &std::path::Path) {
     let _ = (
         file.log_len(),
         file.log_entries(),
-        file.slots(),
+        file.participants(),
         file.is_locked(),
     );
     let _ = file.recover_dead();

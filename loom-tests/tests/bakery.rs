@@ -1,7 +1,7 @@
 //! Loom models of Lamport's bakery lock.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
-use doorway::Bakery;
+use doorway::bakery::Bakery;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
 doorway_loom_tests::lock_models! {

@@ -1,9 +1,9 @@
 //! Loom models of the fast bakery: Lamport's fast gate in front of the
 //! bakery. Two participants racing reach the gate together, so the models see
 //! the gate's overlap case, the slow side, and a gate owner deferring to it.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
-use doorway::FastBakery;
+use doorway::fastbakery::FastBakery;
 use doorway::fastbakery::SlowPath;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 

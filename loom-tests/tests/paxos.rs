@@ -8,10 +8,10 @@
 //! Bounds, and why: next to each model; times: each model's report line
 //! (`--nocapture`) and the README. The whole file takes about 2 minutes run
 //! one model at a time on the README's 2-core machine.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
 use doorway::__private::{Flaw, flaw};
-use doorway::paxos::{BlockCell, LatchBlock, WordBlock};
+use doorway::paxos::{block::BlockCell, block::WordBlock, latch::LatchBlock};
 use doorway_harness::paxos::{self as scenario, Part, Race, Role};
 use doorway_loom_tests::{Bound, Model, Passing};
 

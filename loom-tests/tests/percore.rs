@@ -5,9 +5,9 @@
 //! Besides the fence mutations below, every model with two acquisitions per
 //! core catches a `Relaxed` store of the `choosing` word, whose release edge a
 //! waiter needs when it passes on that word's zero ticket.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
-use doorway::PerCore;
+use doorway::percore::PerCore;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
 doorway_loom_tests::lock_models! {

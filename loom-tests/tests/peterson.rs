@@ -5,9 +5,9 @@
 //! weakening it to `AcqRel` is at least as strong as making the `latecomer`
 //! store a release store. loom finds two participants in the critical
 //! section in both cases, as the C++/Rust memory model allows it to.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
-use doorway::Peterson;
+use doorway::peterson::Peterson;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
 doorway_loom_tests::lock_models! {

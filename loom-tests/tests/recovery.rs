@@ -29,7 +29,7 @@
 //! record half-written, and the heir, recovering its slot, dies after each
 //! of the recovery rule's steps in turn; the survivor, waiting, must still
 //! clear the slot (the rule is idempotent) and be told.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
 use doorway::__private::robust::{Budget, Model as Slots};
 use doorway_loom_tests::{Bound, Model, Passing};

@@ -7,9 +7,9 @@
 //! sitter writes it on taking the seat and reads it on giving it back, so a
 //! register written by a thread that no longer holds its seat shows up as a
 //! causality violation.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
-use doorway::{Bakery, PerCore, Peterson, Tournament};
+use doorway::{bakery::Bakery, percore::PerCore, peterson::Peterson, tournament::Tournament};
 use doorway_loom_tests::{Bound, Model, Passing, harness};
 
 /// Two threads on one seat: every acquisition takes the seat the other left.

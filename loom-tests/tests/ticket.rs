@@ -3,9 +3,9 @@
 //! It has no fences, so the standard fence check only confirms that the
 //! models execute none; its counters start just below the wrap point in the
 //! wrap-around models.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
-use doorway::Ticket;
+use doorway::ticket::Ticket;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
 /// The ticket lock's models are cheap next to the bakery's (measured on the

@@ -2,9 +2,9 @@
 //!
 //! `Tournament<4>`: participants 0 and 1 meet in the left bottom duel,
 //! participant 2 climbs the right half, and the three meet at the root.
-#![cfg(all(loom, doorway_mutants))]
+#![cfg(loom)]
 
-use doorway::Tournament;
+use doorway::tournament::Tournament;
 use doorway_loom_tests::LockBounds;
 
 doorway_loom_tests::lock_models! {

@@ -21,7 +21,7 @@
 //! - One 64-bit word: `mbal` in bits 36‥64, `bal` in bits 8‥36, and the input
 //!   index plus one in bits 0‥8 (0 when there is no vote).
 //! - Three 32-bit fields `[mbal, bal, input + 1]`, for the latch of
-//!   [`LatchBlock`](super::LatchBlock).
+//!   [`LatchBlock`](super::latch::LatchBlock).
 //!
 //! The all-zero encoding is the empty block: no promise, no vote.
 
@@ -78,7 +78,7 @@ impl Ballot {
     }
 
     /// The ballot's number.
-    #[cfg(all(feature = "shm", unix, not(loom)))]
+    #[cfg(shared_file)]
     pub(crate) const fn get(self) -> u32 {
         self.0
     }
@@ -176,7 +176,7 @@ impl Block {
     ///
     /// Every index it returns is below `n`, so a caller that indexes inputs
     /// with it stays in bounds whatever the words were.
-    #[cfg(all(not(loom), any(test, all(feature = "shm", unix))))]
+    #[cfg(any(all(test, not(loom)), shared_file))]
     pub(crate) fn checked_from_fields(
         [mbal, bal, input]: [u32; 3],
         owner: usize,

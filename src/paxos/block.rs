@@ -7,7 +7,7 @@
 //!
 //! - [`WordBlock`], where the target has 64-bit atomics: the block packed into
 //!   one `AtomicU64`, written with one store and read with one load.
-//! - [`LatchBlock`](super::LatchBlock), everywhere: two copies of the block behind a sequence
+//! - [`LatchBlock`](super::latch::LatchBlock), everywhere: two copies of the block behind a sequence
 //!   counter (see [`latch`](super::latch)). It needs only 32-bit loads and
 //!   stores, so it serves targets such as `thumbv6m` and `riscv32imc`.
 //!
@@ -43,7 +43,7 @@ use crate::sync::{
 const BLOCK_STORE: Access = Access::edge("paxos: word block store", Release);
 
 /// Every named ordering of the word block, for doorway's ordering sweep.
-#[cfg(all(doorway_mutants, target_has_atomic = "64"))]
+#[cfg(all(hooks, target_has_atomic = "64"))]
 pub const ORDERINGS: [Access; 1] = [BLOCK_STORE];
 
 pub(crate) mod sealed {
@@ -96,21 +96,21 @@ pub(crate) fn empty<B: BlockCell>() -> B {
     B::empty()
 }
 
-/// Storage for one proposer's block: [`WordBlock`] or [`LatchBlock`](super::LatchBlock).
+/// Storage for one proposer's block: [`WordBlock`] or [`LatchBlock`](super::latch::LatchBlock).
 ///
 /// Sealed: the crate provides both implementations and relies on their
 /// invariants (see the [module documentation](self)).
 pub trait BlockCell: sealed::Cell {}
 
 /// The block representation a target uses by default: [`WordBlock`] where
-/// the target has 64-bit atomics, [`LatchBlock`](super::LatchBlock) elsewhere.
+/// the target has 64-bit atomics, [`LatchBlock`](super::latch::LatchBlock) elsewhere.
 #[cfg(target_has_atomic = "64")]
 pub type NativeBlock = WordBlock;
 
 /// The block representation a target uses by default: [`WordBlock`] where
-/// the target has 64-bit atomics, [`LatchBlock`](super::LatchBlock) elsewhere.
+/// the target has 64-bit atomics, [`LatchBlock`](super::latch::LatchBlock) elsewhere.
 #[cfg(not(target_has_atomic = "64"))]
-pub type NativeBlock = super::LatchBlock;
+pub type NativeBlock = super::latch::LatchBlock;
 
 /// A block packed into one 64-bit atomic word: one store writes it, one load
 /// reads it whole.

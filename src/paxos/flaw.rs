@@ -1,5 +1,5 @@
 //! Deliberate flaws in the Paxos algorithm, compiled only in doorway's own loom
-//! and Miri builds (`--cfg doorway_mutants`), so that the models can show they
+//! and Miri builds (with the test hooks), so that the models can show they
 //! catch each one.
 //!
 //! The fence mutations of `sync::mutation` weaken
@@ -25,7 +25,7 @@ pub enum Flaw {
     /// Every ballot skips phase 1, not only the lowest one (the classic
     /// "retry straight into phase 2, we know our value" bug).
     EveryBallotSkipsPhase1,
-    /// In a [`PaxosLog`](crate::PaxosLog), every replica takes itself for the
+    /// In a [`PaxosLog`](crate::paxos::log::PaxosLog), every replica takes itself for the
     /// leader of every slot, and so for the owner of its lowest ballot: two
     /// replicas vote at ballot 1 in one slot.
     EveryReplicaLeads,

@@ -1,7 +1,7 @@
 //! Test hooks that reach inside a proposal: stop a proposer forever after its
 //! `k`-th shared-memory step, stall it there, count its steps, and read and
-//! write a latch block by hand. Doorway's own test builds only (`--cfg
-//! doorway_mutants`); the scenarios that use them live in the unpublished
+//! write a latch block by hand. Doorway's own test builds only (feature
+//! `__test_hooks`); the scenarios that use them live in the unpublished
 //! `doorway-harness` crate.
 //!
 //! A step is one load or store of shared memory that another thread may see
@@ -10,9 +10,9 @@
 //! it.) Stopping before a step is the same, for everyone else, as a thread
 //! that is never scheduled again.
 
-use super::LatchBlock;
 use super::ballot::Block;
 use super::block::{self, BlockCell, sealed::Cell};
+use super::latch::LatchBlock;
 use super::log::{LogFull, Replica};
 use super::register::{PaxosRegister, Proposer};
 use super::steps::{HaltAfter, PauseAfter, PauseBeforeFence, Unbounded, unstoppable};

@@ -91,7 +91,7 @@ const TO_COPY_0: FenceSite = FenceSite("latch: steer readers to copy 0 before wr
 const CHECK: FenceSite = FenceSite("latch: read the copy before re-reading the counter");
 
 /// Every fence of the latch, for doorway's loom mutation tests.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [FenceSite; 3] = [TO_COPY_1, TO_COPY_0, CHECK];
 
 /// `seq := s + 1`: the writer steers readers to copy 1, which holds the old
@@ -110,7 +110,7 @@ const STEER_TO_COPY_0: Access = Access::edge("latch: seq = s + 2", Release);
 const READ_SEQ: Access = Access::edge("latch: reader loads seq", Acquire);
 
 /// Every named ordering of the latch, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 3] = [STEER_TO_COPY_1, STEER_TO_COPY_0, READ_SEQ];
 
 /// How often a read retries before it reports that the writer is busy. Each

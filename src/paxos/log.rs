@@ -73,7 +73,7 @@ use std::boxed::Box;
 /// replicas, with shared memory only.
 ///
 /// ```
-/// use doorway::PaxosLog;
+/// use doorway::paxos::log::PaxosLog;
 ///
 /// let mut log = PaxosLog::<String, 2>::with_capacity(8);
 /// let [mut a, mut b] = log.replicas();
@@ -220,7 +220,7 @@ impl<'l, T, const N: usize, B: BlockCell> Replica<'l, T, N, B> {
     /// Appends `command` at the first slot it can win and returns that slot.
     /// Every slot before it is decided when this returns.
     ///
-    /// Lock-free, like [`Proposer::propose`](super::Proposer::propose): no
+    /// Lock-free, like [`Proposer::propose`](super::register::Proposer::propose): no
     /// stalled replica can hold it up.
     ///
     /// # Errors

@@ -2,16 +2,16 @@
 //!
 //! A lock makes threads take turns, so a thread that stops while holding it
 //! (descheduled for good, stuck in a signal handler, killed) stops everyone.
-//! A consensus object cannot work that way. [`PaxosRegister`] lets `N`
+//! A consensus object cannot work that way. [`PaxosRegister`](register::PaxosRegister) lets `N`
 //! threads agree on one value by reading and writing shared memory only:
 //! each attempt takes a bounded number of steps and waits for no one, so the
 //! others decide whatever any thread does, and no two of them ever decide
 //! differently, whatever the timing.
 //!
-//! - [`PaxosRegister<T, N>`](PaxosRegister): one decision among `N`
+//! - [`PaxosRegister<T, N>`](register::PaxosRegister): one decision among `N`
 //!   proposers, single-disk Disk Paxos (Gafni and Lamport, 2003) with memory
 //!   as the disk. See [`register`] for the algorithm and its proof.
-//! - [`PaxosLog<T, N>`](PaxosLog) (`std`): a sequence of decisions, one
+//! - [`PaxosLog<T, N>`](log::PaxosLog) (`std`): a sequence of decisions, one
 //!   register per slot, for replicated state machines. See [`log`].
 //!
 //! # Properties
@@ -19,7 +19,7 @@
 //! - **Agreement**: no two proposers decide different values.
 //! - **Validity**: the decided value is one that was proposed.
 //! - **Decided once**: once decided, every later proposal and
-//!   [`decided`](PaxosRegister::decided) returns the same value.
+//!   [`decided`](register::PaxosRegister::decided) returns the same value.
 //! - **Nothing blocks**: every attempt is a bounded number of loads and
 //!   stores, and a proposer whose competitors have stopped decides within two
 //!   attempts (obstruction freedom). Under contention, randomized exponential
@@ -31,8 +31,8 @@
 //! # Blocks
 //!
 //! Each proposer owns a block `(mbal, bal, inp)` that others must read whole.
-//! Where the target has 64-bit atomics it is one word ([`WordBlock`]);
-//! elsewhere it is a [`LatchBlock`]: two copies behind a sequence counter, so
+//! Where the target has 64-bit atomics it is one word ([`WordBlock`](block::WordBlock));
+//! elsewhere it is a [`LatchBlock`](latch::LatchBlock): two copies behind a sequence counter, so
 //! that a writer stopped in the middle of a write still leaves a whole copy
 //! to read. Values of any type live in write-once input cells, one per
 //! proposer; blocks carry only their index.
@@ -40,17 +40,17 @@
 //! # Identity
 //!
 //! A ballot belongs to one proposer, and an index that proposed twice could
-//! reuse a ballot with a different value. [`PaxosRegister::proposers`] hands
-//! out the `N` [`Proposer`]s once; proposing consumes the proposer; handing
+//! reuse a ballot with a different value. [`PaxosRegister::proposers`](register::PaxosRegister::proposers) hands
+//! out the `N` [`Proposer`](register::Proposer)s once; proposing consumes the proposer; handing
 //! them out again panics.
 
 /// Whether a deliberate flaw is in effect (doorway's own loom and Miri builds
 /// only; `false` and compiled away everywhere else).
 macro_rules! flawed {
     ($flaw:ident) => {{
-        #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+        #[cfg(mutants)]
         let active = crate::paxos::flaw::active(crate::paxos::flaw::Flaw::$flaw);
-        #[cfg(not(all(doorway_mutants, any(loom, miri), feature = "std")))]
+        #[cfg(not(mutants))]
         let active = false;
         active
     }};
@@ -59,20 +59,12 @@ macro_rules! flawed {
 mod backoff;
 pub(crate) mod ballot;
 pub mod block;
-#[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+#[cfg(mutants)]
 pub mod flaw;
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 pub mod hooks;
 pub mod latch;
-#[cfg(any(feature = "std", loom))]
+#[cfg(std_or_loom)]
 pub mod log;
 pub mod register;
 pub(crate) mod steps;
-
-#[cfg(target_has_atomic = "64")]
-pub use block::WordBlock;
-pub use block::{BlockCell, NativeBlock};
-pub use latch::LatchBlock;
-#[cfg(any(feature = "std", loom))]
-pub use log::{LogFull, PaxosLog, Replica};
-pub use register::{Attempt, PaxosRegister, Proposal, Proposer};

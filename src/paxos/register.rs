@@ -115,7 +115,7 @@ const ACCEPT: FenceSite =
     FenceSite("paxos: publish the vote before re-reading the blocks (phase 2)");
 
 /// Every fence of the register, for doorway's loom mutation tests.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [FenceSite; 2] = [PREPARE, ACCEPT];
 
 /// An attempt's first look at the decision: if decided, the proposer returns
@@ -139,7 +139,7 @@ const DECIDE: Access = Access::redundant(
 );
 
 /// Every named ordering of the register, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 3] = [DECIDE, ATTEMPT_READS_DECISION, READ_DECISION];
 
 /// A register that `N` proposers use to agree on one value of type `T`,
@@ -154,7 +154,7 @@ pub const ORDERINGS: [Access; 3] = [DECIDE, ATTEMPT_READS_DECISION, READ_DECISIO
 /// `N` [`Proposer`]s once, and proposing consumes the proposer.
 ///
 /// ```
-/// use doorway::PaxosRegister;
+/// use doorway::paxos::register::PaxosRegister;
 ///
 /// let mut register = PaxosRegister::<&str, 3>::new();
 /// let [a, b, c] = register.proposers();
@@ -217,7 +217,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
     /// input cell are already spent.
     ///
     /// ```should_panic
-    /// let mut register = doorway::PaxosRegister::<u8, 2>::new();
+    /// let mut register = doorway::paxos::register::PaxosRegister::<u8, 2>::new();
     /// let [a, _] = register.proposers();
     /// a.propose(1);
     /// let [again, _] = register.proposers(); // panics: already handed out
@@ -268,7 +268,7 @@ impl<T, const N: usize, B: BlockCell> PaxosRegister<T, N, B> {
     /// The decided value, if any: one load, no waiting.
     ///
     /// ```
-    /// let mut register = doorway::PaxosRegister::<String, 2>::new();
+    /// let mut register = doorway::paxos::register::PaxosRegister::<String, 2>::new();
     /// assert_eq!(register.get(), None);
     /// let [a, _] = register.proposers();
     /// a.propose("first".to_string());
@@ -525,7 +525,7 @@ pub(crate) struct Scan {
     /// The vote with the highest ballot read.
     highest_vote: Option<Vote>,
     /// The vote with the lowest ballot read (only for a deliberate flaw).
-    #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+    #[cfg(mutants)]
     lowest_vote: Option<Vote>,
     /// Whether every block was read (a latch read can fail under contention).
     complete: bool,
@@ -540,7 +540,7 @@ impl Scan {
         if self.highest_vote.is_none_or(|best| vote.bal > best.bal) {
             self.highest_vote = Some(vote);
         }
-        #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+        #[cfg(mutants)]
         if self.lowest_vote.is_none_or(|low| vote.bal < low.bal) {
             self.lowest_vote = Some(vote);
         }
@@ -559,7 +559,7 @@ impl Scan {
         if flawed!(KeepOwnValue) {
             return me;
         }
-        #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+        #[cfg(mutants)]
         if flawed!(AdoptLowestVote) {
             let lowest = [self.lowest_vote, own]
                 .into_iter()
@@ -580,7 +580,7 @@ impl Default for Scan {
         Self {
             highest_mbal: Ballot::NONE,
             highest_vote: None,
-            #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+            #[cfg(mutants)]
             lowest_vote: None,
             complete: true,
         }
@@ -595,7 +595,7 @@ impl Default for Scan {
 /// lowest ballot of all, which skips phase 1, belongs to rank 0. The rank is
 /// the index moved by the register's leader: `(me − leader) mod N`. A lone
 /// register's leader is proposer 0, so rank and index coincide; a
-/// [`PaxosLog`](super::PaxosLog) makes the winner of each slot the leader of
+/// [`PaxosLog`](super::log::PaxosLog) makes the winner of each slot the leader of
 /// the next, which every proposer of that slot knows (invariant 3 of the log),
 /// so each slot's ranks are one permutation and ballots stay disjoint.
 pub(crate) struct Campaign {
@@ -627,7 +627,7 @@ impl Campaign {
     /// owner left: its next ballot is above that block's promise, so no
     /// ballot is used twice (invariant 1), and it keeps that block's vote,
     /// which phase 1 weighs like any other.
-    #[cfg(all(feature = "shm", unix, not(loom)))]
+    #[cfg(shared_file)]
     pub(crate) fn resume(me: usize, proposers: usize, seed: usize, own: Block) -> Self {
         // Led by proposer 0: a register in a shared file ranks proposers by
         // index, which its block checks rely on (a block's ballots belong to
@@ -653,7 +653,7 @@ impl Campaign {
 /// [`try_propose`](Self::try_propose): a proposer cannot propose twice.
 ///
 /// ```compile_fail,E0382
-/// let mut register = doorway::PaxosRegister::<u8, 2>::new();
+/// let mut register = doorway::paxos::register::PaxosRegister::<u8, 2>::new();
 /// let [a, _b] = register.proposers();
 /// a.propose(1);
 /// a.propose(2); // `a` was moved by the first proposal
@@ -701,7 +701,7 @@ impl<'r, T, const N: usize, B: BlockCell> Proposer<'r, T, N, B> {
     /// reads at most.
     ///
     /// ```
-    /// use doorway::{PaxosRegister, paxos::Attempt};
+    /// use doorway::{paxos::register::PaxosRegister, paxos::register::Attempt};
     ///
     /// let mut register = PaxosRegister::<u32, 2>::new();
     /// let [_, b] = register.proposers();

@@ -5,8 +5,8 @@
 //! input cell, a block word or one word of a latch) is preceded by
 //! [`Steps::take`]. Production code passes [`Unbounded`], whose `take` is an
 //! inlined `Ok(())` with an uninhabited error type, so the accounting
-//! compiles away. The test hooks (doorway's own test builds only, `--cfg
-//! doorway_mutants`) count the steps and
+//! compiles away. The test hooks (doorway's own test builds only, feature
+//! `__test_hooks`) count the steps and
 //! either stop the proposer for good after the `k`-th one ([`HaltAfter`]),
 //! or run a closure there, which may block the thread for as long as it likes
 //! ([`PauseAfter`]).
@@ -58,18 +58,18 @@ pub(crate) fn unstoppable<T>(result: Result<T, Infallible>) -> T {
 }
 
 /// The proposer stopped for good after its budget of steps.
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Halted;
 
 /// Allows `k` steps, then stops the proposer before step `k + 1`, forever.
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 pub(crate) struct HaltAfter {
     left: usize,
     taken: usize,
 }
 
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 impl HaltAfter {
     pub(crate) fn new(steps: usize) -> Self {
         Self {
@@ -84,7 +84,7 @@ impl HaltAfter {
     }
 }
 
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 impl Steps for HaltAfter {
     type Stop = Halted;
 
@@ -97,13 +97,13 @@ impl Steps for HaltAfter {
 
 /// Runs `pause` once, right before the proposer's `k`-th fence (counting from
 /// 1), and never stops.
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 pub(crate) struct PauseBeforeFence<F: FnOnce()> {
     left: usize,
     pause: Option<F>,
 }
 
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 impl<F: FnOnce()> PauseBeforeFence<F> {
     pub(crate) fn new(fence: usize, pause: F) -> Self {
         Self {
@@ -113,7 +113,7 @@ impl<F: FnOnce()> PauseBeforeFence<F> {
     }
 }
 
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 impl<F: FnOnce()> Steps for PauseBeforeFence<F> {
     type Stop = Infallible;
 
@@ -132,13 +132,13 @@ impl<F: FnOnce()> Steps for PauseBeforeFence<F> {
 }
 
 /// Runs `pause` once, after `k` steps and before step `k + 1`, and never stops.
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 pub(crate) struct PauseAfter<F: FnOnce()> {
     left: usize,
     pause: Option<F>,
 }
 
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 impl<F: FnOnce()> PauseAfter<F> {
     pub(crate) fn new(steps: usize, pause: F) -> Self {
         Self {
@@ -153,7 +153,7 @@ impl<F: FnOnce()> PauseAfter<F> {
     }
 }
 
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 impl<F: FnOnce()> Steps for PauseAfter<F> {
     type Stop = Infallible;
 

@@ -174,7 +174,7 @@ const ANNOUNCE: FenceSite =
 const ENTER: FenceSite = FenceSite("percore: publish ticket before reading other cores");
 
 /// Every fence in this lock, for doorway's loom mutation tests.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const FENCES: [FenceSite; 2] = [ANNOUNCE, ENTER];
 
 /// `word[i] := choosing`, which also clears `i`'s ticket: a waiter in its
@@ -212,7 +212,7 @@ const COLOR_TURN: Access = Access::edge("percore: exit turns the color", Release
 const EXIT: Access = Access::edge("percore: exit (word = 0)", Release);
 
 /// Every named ordering in this lock, for doorway's ordering sweep.
-#[cfg(doorway_mutants)]
+#[cfg(hooks)]
 pub const ORDERINGS: [Access; 6] = [
     CHOOSING,
     DOORWAY_COLOR,
@@ -320,7 +320,7 @@ impl<const N: usize> Storage for Fixed<N> {}
 ///   with [`Lock::pin`](crate::Lock::pin) handing out pinned per-core handles.
 ///
 /// ```
-/// use doorway::{Lock, MachinePerCore};
+/// use doorway::{Lock, percore::MachinePerCore};
 ///
 /// let counter = Lock::from_raw(MachinePerCore::new(), 0u64);
 /// let cores = counter.raw().cores();
@@ -343,7 +343,7 @@ impl<const N: usize> Storage for Fixed<N> {}
 /// gives it:
 ///
 /// ```
-/// use doorway::{Lock, PerCore};
+/// use doorway::{Lock, percore::PerCore};
 ///
 /// static EVENTS: Lock<PerCore<2>, u32> = Lock::new(0);
 ///
@@ -374,7 +374,7 @@ struct Shared<S> {
     cores: S,
     ticket_limit: u32,
     /// Test-only: panic instead of stepping out at the ticket limit.
-    #[cfg(doorway_mutants)]
+    #[cfg(hooks)]
     limit_is_an_error: bool,
 }
 
@@ -385,7 +385,7 @@ impl<S> Shared<S> {
                 color: CachePadded::new(AtomicU32::new(Color::BLACK.0)),
                 cores,
                 ticket_limit,
-                #[cfg(doorway_mutants)]
+                #[cfg(hooks)]
                 limit_is_an_error: false,
             }
         }
@@ -406,7 +406,7 @@ impl<const N: usize> PerCoreBakery<Fixed<N>> {
 
     /// A per-core bakery whose tickets stop at `limit` instead of
     /// [`TICKET_LIMIT`], so that tests and models reach the limit quickly.
-    #[cfg(any(test, doorway_mutants))]
+    #[cfg(any(test, hooks))]
     #[doc(hidden)]
     pub fn with_ticket_limit(limit: u32) -> Self {
         assert!(limit > 0, "the ticket limit must admit ticket 1");
@@ -415,7 +415,7 @@ impl<const N: usize> PerCoreBakery<Fixed<N>> {
 
     /// A per-core bakery that panics if a doorway ever finds a ticket of `N`
     /// in its batch, for models that check invariant 4 with `lock` alone.
-    #[cfg(doorway_mutants)]
+    #[cfg(hooks)]
     #[doc(hidden)]
     pub fn asserting_tickets_within_cores() -> Self {
         let mut shared = Shared::new(Fixed::new(), N as u32);
@@ -505,7 +505,7 @@ impl<S: Storage> PerCoreBakery<S> {
                 highest.max(ticket)
             });
         if highest >= self.shared().ticket_limit {
-            #[cfg(doorway_mutants)]
+            #[cfg(hooks)]
             assert!(
                 !self.shared().limit_is_an_error,
                 "ticket bound exceeded: core {me} found ticket {highest} in its batch"
@@ -766,15 +766,12 @@ impl<const N: usize> ConstInit for PerCoreBakery<Fixed<N>> {
 }
 
 #[cfg(feature = "std")]
-impl<S: Storage> crate::seats::sealed::Seated for PerCoreBakery<S> {
+impl<S: Storage> crate::seats::sealed::HasSeats for PerCoreBakery<S> {
     #[inline(always)]
     fn seats(&self) -> &[crate::seats::Seat] {
         sealed::Storage::seats(&self.shared().cores)
     }
 }
-
-#[cfg(feature = "std")]
-impl<S: Storage> crate::raw::Seated for PerCoreBakery<S> {}
 
 impl<const N: usize> Default for PerCoreBakery<Fixed<N>> {
     fn default() -> Self {

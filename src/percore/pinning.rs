@@ -183,7 +183,7 @@ impl<S: Storage, T: ?Sized> Lock<PerCoreBakery<S>, T> {
     /// operating system refuses to pin the thread.
     ///
     /// ```
-    /// use doorway::{Lock, MachinePerCore, PinError};
+    /// use doorway::{Lock, percore::MachinePerCore, percore::PinError};
     ///
     /// let lock = Lock::from_raw(MachinePerCore::new(), ());
     /// let mine = lock.pin(0).expect("core 0 is free");
@@ -194,7 +194,7 @@ impl<S: Storage, T: ?Sized> Lock<PerCoreBakery<S>, T> {
     /// drop(mine);
     /// ```
     pub fn pin(&self, core: usize) -> Result<Pinned<'_, S, T>, PinError> {
-        let seats = crate::seats::sealed::Seated::seats(self.raw());
+        let seats = crate::seats::sealed::HasSeats::seats(self.raw());
         let cores = seats.len();
         if core >= cores {
             return Err(PinError::NoSuchCore { core, cores });
@@ -223,7 +223,7 @@ impl<S: Storage, T: ?Sized> Lock<PerCoreBakery<S>, T> {
 ///
 /// ```compile_fail,E0277
 /// fn send<T: Send>(_: T) {}
-/// let lock = doorway::Lock::from_raw(doorway::MachinePerCore::new(), ());
+/// let lock = doorway::Lock::from_raw(doorway::percore::MachinePerCore::new(), ());
 /// send(lock.pin(0).unwrap()); // a core's handle stays on its pinned thread
 /// ```
 pub struct Pinned<'a, S: Storage, T: ?Sized> {
@@ -234,14 +234,14 @@ pub struct Pinned<'a, S: Storage, T: ?Sized> {
 
 impl<S: Storage, T: ?Sized> Pinned<'_, S, T> {
     fn seats(&self) -> &[Seat] {
-        crate::seats::sealed::Seated::seats(self.lock.raw())
+        crate::seats::sealed::HasSeats::seats(self.lock.raw())
     }
 
     /// Locks as this core, waiting as long as it takes. The guard borrows the
     /// handle, so re-entry through it does not compile:
     ///
     /// ```compile_fail,E0499
-    /// let lock = doorway::Lock::from_raw(doorway::MachinePerCore::new(), 0);
+    /// let lock = doorway::Lock::from_raw(doorway::percore::MachinePerCore::new(), 0);
     /// let mut me = lock.pin(0).unwrap();
     /// let first = me.lock();
     /// let second = me.lock(); // re-entry: `me` is already borrowed by `first`

@@ -1,13 +1,13 @@
-//! Who holds a slot, as the kernel says: open-file-description locks on one
-//! byte of the file per slot (Linux's `F_OFD_SETLK`).
+//! Who holds a participant, as the kernel says: open-file-description locks
+//! on one byte of the file per participant (Linux's `F_OFD_SETLK`).
 //!
 //! # The rule
 //!
-//! Slot `i`'s custodian holds a write lock on byte [`slot_byte`]`(i)` of the
+//! Participant `i`'s custodian holds a write lock on byte [`claim_byte`]`(i)` of the
 //! file, on an open file description of its own (a [`Description`]), for
-//! as long as it has the slot: an owner for its whole ownership, a recoverer
+//! as long as it has the participant: an owner for its whole ownership, a recoverer
 //! for the few stores of the recovery rule. Everyone else asks for that byte
-//! without waiting; being refused means someone holds the slot, being
+//! without waiting; being refused means someone holds the participant, being
 //! granted means nobody does, and the grant is custody.
 //!
 //! # What the kernel guarantees, and what this relies on
@@ -15,7 +15,7 @@
 //! 1. **A lock belongs to an open file description**, not to a process or a
 //!    thread. It conflicts with a lock on any other description of the same
 //!    file, whether in another process or in this one; so every [`Member`]
-//!    opens a description of its own, and nothing else ever locks a slot's
+//!    opens a description of its own, and nothing else ever locks a participant's
 //!    byte.
 //! 2. **It is given back only when its holder lets go or can no longer
 //!    act**: an explicit unlock, or the last close of the description. A
@@ -29,7 +29,7 @@
 //!    start time, boot id or clock is read, so pid namespaces, time
 //!    namespaces, `hidepid`, a recycled pid or a dead leader thread change
 //!    nothing. An error other than a refusal (out of lock records, say) is
-//!    never read as a grant: the caller treats the slot as held.
+//!    never read as a grant: the caller treats the participant as held.
 //! 4. **A grant is ordered after the previous holder's stores**: the kernel
 //!    changes an inode's locks under a lock of its own, which the releasing
 //!    side (an unlock, or the teardown after a process's last step) takes
@@ -48,11 +48,11 @@ use std::path::Path;
 
 use super::Error;
 
-/// The byte whose lock is slot `i`'s custody: the first byte of the slot's
+/// The byte whose lock is participant `i`'s custody: the first byte of the participant's
 /// line. (Byte locks are advisory: they guard nothing by themselves, and the
 /// mapping's words are read and written as always.)
-pub(crate) fn slot_byte(slots_offset: usize, slot_bytes: usize, i: usize) -> u64 {
-    (slots_offset + i * slot_bytes) as u64
+pub(crate) fn claim_byte(claims_offset: usize, claim_bytes: usize, i: usize) -> u64 {
+    (claims_offset + i * claim_bytes) as u64
 }
 
 /// The byte a creator holds while it writes a new file under its temporary

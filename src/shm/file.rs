@@ -1,17 +1,18 @@
 //! The mapped file and the handles on it: [`Shared`] (the file),
-//! [`Member`] (a participant slot this process owns) and [`Guard`] (the
+//! [`Member`] (a participant this process owns) and [`Guard`] (the
 //! bakery held).
 
 use super::Error;
-use super::custody::{self, Description, slot_byte};
+use super::custody::{self, Description, claim_byte};
 use super::fork::Born;
-use super::header::{Layout, Regions, SLOT_BYTES};
+use super::header::{CLAIM_BYTES, Layout};
+use super::mapping::Mapped;
 use super::opening::{create_file, open_file};
 use super::register::FileRegister;
 use crate::bakery::over::{Registers, TICKET_LIMIT};
 use crate::paxos::block::{BlockCell, NativeBlock};
 use crate::paxos::steps::{Unbounded, unstoppable};
-use crate::robust::{self, Custody, FREE, Owner, Slots};
+use crate::robust::{self, Claims, Custody, FREE, Owner};
 use crate::sync::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
 use bytemuck::Pod;
 use core::marker::PhantomData;
@@ -20,138 +21,25 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::vec::Vec;
 
-/// A mapped file whose layout was checked: every accessor takes an offset
-/// that comes from [`Regions`] and checks it against the mapping's length.
-pub(crate) struct Mapped {
-    map: memmap2::MmapRaw,
-    file: File,
-    pub(crate) layout: Layout,
-    pub(crate) regions: Regions,
-}
-
 impl Mapped {
-    /// The address of `size` bytes at `offset`, aligned to `align`.
-    ///
-    /// # Panics
-    ///
-    /// If they are not inside the mapping, or misaligned: offsets come from
-    /// the checked layout, so this is a bug in this module, never a
-    /// consequence of what the file holds.
-    #[inline]
-    fn at(&self, offset: usize, size: usize, align: usize) -> *mut u8 {
-        assert!(
-            offset
-                .checked_add(size)
-                .is_some_and(|end| end <= self.regions.total)
-                && offset.is_multiple_of(align),
-            "doorway shm: offset {offset} (+{size}) outside the mapping"
-        );
-        // The mapping is page-aligned, so an aligned offset is an aligned
-        // address; `add` stays inside the mapping (checked above).
-        // SAFETY: `offset + size ≤ total`, the mapping's length.
-        unsafe { self.map.as_mut_ptr().add(offset) }
-    }
-
-    /// The 32-bit word at `offset`.
-    #[inline]
-    pub(crate) fn u32_at(&self, offset: usize) -> &AtomicU32 {
-        let ptr = self.at(offset, 4, 4);
-        // SAFETY: in bounds and aligned (checked by `at`), inside a mapping
-        // that lives as long as `&self`; `AtomicU32` has the layout of `u32`
-        // and every bit pattern is valid. This crate touches the mapping only
-        // through atomics, so the concurrent writes of other processes, honest
-        // or not, are atomic writes it may race with.
-        unsafe { &*ptr.cast::<AtomicU32>() }
-    }
-
-    /// The 64-bit word at `offset`.
-    #[inline]
-    pub(crate) fn u64_at(&self, offset: usize) -> &AtomicU64 {
-        let ptr = self.at(offset, 8, 8);
-        // SAFETY: as in `u32_at`, for `AtomicU64` and `u64`.
-        unsafe { &*ptr.cast::<AtomicU64>() }
-    }
-
-    /// The byte at `offset`.
-    #[inline]
-    pub(crate) fn u8_at(&self, offset: usize) -> &AtomicU8 {
-        let ptr = self.at(offset, 1, 1);
-        // SAFETY: as in `u32_at`, for `AtomicU8` and `u8`.
-        unsafe { &*ptr.cast::<AtomicU8>() }
-    }
-
-    /// The block of representation `B` at `offset`.
-    #[inline]
-    pub(crate) fn block_at<B: BlockCell>(&self, offset: usize) -> &B {
-        let ptr = self.at(offset, size_of::<B>(), align_of::<B>());
-        // SAFETY: in bounds and aligned (checked by `at`). `B` is sealed:
-        // `WordBlock` (`repr(transparent)` over `AtomicU64`) or `LatchBlock`
-        // (`repr(C)`, seven `AtomicU32`s), all atomics, every bit pattern
-        // valid, so the reasoning of `u32_at` applies; `open` checked that
-        // the file's block kind and size are `B`'s.
-        unsafe { &*ptr.cast::<B>() }
-    }
-
-    /// Where register `at` begins (0: the register; `s + 1`: log slot `s`).
-    pub(crate) fn register_offset(&self, at: usize) -> usize {
-        assert!(at <= self.layout.log_capacity);
-        self.regions.registers + at * self.regions.register_bytes
-    }
-
-    /// Reads a `V` stored as 32-bit words at `offset`, one relaxed load per
-    /// word (the caller's acquisition orders them). Any bytes are a `V`.
-    pub(crate) fn load_pod<V: Pod>(&self, offset: usize) -> V {
-        let mut value = V::zeroed();
-        for (k, chunk) in bytemuck::bytes_of_mut(&mut value).chunks_mut(4).enumerate() {
-            // Relaxed: ordered by the caller's `Acquire` (a block, the
-            // decision, or the lock).
-            let word = self.u32_at(offset + 4 * k).load(Relaxed).to_ne_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
-        value
-    }
-
-    /// Stores `value` as 32-bit words at `offset`, one relaxed store per word
-    /// (the caller's release publishes them).
-    pub(crate) fn store_pod<V: Pod>(&self, offset: usize, value: &V) {
-        for (k, chunk) in bytemuck::bytes_of(value).chunks(4).enumerate() {
-            let mut word = [0u8; 4];
-            word[..chunk.len()].copy_from_slice(chunk);
-            // Relaxed: published by the caller's `Release` (a block store,
-            // or the lock's exit).
-            self.u32_at(offset + 4 * k)
-                .store(u32::from_ne_bytes(word), Relaxed);
-        }
-    }
-
-    fn slots(&self) -> FileSlots<'_> {
-        FileSlots(self)
-    }
-
-    /// Whether the file still has the length its header states.
-    fn check_length(&self) -> Result<(), Error> {
-        let found = self.file.metadata()?.len();
-        let expected = self.regions.total as u64;
-        if found == expected {
-            Ok(())
-        } else {
-            Err(Error::Length { found, expected })
-        }
+    fn claims(&self) -> FileClaims<'_> {
+        FileClaims(self)
     }
 }
 
-/// The slots, bakery registers and liveness of a mapped file, for the
+/// The claim words and bakery registers of a mapped file, for the
 /// recovery protocol and the bakery's functions.
-struct FileSlots<'m>(&'m Mapped);
+struct FileClaims<'m>(&'m Mapped);
 
-impl FileSlots<'_> {
-    fn slot(&self, i: usize) -> usize {
+impl FileClaims<'_> {
+    /// Where participant `i`'s claim line begins.
+    fn line(&self, i: usize) -> usize {
         assert!(i < self.0.layout.participants);
-        self.0.regions.slots + i * SLOT_BYTES
+        self.0.regions.claims + i * CLAIM_BYTES
     }
 }
 
-impl Registers for FileSlots<'_> {
+impl Registers for FileClaims<'_> {
     fn len(&self) -> usize {
         self.0.layout.participants
     }
@@ -171,7 +59,7 @@ impl Registers for FileSlots<'_> {
     }
 }
 
-impl Slots for FileSlots<'_> {
+impl Claims for FileClaims<'_> {
     type Registers = Self;
 
     fn len(&self) -> usize {
@@ -179,7 +67,7 @@ impl Slots for FileSlots<'_> {
     }
 
     fn claim_word(&self, i: usize) -> &AtomicU64 {
-        self.0.u64_at(self.slot(i))
+        self.0.u64_at(self.line(i))
     }
 
     fn registers(&self) -> &Self {
@@ -187,7 +75,7 @@ impl Slots for FileSlots<'_> {
     }
 
     fn inside(&self, i: usize) -> &AtomicU32 {
-        self.0.u32_at(self.slot(i) + 16)
+        self.0.u32_at(self.line(i) + 16)
     }
 
     fn owner_died(&self) -> &AtomicU32 {
@@ -195,7 +83,7 @@ impl Slots for FileSlots<'_> {
     }
 }
 
-/// Custody of a file's slots through one open file description: the
+/// Custody of a file's participants through one open file description: the
 /// kernel's byte locks (see [`custody`]).
 struct Bytes<'a> {
     m: &'a Mapped,
@@ -205,7 +93,7 @@ struct Bytes<'a> {
 impl Bytes<'_> {
     fn byte(&self, i: usize) -> u64 {
         assert!(i < self.m.layout.participants);
-        slot_byte(self.m.regions.slots, SLOT_BYTES, i)
+        claim_byte(self.m.regions.claims, CLAIM_BYTES, i)
     }
 }
 
@@ -218,7 +106,7 @@ impl Custody for Bytes<'_> {
 
     fn give_back(&self, i: usize) {
         // An unlock that fails leaves the byte held until the description
-        // is closed: the slot looks owned a while longer, which stalls
+        // is closed: the participant looks owned a while longer, which stalls
         // others at worst and never lets two custodians in.
         let _ = self.description.unlock(self.byte(i));
     }
@@ -239,7 +127,8 @@ pub struct Options {
 }
 
 impl Options {
-    /// A file with `participants` slots (1 to 255), no log, mode `0o600`.
+    /// A file with `participants` participants (1 to 255), no log, mode
+    /// `0o600`.
     pub fn new(participants: usize) -> Self {
         Self {
             participants,
@@ -249,7 +138,7 @@ impl Options {
         }
     }
 
-    /// Slots of the log (default 0).
+    /// Claims of the log (default 0).
     pub fn log_capacity(mut self, slots: usize) -> Self {
         self.log_capacity = slots;
         self
@@ -276,10 +165,10 @@ impl Options {
     }
 }
 
-/// What a participant slot's claim word says, and whether anyone holds the
-/// slot: a report, stale as soon as it is made.
+/// What a participant's claim word says, and whether anyone holds the
+/// participant: a report, stale as soon as it is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SlotState {
+pub enum ParticipantState {
     /// Nobody owns it (someone may be claiming it).
     Free,
     /// Owned by the process that called itself `pid` when it joined.
@@ -287,9 +176,9 @@ pub enum SlotState {
         /// The owner's process id, in its own pid namespace: a name for
         /// people, never used to decide anything.
         pid: u32,
-        /// Whether someone holds the slot's byte lock: the owner, alive
+        /// Whether someone holds the participant's byte lock: the owner, alive
         /// (`false` once it has died, exited or exec'd and nobody has
-        /// recovered the slot yet), or for an instant a recoverer.
+        /// recovered the participant yet), or for an instant a recoverer.
         alive: bool,
     },
 }
@@ -299,7 +188,7 @@ pub enum SlotState {
 ///
 /// `T` and `D` live in the file, so they are plain bytes: [`Pod`] (no
 /// pointers, no invariants, any bytes valid). `B` is the block
-/// representation, as for [`PaxosRegister`](crate::PaxosRegister). See the
+/// representation, as for [`PaxosRegister`](crate::paxos::register::PaxosRegister). See the
 /// [module documentation](super) for the format, the security model and the
 /// crash semantics.
 pub struct Shared<T, D = (), B = NativeBlock> {
@@ -425,62 +314,67 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
         self.m.check_length()
     }
 
-    /// Claims a participant slot for this process: a free one, or one whose
+    /// Claims a participant for this process: a free one, or one whose
     /// owner has died (after clearing its registers by the recovery rule).
     ///
     /// The member opens the file again, by the path it was opened with, for
-    /// an open file description of its own, on which it holds its slot's
+    /// an open file description of its own, on which it holds its participant's
     /// byte lock while it lives (see the [module documentation](super)).
     ///
     /// # Errors
     ///
-    /// [`Error::Full`] if every slot was held when asked (by a live owner,
+    /// [`Error::Full`] if every participant was held when asked (by a live owner,
     /// or for an instant by a process claiming it or clearing a dead
     /// owner's registers); [`Error::Insecure`] if the path no longer names
     /// this file; [`Error::Io`] if the file cannot be opened again (out of
-    /// descriptors, say) or the kernel refuses to answer for a slot.
+    /// descriptors, say) or the kernel refuses to answer for a participant.
     pub fn join(&self) -> Result<Member<'_, T, D, B>, Error> {
         let description = Description::reopen(&self.path, &self.m.file)?;
-        for slot in 0..self.m.layout.participants {
-            if let Some(took_over) = self.claim(slot, &description)? {
-                return Ok(self.member(slot, description, took_over));
+        for participant in 0..self.m.layout.participants {
+            if let Some(took_over) = self.claim(participant, &description)? {
+                return Ok(self.member(participant, description, took_over));
             }
         }
         Err(Error::Full)
     }
 
-    /// Claims slot `slot` for this process, as [`join`](Self::join) does;
+    /// Claims participant `participant` for this process, as
+    /// [`join`](Self::join) does;
     /// [`Error::Full`] if someone holds it.
     ///
     /// # Panics
     ///
-    /// If `slot` is not below the file's participants.
+    /// If `participant` is not below the file's participants.
     #[track_caller]
-    pub fn join_slot(&self, slot: usize) -> Result<Member<'_, T, D, B>, Error> {
+    pub fn join_as(&self, participant: usize) -> Result<Member<'_, T, D, B>, Error> {
         assert!(
-            slot < self.m.layout.participants,
-            "doorway shm: slot {slot} of a file with {} participants",
+            participant < self.m.layout.participants,
+            "doorway shm: participant {participant} of a file with {} participants",
             self.m.layout.participants
         );
         let description = Description::reopen(&self.path, &self.m.file)?;
-        match self.claim(slot, &description)? {
-            Some(took_over) => Ok(self.member(slot, description, took_over)),
+        match self.claim(participant, &description)? {
+            Some(took_over) => Ok(self.member(participant, description, took_over)),
             None => Err(Error::Full),
         }
     }
 
-    /// Claims `slot` through `description`: `None` if someone holds it,
+    /// Claims `participant` through `description`: `None` if someone holds it,
     /// `Some(took_over)` naming the previous owner if it had stopped.
-    fn claim(&self, slot: usize, description: &Description) -> Result<Option<Option<u32>>, Error> {
-        let slots = self.m.slots();
+    fn claim(
+        &self,
+        participant: usize,
+        description: &Description,
+    ) -> Result<Option<Option<u32>>, Error> {
+        let claims = self.m.claims();
         let custody = Bytes {
             m: &self.m,
             description,
         };
         let claimed = unstoppable(robust::claim(
-            &slots,
+            &claims,
             &custody,
-            slot,
+            participant,
             this_process(),
             &mut Unbounded,
         ))?;
@@ -492,13 +386,13 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
 
     fn member(
         &self,
-        slot: usize,
+        participant: usize,
         description: Description,
         took_over: Option<u32>,
     ) -> Member<'_, T, D, B> {
         Member {
             file: self,
-            slot,
+            participant,
             owner: this_process(),
             description: Some(description),
             born: Born::now(),
@@ -558,33 +452,33 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
         Ok(entries)
     }
 
-    /// What every slot's claim word says, with whether someone holds each
-    /// owned slot (asked of the kernel, without taking anything).
-    pub fn slots(&self) -> Vec<SlotState> {
-        let slots = self.m.slots();
+    /// What every participant's claim word says, with whether someone holds
+    /// each owned one (asked of the kernel, without taking anything).
+    pub fn participants(&self) -> Vec<ParticipantState> {
+        let claims = self.m.claims();
         (0..self.m.layout.participants)
             .map(|i| {
                 // Relaxed: a report; custody is asked of the kernel below.
-                match slots.claim_word(i).load(Relaxed) {
-                    FREE => SlotState::Free,
-                    word => SlotState::Owned {
+                match claims.claim_word(i).load(Relaxed) {
+                    FREE => ParticipantState::Free,
+                    word => ParticipantState::Owned {
                         pid: word as u32,
                         // No answer is reported as held: never as dead
                         // without the kernel's word.
-                        alive: custody::is_held(&self.m.file, self.slot_byte(i)).unwrap_or(true),
+                        alive: custody::is_held(&self.m.file, self.claim_byte(i)).unwrap_or(true),
                     },
                 }
             })
             .collect()
     }
 
-    fn slot_byte(&self, i: usize) -> u64 {
-        slot_byte(self.m.regions.slots, SLOT_BYTES, i)
+    fn claim_byte(&self, i: usize) -> u64 {
+        claim_byte(self.m.regions.claims, CLAIM_BYTES, i)
     }
 
-    /// Clears the registers of every slot whose owner has stopped (died,
-    /// exited or exec'd while owning it) and frees those slots; returns how
-    /// many. (Waiters in the bakery do this by themselves for the slots in
+    /// Clears the registers of every participant whose owner has stopped
+    /// (died, exited or exec'd while owning it) and frees them; returns how
+    /// many. (Waiters in the bakery do this by themselves for those in
     /// their way; a supervisor may do it eagerly.)
     ///
     /// # Errors
@@ -596,13 +490,13 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
             m: &self.m,
             description: &description,
         };
-        let slots = self.m.slots();
+        let claims = self.m.claims();
         Ok((0..self.m.layout.participants)
-            // Relaxed: a hint of which slots to ask about; custody decides.
-            .filter(|&i| slots.claim_word(i).load(Relaxed) != FREE)
+            // Relaxed: a hint of which participants to ask about; custody decides.
+            .filter(|&i| claims.claim_word(i).load(Relaxed) != FREE)
             .filter(|&i| {
                 let done =
-                    robust::recover_if_dead(&slots, &custody, i, this_process(), &mut Unbounded);
+                    robust::recover_if_dead(&claims, &custody, i, this_process(), &mut Unbounded);
                 unstoppable(done)
             })
             .count())
@@ -619,7 +513,7 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
 
     /// Whether some participant holds the bakery or is on its way in.
     pub fn is_locked(&self) -> bool {
-        robust::is_locked(&self.m.slots())
+        robust::is_locked(&self.m.claims())
     }
 }
 
@@ -661,21 +555,21 @@ fn check_types(file: &Layout, mine: &Layout) -> Result<(), Error> {
     }
 }
 
-/// A participant slot this process owns in a [`Shared`] file: proposer,
-/// replica and bakery participant `slot()`.
+/// A participant this process owns in a [`Shared`] file: proposer, replica
+/// and bakery participant [`participant()`](Self::participant).
 ///
-/// It holds its slot through a byte lock on an open file description of its
+/// It holds its participant through a byte lock on an open file description of its
 /// own, which the kernel gives back when the process exits, is killed or
-/// execs: then the slot is recovered by whoever needs it. Dropping the member
-/// gives the slot back (unless it still holds a ticket, when the slot stays
+/// execs: then the participant is recovered by whoever needs it. Dropping the
+/// member gives it back (unless it still holds a ticket, when it stays
 /// held until the process ends). A member belongs to the process that
 /// joined: used in a forked child it panics, and dropped there it leaves
-/// the parent's slot alone (see the [module documentation](super)).
+/// the parent's participant alone (see the [module documentation](super)).
 pub struct Member<'f, T, D = (), B = NativeBlock> {
     file: &'f Shared<T, D, B>,
-    slot: usize,
+    participant: usize,
     owner: Owner,
-    /// Holds the slot's byte lock (and asks for others'); taken only by
+    /// Holds the participant's byte lock (and asks for others'); taken only by
     /// `drop`.
     description: Option<Description>,
     born: Born,
@@ -685,13 +579,13 @@ pub struct Member<'f, T, D = (), B = NativeBlock> {
 }
 
 impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
-    /// The slot's index: this member's proposer, replica and participant
+    /// This member's participant number: its proposer, replica and bakery
     /// number.
-    pub fn slot(&self) -> usize {
-        self.slot
+    pub fn participant(&self) -> usize {
+        self.participant
     }
 
-    /// The process whose slot this member took over after it stopped (died,
+    /// The process whose participant this member took over after it stopped (died,
     /// exited or exec'd owning it), by the pid it had in its own namespace,
     /// if it did.
     pub fn took_over_from(&self) -> Option<u32> {
@@ -704,15 +598,15 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
     }
 
     fn seed(&self, at: usize) -> usize {
-        (self.owner as usize) ^ (at << 8) ^ self.slot
+        (self.owner as usize) ^ (at << 8) ^ self.participant
     }
 
     /// Proposes `value` in the register and returns the decided value, which
     /// may be another participant's. Lock-free: no stopped or killed process
     /// can hold it up.
     ///
-    /// A slot proposes once per register: if this slot's input is already
-    /// in the register (an earlier call, or the slot's previous owner, which
+    /// A participant proposes once per register: if its input is already
+    /// in the register (an earlier call, or the participant's previous owner, which
     /// died), this call goes on with that input, not `value`.
     ///
     /// # Errors
@@ -728,7 +622,7 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
         self.born.assert_here();
         let seed = self.seed(0);
         FileRegister::<T, B>::new(&self.file.m, 0)
-            .propose(self.slot, value, seed)
+            .propose(self.participant, value, seed)
             .map(|(_, decided)| decided)
     }
 
@@ -755,15 +649,15 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
                 return Err(Error::LogFull);
             }
             let register = FileRegister::<T, B>::new(&self.file.m, slot + 1);
-            // An input already here is this slot's previous owner's command
+            // An input already here is this participant's previous owner's command
             // (or this member's, from a call that failed): the register goes
             // on with it.
-            let before = register.own_input(self.slot)?;
-            let (winner, _) = register.propose(self.slot, command, self.seed(slot + 1))?;
+            let before = register.own_input(self.participant)?;
+            let (winner, _) = register.propose(self.participant, command, self.seed(slot + 1))?;
             self.next = Some(slot + 1);
             let ours =
                 before.is_none_or(|b| bytemuck::bytes_of(&b) == bytemuck::bytes_of(&command));
-            if winner == self.slot && ours {
+            if winner == self.participant && ours {
                 return Ok(slot);
             }
             slot += 1;
@@ -773,7 +667,7 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
     /// Proposes `value` in log slot `slot` alone, as in a register of its
     /// own, and returns the value decided there (for logs whose slots are
     /// rounds: terms of office, epochs). Like [`propose`](Self::propose), it
-    /// goes on with this slot's input if one is already there.
+    /// goes on with this participant's input if one is already there.
     ///
     /// [`Shared::log_len`] counts the decided prefix; keep it one by
     /// proposing in a slot only once the slot before it is decided (for
@@ -795,12 +689,12 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
         }
         let seed = self.seed(slot + 1);
         FileRegister::<T, B>::new(&self.file.m, slot + 1)
-            .propose(self.slot, value, seed)
+            .propose(self.participant, value, seed)
             .map(|(_, decided)| decided)
     }
 
     /// Acquires the bakery, waiting as long as it takes; while it waits it
-    /// clears the registers of participants in its way whose slot the
+    /// clears the registers of participants in its way whose byte lock the
     /// kernel says nobody holds any more (see the [module
     /// documentation](super)). A live holder, even a stopped one, is waited
     /// for.
@@ -811,11 +705,11 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
     #[track_caller]
     pub fn lock(&mut self) -> Guard<'_, 'f, T, D, B> {
         self.born.assert_here();
-        let slots = self.file.m.slots();
+        let claims = self.file.m.claims();
         let owner_died = unstoppable(robust::lock(
-            &slots,
+            &claims,
             &self.custody(),
-            self.slot,
+            self.participant,
             self.owner,
             &mut Unbounded,
         ));
@@ -842,7 +736,7 @@ impl<T, D, B> Member<'_, T, D, B> {
 impl<T, D, B> Drop for Member<'_, T, D, B> {
     fn drop(&mut self) {
         if !self.born.is_here() {
-            // A forked child: the slot is the parent's. Closing this copy of
+            // A forked child: the participant is the parent's. Closing this copy of
             // the description leaves the parent's lock in place.
             return;
         }
@@ -852,16 +746,16 @@ impl<T, D, B> Drop for Member<'_, T, D, B> {
             // custodian clears it by the recovery rule.
             return;
         }
-        let slots = self.file.m.slots();
-        let i = self.slot;
+        let claims = self.file.m.claims();
+        let i = self.participant;
         // Relaxed: this member's own registers, last written by this thread.
-        let quiet = slots.number(i).load(Relaxed) == 0
-            && slots.choosing(i).load(Relaxed) == 0
-            && slots.inside(i).load(Relaxed) == 0;
+        let quiet = claims.number(i).load(Relaxed) == 0
+            && claims.choosing(i).load(Relaxed) == 0
+            && claims.inside(i).load(Relaxed) == 0;
         if quiet {
-            robust::release(&slots, &self.custody(), i, self.owner);
+            robust::release(&claims, &self.custody(), i, self.owner);
         } else {
-            // Still holding a ticket (a guard was leaked): keep the slot
+            // Still holding a ticket (a guard was leaked): keep the participant
             // held until the process ends, when it is recovered as a death.
             core::mem::forget(self.description.take());
         }
@@ -871,7 +765,7 @@ impl<T, D, B> Drop for Member<'_, T, D, B> {
 impl<T, D, B> core::fmt::Debug for Member<'_, T, D, B> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Member")
-            .field("slot", &self.slot)
+            .field("participant", &self.participant)
             .field("took_over_from", &self.took_over)
             .finish_non_exhaustive()
     }
@@ -904,7 +798,7 @@ impl<T, D: Pod, B> Guard<'_, '_, T, D, B> {
     #[track_caller]
     pub fn mark_consistent(&mut self) {
         self.member.born.assert_here();
-        robust::consistent(&self.member.file.m.slots());
+        robust::consistent(&self.member.file.m.claims());
         self.owner_died = false;
     }
 
@@ -940,15 +834,15 @@ impl<T, D, B> Drop for Guard<'_, '_, T, D, B> {
             // still inside. Releasing it here would let a third process in.
             return;
         }
-        let slots = self.member.file.m.slots();
+        let claims = self.member.file.m.claims();
         if std::thread::panicking() {
             // A holder that unwinds may leave half-written data, as a dead
             // one does: the next holder is told. Relaxed: published by the
             // unlock's `Release` exit right after.
-            slots.owner_died().store(1, Relaxed);
+            claims.owner_died().store(1, Relaxed);
         }
-        let (slot, owner) = (self.member.slot, self.member.owner);
-        unstoppable(robust::unlock(&slots, slot, owner, &mut Unbounded));
+        let (me, owner) = (self.member.participant, self.member.owner);
+        unstoppable(robust::unlock(&claims, me, owner, &mut Unbounded));
     }
 }
 

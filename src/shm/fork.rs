@@ -2,16 +2,16 @@
 //!
 //! A forked child is a copy of its parent: it has the parent's [`Member`]s
 //! and [`Guard`]s in its memory and shares the parent's open file
-//! descriptions, and so the byte locks that hold the parent's slots (see
+//! descriptions, and so the byte locks that hold the parent's participants (see
 //! [`custody`](super::custody)). If the child acted through them it would be
-//! a second process in the parent's slot: writing the parent's Paxos block,
+//! a second process in the parent's participant: writing the parent's Paxos block,
 //! or releasing the bakery while the parent is inside. So every handle
 //! remembers the *generation* of the process that made it, and refuses to act
 //! in another:
 //!
 //! - a [`Member`] or [`Guard`] method called in a forked child panics with a
 //!   message naming fork (the child must open the file and join again);
-//! - dropping one in a child does nothing to the file: the slot and the lock
+//! - dropping one in a child does nothing to the file: the participant and the lock
 //!   stay the parent's.
 //!
 //! The generation is a counter that a `pthread_atfork` child handler, set
@@ -21,7 +21,7 @@
 //! detected; one that calls `exec` at once (`std::process::Command`) never
 //! runs doorway's code.
 //!
-//! While a child lives it holds the descriptions it inherited, so a slot its
+//! While a child lives it holds the descriptions it inherited, so a participant its
 //! parent owned stays held (alive, to everyone) until the child exits or
 //! execs, even if the parent has died: as with `flock`, whose locks are also
 //! shared with children.
@@ -92,6 +92,6 @@ impl Born {
 fn forked() -> ! {
     panic!(
         "doorway shm: a Member or Guard used in a forked child; it belongs to the parent \
-         process (the child shares its slot): open the file and join again in the child"
+         process (the child shares its participant): open the file and join again in the child"
     )
 }

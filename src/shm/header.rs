@@ -11,7 +11,7 @@
 //! 8   version       2
 //! 12  byte order    0x0102_0304 as written by the creating machine
 //! 16  header bytes  128
-//! 20  participants  1 ..= 255 (slots; proposers; bakery participants)
+//! 20  participants  1 ..= 255 (members; proposers; bakery participants)
 //! 24  block kind    1: one 64-bit word per block, 2: a 32-bit latch
 //! 28  value size    bytes of T (register and log values)
 //! 32  value align   alignment of T
@@ -27,9 +27,9 @@
 //!
 //! ```text
 //! header     128 bytes
-//! slots      one 64-byte line per participant: claim word (u64: 0 free,
+//! claims     one 64-byte line per participant: claim word (u64: 0 free,
 //!            else the owner's pid), 8 reserved bytes, inside (u32); the
-//!            line's first byte is also the slot's byte lock (`custody`)
+//!            line's first byte is also the participant's byte lock (`custody`)
 //! bakery     owner_died (u32) in a line of its own; number[P] (u32);
 //!            choosing[P] (u8)
 //! data       D, as 32-bit words
@@ -74,7 +74,7 @@ const fn block_bytes(kind: u32) -> Option<u64> {
 /// What a file holds: checked against the types a process opens it with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layout {
-    /// Participant slots (proposers, replicas, bakery participants).
+    /// Participants (members, proposers, replicas, bakery participants).
     pub participants: usize,
     /// 1: word blocks, 2: latch blocks.
     pub block_kind: u32,
@@ -93,7 +93,7 @@ pub struct Layout {
 /// Byte offsets of every region, computed from a checked [`Layout`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Regions {
-    pub(crate) slots: usize,
+    pub(crate) claims: usize,
     pub(crate) owner_died: usize,
     pub(crate) numbers: usize,
     pub(crate) choosing: usize,
@@ -113,8 +113,8 @@ pub(crate) struct Regions {
     pub(crate) total: usize,
 }
 
-/// Bytes of one slot line: claim word, 8 reserved bytes, inside.
-pub(crate) const SLOT_BYTES: usize = 64;
+/// Bytes of one claim line: claim word, 8 reserved bytes, inside.
+pub(crate) const CLAIM_BYTES: usize = 64;
 
 fn round_up(x: u64, to: u64) -> Option<u64> {
     x.checked_add(to - 1).map(|x| x / to * to)
@@ -149,8 +149,8 @@ impl Layout {
         let p = self.participants as u64;
         let fits = |x: Option<u64>| x.filter(|&x| x <= MAX_FILE_BYTES);
         let compute = || -> Option<Regions> {
-            let slots = HEADER_BYTES as u64;
-            let owner_died = fits(round_up(slots + p * SLOT_BYTES as u64, LINE))?;
+            let claims = HEADER_BYTES as u64;
+            let owner_died = fits(round_up(claims + p * CLAIM_BYTES as u64, LINE))?;
             let numbers = owner_died + LINE;
             let choosing = fits(round_up(numbers + 4 * p, LINE))?;
             let data = fits(round_up(choosing + p, LINE))?;
@@ -164,7 +164,7 @@ impl Layout {
             let total = fits(registers.checked_add(count.checked_mul(register_bytes)?))?;
             let us = |x: u64| usize::try_from(x).ok();
             Some(Regions {
-                slots: us(slots)?,
+                claims: us(claims)?,
                 owner_died: us(owner_died)?,
                 numbers: us(numbers)?,
                 choosing: us(choosing)?,
@@ -301,7 +301,7 @@ mod tests {
     #[test]
     fn regions_are_in_order_and_in_bounds() {
         let r = layout().regions().unwrap();
-        assert!(r.slots == HEADER_BYTES && r.owner_died >= r.slots + 3 * SLOT_BYTES);
+        assert!(r.claims == HEADER_BYTES && r.owner_died >= r.claims + 3 * CLAIM_BYTES);
         assert!(r.numbers < r.choosing && r.choosing < r.data && r.data < r.registers);
         assert!(r.decision >= 3 * 8 && r.inputs + 3 * r.input_bytes <= r.register_bytes);
         assert_eq!(r.total, r.registers + 6 * r.register_bytes);

@@ -7,7 +7,7 @@
 //! processes of one machine, and the code that runs over it is the code the
 //! loom models check: the register's attempt over a storage trait, the
 //! bakery's functions over its `Registers`, and the recovery protocol of
-//! `robust` over its slots and its custody.
+//! `robust` over its claim words and its custody.
 //!
 //! ```
 //! use doorway::shm::{Options, Shared};
@@ -16,9 +16,9 @@
 //! std::fs::create_dir_all(&dir)?;
 //! let path = dir.join("example.doorway");
 //!
-//! // Three participant slots, a register and a log of u64, a bakery over a u64.
+//! // Three participants, a register and a log of u64, a bakery over a u64.
 //! let file = Shared::<u64, u64>::create(&path, &Options::new(3).log_capacity(8))?;
-//! let mut me = file.join()?; // claims a free slot for this process
+//! let mut me = file.join()?; // claims a free participant for this process
 //! assert_eq!(me.propose(7)?, 7); // alone, it decides its own value
 //! assert_eq!(me.append(40)?, 0); // first slot of the log
 //! {
@@ -76,23 +76,23 @@
 //!   kernel's rule for shared file mappings); such a process runs as the
 //!   same user (the file is `0o600`) and could as well kill them. Open
 //!   checks the length; [`Shared::check`] checks it again, and a
-//!   [`Member`] dropped after a truncation gives its slot up without
+//!   [`Member`] dropped after a truncation gives its participant up without
 //!   touching the mapping.
 //!
 //! # Who is alive: the kernel's word
 //!
-//! A process owns a participant slot by holding an open-file-description
-//! lock (`F_OFD_SETLK`) on one byte of the file, the slot's, for as long as
+//! A process owns a participant by holding an open-file-description lock
+//! (`F_OFD_SETLK`) on one byte of the file, the participant's, for as long as
 //! it owns it, on a descriptor of its own opened `O_CLOEXEC`. The kernel
 //! gives the lock back when the process lets go, exits, is killed or execs,
 //! and only then; another process learns of a death only by being granted
-//! that byte without waiting, and the grant makes it the slot's only
+//! that byte without waiting, and the grant makes it the participant's only
 //! custodian while it clears the registers. Nothing reads `/proc`, a pid, a
 //! start time, a boot id or a clock, so pid and time namespaces, `hidepid`,
 //! running out of descriptors after joining, and a holder whose main thread
 //! has exited change nothing: a live process, stopped or not, is never
 //! judged dead. Lock and unlock make no system call; a waiter asks the
-//! kernel about the slots in its way only after waiting a while.
+//! kernel about the participants in its way only after waiting a while.
 //!
 //! Other systems have no such locks: there [`Shared::create`] and
 //! [`Shared::open`] return [`Error::Unsupported`].
@@ -101,26 +101,26 @@
 //!
 //! - **Paxos**: a process killed at any instant never blocks the others, and
 //!   agreement holds: a proposer's block is written only by its owner, and
-//!   its state is in the file. A process that claims the slot of a dead one
+//!   its state is in the file. A process that claims the participant of a dead one
 //!   goes on with that one's proposals (Disk Paxos's recovery): its ballots
 //!   start above the dead one's promise, and an input the dead one already
 //!   wrote stays (a value others may have adopted is never overwritten).
 //! - **Bakery**: a process that dies holding or waiting leaves its ticket
 //!   (or `choosing`) behind; a waiter that waits long asks the kernel for
-//!   the byte of each slot in its way, and clears the registers of those it
+//!   the byte of each participant in its way, and clears the registers of those it
 //!   is granted by the recovery rule; the next holder learns from
 //!   [`Guard::owner_died`] that a previous holder died in the critical
 //!   section (as a robust pthread mutex returns `EOWNERDEAD`), until a
 //!   holder calls [`Guard::mark_consistent`]. A holder that unwinds from a
 //!   panic raises the same flag.
-//! - **exec**: the slot's descriptor closes, so a process that execs leaves
-//!   its slots as a death does (a robust pthread mutex is released at exec
+//! - **exec**: the member's descriptor closes, so a process that execs leaves
+//!   its participants as a death does (a robust pthread mutex is released at exec
 //!   too); the new program is not a participant.
 //! - **fork**: a child shares its parent's descriptors and so holds the
-//!   parent's slots with it, but a [`Member`] or [`Guard`] refuses to act in
+//!   parent's participants with it, but a [`Member`] or [`Guard`] refuses to act in
 //!   the child (it panics, naming fork) and its drop there leaves the file
-//!   alone; the child opens the file and joins for a slot of its own. While
-//!   the child lives, its parent's slots stay held, even past the parent's
+//!   alone; the child opens the file and joins for a participant of its own.
+//!   While the child lives, its parent's participants stay held, even past the parent's
 //!   death, as `flock` locks do.
 //! - **Stopped** (`SIGSTOP`, a debugger): a stopped process is alive. A
 //!   stopped holder blocks the bakery, and so does a stopped waiter that is
@@ -128,7 +128,7 @@
 //!   robust mutex or `flock` would let another waiter in, which is the
 //!   fairness they do not promise). The Paxos register and log go on
 //!   deciding.
-//! - **Slots**: a slot whose owner died is claimed again only after its
+//! - **Participants**: one whose owner died is claimed again only after its
 //!   registers are cleared, by one custodian at a time (see the recovery
 //!   protocol in the crate's `robust` module, whose loom models check
 //!   exactly this code).
@@ -137,11 +137,12 @@ mod custody;
 mod file;
 mod fork;
 mod header;
+mod mapping;
 mod opening;
 mod register;
 
 pub use bytemuck::{Pod, Zeroable};
-pub use file::{Guard, Member, Options, Shared, SlotState};
+pub use file::{Guard, Member, Options, ParticipantState, Shared};
 pub use header::{
     HEADER_BYTES, Layout, MAX_FILE_BYTES, MAX_LOG_CAPACITY, MAX_PARTICIPANTS, MAX_VALUE_BYTES,
     VERSION,
@@ -187,7 +188,7 @@ pub enum Error {
     /// The file is not one this process should trust: not a regular file,
     /// a symlink, or owned by another user.
     Insecure(&'static str),
-    /// Every participant slot has a live owner.
+    /// Every participant has a live owner.
     Full,
     /// The file holds words no honest participant writes.
     Corrupt {
@@ -228,7 +229,9 @@ impl fmt::Display for Error {
                 "doorway shared file is {found} bytes long, expected {expected} (truncated or resized)"
             ),
             Error::Insecure(why) => write!(f, "doorway shared file refused: {why}"),
-            Error::Full => f.write_str("every slot of the doorway shared file has a live owner"),
+            Error::Full => {
+                f.write_str("every participant of the doorway shared file has a live owner")
+            }
             Error::Corrupt { what, at } => write!(
                 f,
                 "doorway shared file is corrupt: a {what} at {at} holds words no participant writes"
@@ -256,8 +259,8 @@ impl From<io::Error> for Error {
 }
 
 /// Test hooks for doorway's own fuzz tests: the checked decodings, callable
-/// on any words (`--cfg doorway_mutants` only).
-#[cfg(doorway_mutants)]
+/// on any words (feature `__test_hooks` only).
+#[cfg(hooks)]
 #[doc(hidden)]
 pub mod decode {
     /// [`Block::checked_from_fields`](crate::paxos::ballot::Block): the

@@ -30,7 +30,7 @@
 //! the `Acquire` load of the block or decision that named them.
 
 use super::Error;
-use super::file::Mapped;
+use super::mapping::Mapped;
 use crate::paxos::ballot::{Ballot, Block, MAX_PROPOSERS};
 use crate::paxos::block::BlockCell;
 use crate::paxos::register::{Campaign, Disk, READ_DECISION};
@@ -150,7 +150,7 @@ impl<'m, T: Pod, B: BlockCell> FileRegister<'m, T, B> {
     }
 
     /// Proposer `me`'s input as written, if it was (for a replica that must
-    /// tell its own command from the one an earlier owner of its slot left).
+    /// tell its own command from the one an earlier owner of its participant left).
     pub(crate) fn own_input(&self, me: usize) -> Result<Option<T>, Error> {
         if self.input_written(me)? {
             self.input(me).map(Some)
@@ -160,7 +160,7 @@ impl<'m, T: Pod, B: BlockCell> FileRegister<'m, T, B> {
     }
 
     /// Proposes `value` as proposer `me` until the register decides, going on
-    /// from whatever an earlier owner of `me`'s slot left: its block (the
+    /// from whatever an earlier owner of participant `me` left: its block (the
     /// next ballot is above its promise) and its input, if written (which is
     /// then proposed instead of `value`). Returns the winner and its value.
     pub(crate) fn propose(&self, me: usize, value: T, seed: usize) -> Result<(usize, T), Error> {

@@ -22,11 +22,11 @@ impl core::fmt::Display for FenceSite {
 /// Issues the memory fence named `site`.
 #[inline(always)]
 pub(crate) fn fence(order: Ordering, site: FenceSite) {
-    #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+    #[cfg(mutants)]
     let Some(order) = super::mutation::fence_order(site, order) else {
         return;
     };
-    #[cfg(not(all(doorway_mutants, any(loom, miri), feature = "std")))]
+    #[cfg(not(mutants))]
     let _ = site;
     #[cfg(loom)]
     loom::sync::atomic::fence(order);

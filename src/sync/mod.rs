@@ -18,16 +18,16 @@
 //!
 //! # Test hooks
 //!
-//! Doorway's own CI builds with `--cfg doorway_mutants` (the repository's
-//! `.cargo/config.toml` sets it; a crate that depends on doorway never reads
-//! that file). The cfg exposes test hooks in [`crate::__private`]; the switches
+//! Doorway's own tests, models and benches enable the private feature
+//! `__test_hooks` (a crate that depends on doorway never does), which exposes
+//! test hooks in [`crate::__private`]; the switches
 //! that change behaviour at run time (a weakened fence, a deliberate flaw, a
 //! cap on spin-waits) exist only when the build is also a loom or Miri build.
 //! A user's `--cfg loom` build has none of them.
 
 mod atomics;
 mod fences;
-#[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+#[cfg(mutants)]
 pub mod mutation;
 mod orderings;
 mod wait;
@@ -36,10 +36,10 @@ pub(crate) use atomics::*;
 pub use fences::FenceSite;
 pub(crate) use fences::fence;
 pub use orderings::Access;
-#[cfg(all(doorway_mutants, feature = "std"))]
+#[cfg(hooks)]
 pub use orderings::Why;
-#[cfg(all(doorway_mutants, loom))]
+#[cfg(loom_hooks)]
 pub use wait::spin_cap;
-#[cfg(all(doorway_mutants, feature = "std", not(loom)))]
+#[cfg(os_hooks)]
 pub use wait::uniform_waiting;
 pub(crate) use wait::{Relax, pause};

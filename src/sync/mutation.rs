@@ -1,5 +1,5 @@
 //! Weakening one named fence or ordering at a time, in doorway's own loom and
-//! Miri builds only (`--cfg doorway_mutants`); a user's build has no such
+//! Miri builds only (with the test hooks); a user's build has no such
 //! switch.
 //!
 //! A mutation names its target by the fence's or the access's name, and is

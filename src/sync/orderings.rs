@@ -14,7 +14,7 @@ use super::Ordering;
 /// Why an access has the ordering it has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 // Read by doorway's ordering sweep only.
-#[cfg_attr(not(doorway_mutants), allow(dead_code))]
+#[cfg_attr(not(hooks), allow(dead_code))]
 pub enum Why {
     /// It provides a happens-before edge that some model or Miri test needs:
     /// weakened, that test must fail.
@@ -28,7 +28,7 @@ pub enum Why {
 /// One named atomic access: a load, a store or a read-modify-write.
 #[derive(Clone, Copy, Debug)]
 // The name and the reason are read by doorway's ordering sweep only.
-#[cfg_attr(not(doorway_mutants), allow(dead_code))]
+#[cfg_attr(not(hooks), allow(dead_code))]
 pub struct Access {
     /// `module: what the access is`, unique in the crate.
     pub name: &'static str,
@@ -49,7 +49,7 @@ impl Access {
     }
 
     /// An access whose ordering no test can see fail, for the reason given.
-    #[cfg_attr(not(doorway_mutants), allow(dead_code))]
+    #[cfg_attr(not(hooks), allow(dead_code))]
     pub const fn redundant(name: &'static str, order: Ordering, because: &'static str) -> Self {
         Self {
             name,
@@ -62,21 +62,21 @@ impl Access {
     /// test has weakened this access.
     #[inline(always)]
     pub(crate) fn order(self) -> Ordering {
-        #[cfg(all(doorway_mutants, any(loom, miri), feature = "std"))]
+        #[cfg(mutants)]
         return super::mutation::access_order(self.name, self.order);
-        #[cfg(not(all(doorway_mutants, any(loom, miri), feature = "std")))]
+        #[cfg(not(mutants))]
         return self.order;
     }
 
     /// The ordering as written in the code.
-    #[cfg_attr(not(doorway_mutants), allow(dead_code))]
+    #[cfg_attr(not(hooks), allow(dead_code))]
     pub const fn declared(self) -> Ordering {
         self.order
     }
 
     /// The ordering one step weaker, as the sweep tries it; `None` for
     /// `Relaxed`.
-    #[cfg_attr(not(doorway_mutants), allow(dead_code))]
+    #[cfg_attr(not(hooks), allow(dead_code))]
     pub const fn weaker(self) -> Option<Ordering> {
         match self.order {
             Ordering::SeqCst => Some(Ordering::AcqRel),

@@ -26,7 +26,7 @@
 //!
 //! Under loom every turn yields to the model's scheduler, which is how loom
 //! learns that the thread cannot progress alone. In doorway's own models
-//! (`--cfg doorway_mutants`) a wait that takes more than a model's cap
+//! (with the test hooks) a wait that takes more than a model's cap
 //! ([`spin_cap`]) is cut short with `loom::skip_branch`: loom stops exploring
 //! alternatives from that point and runs the execution to its end, so long
 //! waits with three threads cannot exhaust the model's branch budget. A user's
@@ -48,7 +48,7 @@ pub(crate) struct Relax {
     tight: u32,
     #[cfg(not(loom))]
     backoff: crossbeam_utils::Backoff,
-    #[cfg(all(loom, doorway_mutants))]
+    #[cfg(loom_hooks)]
     turns: usize,
     /// Whether the waiter has learned it is next in line.
     #[cfg(not(loom))]
@@ -63,7 +63,7 @@ impl Relax {
             tight: 0,
             #[cfg(not(loom))]
             backoff: crossbeam_utils::Backoff::new(),
-            #[cfg(all(loom, doorway_mutants))]
+            #[cfg(loom_hooks)]
             turns: 0,
             #[cfg(not(loom))]
             next: false,
@@ -77,7 +77,7 @@ impl Relax {
     /// at all under loom, where every turn yields anyway.
     #[inline(always)]
     pub(crate) fn relax_in_line(&mut self, is_next: impl FnOnce() -> bool) {
-        #[cfg(all(doorway_mutants, feature = "std", not(loom)))]
+        #[cfg(os_hooks)]
         if uniform_waiting::on() {
             self.relax();
             return;
@@ -109,7 +109,7 @@ impl Relax {
         self.backoff.snooze();
         #[cfg(all(not(loom), not(feature = "std")))]
         self.backoff.spin();
-        #[cfg(all(loom, doorway_mutants))]
+        #[cfg(loom_hooks)]
         {
             self.turns += 1;
             if self.turns == spin_cap::cap() {
@@ -152,7 +152,7 @@ pub(crate) fn pause(spins: u32, yield_thread: bool) {
 /// Doorway's own benches only: every waiter waits as one that does not know
 /// its place in line (64 tight looks, then backoff), the policy before
 /// [`Relax::relax_in_line`], so that one run can measure both.
-#[cfg(all(doorway_mutants, feature = "std", not(loom)))]
+#[cfg(os_hooks)]
 pub mod uniform_waiting {
     use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
@@ -171,7 +171,7 @@ pub mod uniform_waiting {
 
 /// The cap on spin-waits in doorway's own loom models, and how many waits it
 /// cut short.
-#[cfg(all(loom, doorway_mutants))]
+#[cfg(loom_hooks)]
 pub mod spin_cap {
     use std::cell::Cell;
 

@@ -10,7 +10,10 @@
 //! [`lineup`].
 
 use crate::locks::Visit;
-use doorway::{Bakery, FastBakery, FifoLock, PerCore, Peterson, RawLock, Ticket, Tournament};
+use doorway::{
+    FifoLock, RawLock, bakery::Bakery, fastbakery::FastBakery, percore::PerCore,
+    peterson::Peterson, ticket::Ticket, tournament::Tournament,
+};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A lock, for the duration of one run.

@@ -7,7 +7,7 @@
 //! field that must move with the first, and a buggy statistics counter kept
 //! beside the lock, which the models must catch.
 
-use doorway::{Bakery, Lock};
+use doorway::{Lock, bakery::Bakery};
 
 #[cfg(loom)]
 use loom::cell::UnsafeCell;
