@@ -6,13 +6,13 @@
 //! - **Scheduler-switch floor**: two threads pinned to one core hand a turn
 //!   back and forth, each calling `yield_now` until the turn is its own; the
 //!   time per handoff.
-//! - **Each FIFO lock**, with an empty critical section, twice: waiting in
-//!   proportion to the line (a waiter that is not next yields its core at
-//!   once) and, through a test hook, the policy it replaced (every waiter
-//!   takes 64 tight looks and crossbeam's backoff before it yields). Time per
-//!   acquisition and the per-thread max/min of acquisitions.
-//! - **Two threads, one per core**: the same locks' handoff, both policies
-//!   (a waiter there is always next, so the two must match).
+//! - **Each FIFO lock**, with an empty critical section, twice: the policy
+//!   of today (a waiter that is not next yields its core at once, and any
+//!   waiter that has waited 50 µs sleeps until the participant ahead of it
+//!   moves) and, through a test hook, the policy without sleeping (waiters
+//!   yield for as long as they wait). Time per acquisition and the
+//!   per-thread max/min of acquisitions.
+//! - **Two threads, one per core**: the same locks' handoff, both policies.
 //!
 //! Contenders run in short interleaved rounds (this VM's cache-line transfer
 //! cost changes for seconds at a time); each figure is the median of its
@@ -20,7 +20,7 @@
 //!
 //! Run with `cargo bench --bench waiting`.
 
-use doorway::__private::uniform_waiting;
+use doorway::__private::sleeping;
 use doorway::{
     RawLock, bakery::Bakery, fastbakery::FastBakery, percore::PerCore, ticket::Ticket,
     tournament::Tournament,
@@ -54,13 +54,13 @@ fn main() {
     for round in 0..ROUNDS {
         floor.push(switch_floor(cores[0]));
         for (row, contender) in rows.iter_mut().zip(CONTENDERS) {
-            for uniform in [false, true] {
-                uniform_waiting::set(uniform);
+            for asleep in [true, false] {
+                sleeping::set(asleep);
                 let four = (contender.1)(4, cores);
                 let two = (contender.1)(2, cores);
-                row.push(uniform, four, two);
+                row.push(!asleep, four, two);
             }
-            uniform_waiting::set(false);
+            sleeping::set(true);
         }
         if let Some(trip) = line_round_trip(Pool::global()) {
             trips.push(trip.as_nanos() as f64);
@@ -78,10 +78,10 @@ fn main() {
         "4 threads: per acquisition",
         "vs floor",
         "max/min",
-        "before: per acquisition",
-        "before: max/min",
+        "never sleeping: per acquisition",
+        "never sleeping: max/min",
         "2 threads: handoff",
-        "before: handoff",
+        "never sleeping: handoff",
     ]);
     for row in &mut rows {
         table.row(row.cells(floor));
@@ -132,8 +132,8 @@ impl Row {
         }
     }
 
-    fn push(&mut self, uniform: bool, (four, spread): (f64, f64), (two, _): (f64, f64)) {
-        let figures = if uniform {
+    fn push(&mut self, before: bool, (four, spread): (f64, f64), (two, _): (f64, f64)) {
+        let figures = if before {
             &mut self.before
         } else {
             &mut self.now

@@ -93,8 +93,8 @@
 
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{
-    Access, AtomicU8, AtomicU32, FenceSite, Lazy, Ordering::*, Relax, array_of,
-    const_fn_unless_loom, fence, lazy,
+    Access, AtomicU8, AtomicU32, FenceSite, Forever, Lazy, Nap, Ordering::*, Patience, Relax, Turn,
+    WakeWord, WakeWords, array_of, const_fn_unless_loom, fence, lazy,
 };
 use core::fmt;
 
@@ -141,6 +141,13 @@ pub(crate) trait Registers {
     fn number(&self, i: usize) -> &AtomicU32;
     /// The largest ticket handed out (invariant 5).
     fn ticket_limit(&self) -> u32;
+    /// Puts `me` to sleep until participant `on` moves, unless
+    /// `still_blocked` says, after `me` announced it, that it has (see
+    /// [`sleep`](crate::sync::sleep)).
+    fn sleep(&self, me: usize, on: usize, still_blocked: impl FnOnce() -> bool, nap: Nap);
+    /// After a store of `me`'s that may let waiters through: wakes those
+    /// asleep on `me`.
+    fn wake_sleepers_on(&self, me: usize);
 }
 
 /// The registers of a bakery for `N` participants, kept in the lock (or in
@@ -149,6 +156,8 @@ pub(crate) struct BakeryRegisters<const N: usize> {
     choosing: [AtomicU8; N],
     pub(crate) number: [AtomicU32; N],
     ticket_limit: u32,
+    /// Where waiters sleep (nothing without `std`).
+    wake: WakeWords<N>,
     /// Threads that lock without a participant handle take one of these.
     #[cfg(feature = "std")]
     pub(crate) seats: [crate::seats::Seat; N],
@@ -162,6 +171,7 @@ impl<const N: usize> BakeryRegisters<N> {
                 choosing: array_of![AtomicU8::new(0); N],
                 number: array_of![AtomicU32::new(0); N],
                 ticket_limit,
+                wake: array_of![WakeWord::new(); N],
                 #[cfg(feature = "std")]
                 seats: array_of![crate::seats::Seat::new(); N],
             }
@@ -188,6 +198,15 @@ impl<const N: usize> Registers for BakeryRegisters<N> {
     #[inline(always)]
     fn ticket_limit(&self) -> u32 {
         self.ticket_limit
+    }
+
+    fn sleep(&self, me: usize, on: usize, still_blocked: impl FnOnce() -> bool, nap: Nap) {
+        self.wake[me].sleep(on, still_blocked, nap);
+    }
+
+    #[inline(always)]
+    fn wake_sleepers_on(&self, me: usize) {
+        WakeWord::wake_sleepers_on(&self.wake, me);
     }
 }
 
@@ -298,10 +317,12 @@ fn is_choosing<R: Registers + ?Sized>(r: &R, j: usize) -> bool {
     r.choosing(j).load(WAIT_CHOOSING.order()) != 0
 }
 
-/// `number[me] := 0` at exit: the next holder passes on it.
+/// `number[me] := 0` at exit: the next holder passes on it, and is woken if
+/// it sleeps.
 #[inline(always)]
 fn leave<R: Registers + ?Sized>(r: &R, me: usize) {
     r.number(me).store(0, EXIT.order());
+    r.wake_sleepers_on(me);
 }
 
 /// `number[me] := 0` on withdrawal (a failed `try_lock`, a wait given up).
@@ -311,6 +332,7 @@ fn leave<R: Registers + ?Sized>(r: &R, me: usize) {
 #[inline(always)]
 fn withdraw<R: Registers + ?Sized>(r: &R, me: usize) {
     r.number(me).store(0, Relaxed);
+    r.wake_sleepers_on(me);
 }
 
 /// Whether every other participant looks idle: the quiet first look of
@@ -322,48 +344,72 @@ fn looks_free<R: Registers + ?Sized>(r: &R, me: usize) -> bool {
     others(r, me).all(|j| r.number(j).load(Relaxed) == 0 && r.choosing(j).load(Relaxed) == 0)
 }
 
-/// The doorway, waiting at the ticket limit; `None` if `give_up` said so.
+/// The doorway, waiting at the ticket limit; `None` if `patience` ran out.
 #[inline]
 pub(crate) fn doorway<R: Registers + ?Sized>(
     r: &R,
     me: usize,
-    mut give_up: impl FnMut() -> bool,
+    patience: &mut impl Patience,
 ) -> Option<u32> {
     loop {
         if let Some(ticket) = take_ticket(r, me) {
             return Some(ticket);
         }
-        // At the limit: wait until every ticket is below it again.
+        // At the limit: wait until every ticket is below it again. Nobody
+        // wakes this wait (its end is many exits away), so it naps.
         let mut relax = Relax::new();
         while !others(r, me).all(|j| r.number(j).load(Relaxed) < r.ticket_limit()) {
-            if give_up() {
+            if patience.exhausted() {
                 return None;
             }
-            relax.relax();
+            relax.turn_napping();
         }
     }
 }
 
-/// The waiting room; `false` (having withdrawn) if `give_up` said so.
+/// The waiting room; `false` (having withdrawn) if `patience` ran out.
 #[inline]
 pub(crate) fn wait_turn<R: Registers + ?Sized>(
     r: &R,
     me: usize,
     ticket: u32,
-    mut give_up: impl FnMut() -> bool,
+    patience: &mut impl Patience,
 ) -> bool {
     fence(SeqCst, ENTER);
     for j in others(r, me) {
         let mut relax = Relax::new();
-        while is_choosing(r, j) || is_ahead(r, j, me, ticket) {
-            if give_up() {
+        loop {
+            let choosing = is_choosing(r, j);
+            if !choosing && !is_ahead(r, j, me, ticket) {
+                break;
+            }
+            if patience.exhausted() {
                 withdraw(r, me);
                 return false;
             }
-            relax.relax_in_line(|| tickets_ahead(r, me, ticket) <= 1);
+            if choosing {
+                // A doorway ends in a few steps and wakes nobody: nap.
+                relax.turn_napping();
+            } else if relax.turn_in_line(|| tickets_ahead(r, me, ticket) <= 1) == Turn::Sleep {
+                sleep_behind(r, me, ticket, patience.nap());
+            }
         }
     }
     true
+}
+
+/// Puts `me` to sleep until the participant just ahead of it in line moves
+/// (its exit or withdrawal wakes `me`), so that each exit wakes one waiter.
+#[cold]
+fn sleep_behind<R: Registers + ?Sized>(r: &R, me: usize, ticket: u32, nap: Nap) {
+    // Relaxed: only chooses whom to sleep on; the recheck below decides.
+    let just_ahead = others(r, me)
+        .map(|j| (r.number(j).load(Relaxed), j))
+        .filter(|&(theirs, j)| theirs != 0 && (theirs, j) < (ticket, me))
+        .max();
+    if let Some((_, p)) = just_ahead {
+        r.sleep(me, p, || is_ahead(r, p, me, ticket), nap);
+    }
 }
 
 /// How many participants hold a ticket ahead of `(ticket, me)`: a hint for
@@ -420,8 +466,9 @@ pub(crate) fn is_locked<R: Registers + ?Sized>(r: &R) -> bool {
 #[cfg(robust)]
 pub(crate) mod over {
     pub(crate) use super::{Registers, TICKET_LIMIT};
+    use crate::sync::Patience;
 
-    /// The doorway (see [`super`]); `None` if `give_up` said so at the
+    /// The doorway (see [`super`]); `None` if `patience` ran out at the
     /// ticket limit. Unlike `Bakery::lock` it reads nothing to catch
     /// re-entry: registers in a shared file may hold anything, and a caller
     /// that owns its participant by `&mut` cannot re-enter.
@@ -429,20 +476,20 @@ pub(crate) mod over {
     pub(crate) fn doorway<R: Registers + ?Sized>(
         r: &R,
         me: usize,
-        give_up: impl FnMut() -> bool,
+        patience: &mut impl Patience,
     ) -> Option<u32> {
-        super::doorway(r, me, give_up)
+        super::doorway(r, me, patience)
     }
 
-    /// The waiting room; `false`, having withdrawn, if `give_up` said so.
+    /// The waiting room; `false`, having withdrawn, if `patience` ran out.
     #[inline]
     pub(crate) fn wait_turn<R: Registers + ?Sized>(
         r: &R,
         me: usize,
         ticket: u32,
-        give_up: impl FnMut() -> bool,
+        patience: &mut impl Patience,
     ) -> bool {
-        super::wait_turn(r, me, ticket, give_up)
+        super::wait_turn(r, me, ticket, patience)
     }
 
     /// The exit: `number[me] := 0` (without `unlock`'s debug check, which
@@ -472,8 +519,13 @@ unsafe impl<const N: usize> RawLock for Bakery<N> {
     unsafe fn lock(&self, me: usize) {
         let r = self.registers();
         assert_not_holding(r, me);
-        let ticket = doorway(r, me, || false);
-        wait_turn(r, me, ticket.unwrap_or_else(|| unreachable!()), || false);
+        let ticket = doorway(r, me, &mut Forever);
+        wait_turn(
+            r,
+            me,
+            ticket.unwrap_or_else(|| unreachable!()),
+            &mut Forever,
+        );
     }
 
     #[track_caller]
@@ -496,11 +548,18 @@ unsafe impl<const N: usize> RawLock for Bakery<N> {
 unsafe impl<const N: usize> Withdraw for Bakery<N> {
     #[track_caller]
     #[inline]
-    unsafe fn lock_unless(&self, me: usize, mut give_up: impl FnMut() -> bool) -> bool {
+    unsafe fn lock_unless(&self, me: usize, give_up: impl FnMut() -> bool) -> bool {
+        // SAFETY: the caller's contract is `lock_unless`'s.
+        unsafe { self.lock_patiently(me, give_up) }
+    }
+
+    #[track_caller]
+    #[inline]
+    unsafe fn lock_patiently(&self, me: usize, mut patience: impl Patience) -> bool {
         let r = self.registers();
         assert_not_holding(r, me);
-        match doorway(r, me, &mut give_up) {
-            Some(ticket) => wait_turn(r, me, ticket, give_up),
+        match doorway(r, me, &mut patience) {
+            Some(ticket) => wait_turn(r, me, ticket, &mut patience),
             None => false,
         }
     }
@@ -517,12 +576,12 @@ unsafe impl<const N: usize> FifoLock for Bakery<N> {
     unsafe fn doorway(&self, me: usize) -> u32 {
         let r = self.registers();
         assert_not_holding(r, me);
-        doorway(r, me, || false).unwrap_or_else(|| unreachable!())
+        doorway(r, me, &mut Forever).unwrap_or_else(|| unreachable!())
     }
 
     #[inline]
     unsafe fn wait_turn(&self, me: usize, ticket: u32) {
-        wait_turn(self.registers(), me, ticket, || false);
+        wait_turn(self.registers(), me, ticket, &mut Forever);
     }
 }
 

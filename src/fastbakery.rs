@@ -118,8 +118,8 @@
 use crate::bakery::{self, BakeryRegisters};
 use crate::raw::{ConstInit, Participants, RawLock, Withdraw};
 use crate::sync::{
-    Access, AtomicU8, AtomicU32, CachePadded, FenceSite, Lazy, Ordering::*, Relax, array_of,
-    const_fn_unless_loom, fence, lazy,
+    Access, AtomicU8, AtomicU32, CachePadded, FenceSite, Forever, Lazy, Ordering::*, Patience,
+    Relax, Turn, WakeWord, array_of, const_fn_unless_loom, fence, lazy,
 };
 use core::fmt;
 
@@ -252,13 +252,19 @@ struct FastBakeryRegisters<const N: usize> {
     queue: BakeryRegisters<N>,
 }
 
-/// Lamport's fast gate and the slow side's flag, in one cache line.
+/// Lamport's fast gate and the slow side's flag, in one cache line, with the
+/// wake word of a slow side asleep until the gate is free.
 struct Gate<const N: usize> {
     b: [AtomicU8; N],
     x: AtomicU32,
     y: AtomicU32,
     s: AtomicU8,
+    slow_asleep: WakeWord,
 }
+
+/// What the slow side's wake word names: the gate (its owner is whoever
+/// closed it last, and every `Y := 0` wakes the slow side).
+const THE_GATE: usize = 0;
 
 impl<const N: usize> FastBakeryRegisters<N> {
     const_fn_unless_loom! {
@@ -273,6 +279,7 @@ impl<const N: usize> FastBakeryRegisters<N> {
                     x: AtomicU32::new(NOBODY),
                     y: AtomicU32::new(NOBODY),
                     s: AtomicU8::new(0),
+                    slow_asleep: WakeWord::new(),
                 }),
                 queue: BakeryRegisters::new(bakery::TICKET_LIMIT),
             }
@@ -357,6 +364,7 @@ impl<const N: usize> FastBakery<N> {
             // leave it.
             gate.y.store(NOBODY, DEFER.order());
             gate.b[me].store(0, DEFER_B.order());
+            self.wake_the_slow_side();
             return false;
         }
         true
@@ -381,9 +389,10 @@ impl<const N: usize> FastBakery<N> {
             if j != me {
                 let mut relax = Relax::new();
                 // A participant at the gate clears its flag within a few of its
-                // own steps; a holder, at its exit.
+                // own steps; a holder, at its exit. Neither wakes a scanner,
+                // which naps.
                 while b.load(SCAN.order()) != 0 {
-                    relax.relax();
+                    relax.turn_napping();
                 }
             }
         }
@@ -392,37 +401,48 @@ impl<const N: usize> FastBakery<N> {
     }
 
     /// The slow path's arbitration, holding the bakery: raise `S` and wait
-    /// for the gate to be free; `false` (having lowered `S`) if `give_up` said
-    /// so first.
+    /// for the gate to be free (sleeping, past the spin, until a `Y := 0`
+    /// wakes it); `false` (having lowered `S`) if `patience` ran out first.
     #[inline]
-    fn past_the_gate(&self, give_up: &mut impl FnMut() -> bool) -> bool {
+    fn past_the_gate(&self, patience: &mut impl Patience) -> bool {
         let gate = self.gate();
         // Relaxed: ordered before the read of `Y` by `SLOW`.
         gate.s.store(1, Relaxed);
         fence(SeqCst, SLOW);
         let mut relax = Relax::new();
-        while gate.y.load(SLOW_READS_Y.order()) != NOBODY {
-            if give_up() {
+        let gate_is_owned = || gate.y.load(SLOW_READS_Y.order()) != NOBODY;
+        while gate_is_owned() {
+            if patience.exhausted() {
                 // Relaxed: no critical section to release; the `SLOW` fence
                 // before it releases the slow side's earlier steps.
                 gate.s.store(0, Relaxed);
                 return false;
             }
-            relax.relax();
+            if relax.turn() == Turn::Sleep {
+                gate.slow_asleep
+                    .sleep(THE_GATE, gate_is_owned, patience.nap());
+            }
         }
         true
     }
 
+    /// After a `Y := 0`: wakes the slow side if it sleeps until the gate is
+    /// free.
+    #[inline(always)]
+    fn wake_the_slow_side(&self) {
+        WakeWord::wake_sleepers_on(core::slice::from_ref(&self.gate().slow_asleep), THE_GATE);
+    }
+
     /// The slow path: the bakery, then the arbitration with the gate; `None`
-    /// if `give_up` said so (having left the bakery).
+    /// if `patience` ran out (having left the bakery).
     #[inline]
-    fn slow_path(&self, me: usize, mut give_up: impl FnMut() -> bool) -> Option<Path> {
+    fn slow_path(&self, me: usize, patience: &mut impl Patience) -> Option<Path> {
         let queue = &self.registers().queue;
-        let ticket = bakery::doorway(queue, me, &mut give_up)?;
-        if !bakery::wait_turn(queue, me, ticket, &mut give_up) {
+        let ticket = bakery::doorway(queue, me, patience)?;
+        if !bakery::wait_turn(queue, me, ticket, patience) {
             return None;
         }
-        if self.past_the_gate(&mut give_up) {
+        if self.past_the_gate(patience) {
             Some(Path::Slow)
         } else {
             bakery::unlock(queue, me);
@@ -432,11 +452,11 @@ impl<const N: usize> FastBakery<N> {
 
     /// The whole acquisition: the gate, else the slow path.
     #[inline]
-    fn acquire(&self, me: usize, give_up: impl FnMut() -> bool) -> bool {
+    fn acquire(&self, me: usize, mut patience: impl Patience) -> bool {
         if self.through_gate(me) {
             return true;
         }
-        self.slow_path(me, give_up).is_some()
+        self.slow_path(me, &mut patience).is_some()
     }
 
     /// How `me`, holding the lock, got in: the slow path holds a bakery
@@ -465,7 +485,7 @@ unsafe impl<const N: usize> RawLock for FastBakery<N> {
     #[inline]
     unsafe fn lock(&self, me: usize) {
         self.assert_may_arrive(me);
-        self.acquire(me, || false);
+        self.acquire(me, Forever);
     }
 
     /// The bakery's quiet try, then one look at the gate: never waits (the
@@ -497,6 +517,7 @@ unsafe impl<const N: usize> RawLock for FastBakery<N> {
             Path::Fast => {
                 gate.y.store(NOBODY, FAST_EXIT.order());
                 gate.b[me].store(0, FAST_EXIT_B.order());
+                self.wake_the_slow_side();
             }
             Path::Slow => {
                 gate.s.store(0, SLOW_EXIT.order());
@@ -526,8 +547,14 @@ unsafe impl<const N: usize> RawLock for FastBakery<N> {
 unsafe impl<const N: usize> Withdraw for FastBakery<N> {
     #[track_caller]
     unsafe fn lock_unless(&self, me: usize, give_up: impl FnMut() -> bool) -> bool {
+        // SAFETY: the caller's contract is `lock_unless`'s.
+        unsafe { self.lock_patiently(me, give_up) }
+    }
+
+    #[track_caller]
+    unsafe fn lock_patiently(&self, me: usize, patience: impl Patience) -> bool {
         self.assert_may_arrive(me);
-        self.acquire(me, give_up)
+        self.acquire(me, patience)
     }
 }
 
@@ -609,11 +636,12 @@ unsafe impl<const N: usize> crate::raw::FifoLock for SlowPath<N> {
 
     unsafe fn doorway(&self, me: usize) -> u32 {
         self.0.assert_may_arrive(me);
-        bakery::doorway(&self.0.registers().queue, me, || false).unwrap_or_else(|| unreachable!())
+        bakery::doorway(&self.0.registers().queue, me, &mut Forever)
+            .unwrap_or_else(|| unreachable!())
     }
 
     unsafe fn wait_turn(&self, me: usize, ticket: u32) {
-        bakery::wait_turn(&self.0.registers().queue, me, ticket, || false);
+        bakery::wait_turn(&self.0.registers().queue, me, ticket, &mut Forever);
         self.0.past_the_gate(&mut || false);
     }
 }

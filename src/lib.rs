@@ -229,11 +229,13 @@ pub mod __private {
     pub use crate::robust::hooks as robust;
     #[cfg(mutants)]
     pub use crate::sync::mutation::{self, Mutation};
-    #[cfg(loom_hooks)]
-    pub use crate::sync::spin_cap;
+    /// The sleeping protocol's named fences (it is crate-private).
+    pub use crate::sync::sleep::FENCES as SLEEP_FENCES;
     #[cfg(os_hooks)]
-    pub use crate::sync::uniform_waiting;
+    pub use crate::sync::sleeping;
     pub use crate::sync::{Access, FenceSite, Why};
+    #[cfg(loom_hooks)]
+    pub use crate::sync::{sleep_in_models, spin_cap};
 }
 
 /// The README's Rust examples, compiled and run as doc tests so that the

@@ -169,6 +169,7 @@ mod seated {
     use super::{Guard, Lock};
     use crate::raw::{Seated, Withdraw};
     use crate::seats::{self, NoSeat};
+    use crate::sync::{Forever, Patience, Until};
     use std::time::{Duration, Instant};
 
     impl<R: Seated, T: ?Sized> Lock<R, T> {
@@ -202,7 +203,7 @@ mod seated {
         #[track_caller]
         #[inline]
         pub fn lock(&self) -> Guard<'_, R, T> {
-            self.lock_seated(|| false)
+            self.lock_seated(&mut Forever)
                 .unwrap_or_else(|_| unreachable!("a lock that never gives up"))
         }
 
@@ -232,17 +233,17 @@ mod seated {
         }
 
         /// Takes a seat and locks as its participant; `Err` only when
-        /// `give_up` said so, or, for `lock`, never.
+        /// `patience` ran out, or, for `lock`, never.
         #[track_caller]
         #[inline]
-        fn lock_seated(&self, give_up: impl FnMut() -> bool) -> Result<Guard<'_, R, T>, ()> {
+        fn lock_seated(&self, patience: &mut impl Patience) -> Result<Guard<'_, R, T>, ()> {
             let seats = self.raw.seats();
             if seats.is_empty() {
                 // SAFETY: an anonymous lock admits any thread as participant 0.
                 unsafe { self.raw.lock(0) };
                 return Ok(Guard::new(self, 0, None));
             }
-            let taken = match seats::take(seats, give_up) {
+            let taken = match seats::take(seats, patience) {
                 Ok(taken) => taken,
                 Err(NoSeat::Reentry) => reentry_panic::<R>(),
                 Err(NoSeat::GaveUp) => return Err(()),
@@ -275,29 +276,29 @@ mod seated {
         pub fn try_lock_for(&self, timeout: Duration) -> Option<Guard<'_, R, T>> {
             match Instant::now().checked_add(timeout) {
                 Some(deadline) => self.try_lock_until(deadline),
-                None => self.try_lock_held_or(|| false),
+                None => self.try_lock_held_or(Forever),
             }
         }
 
         /// Locks from any thread, waiting until `deadline` at most; see
         /// [`try_lock_for`](Self::try_lock_for).
         pub fn try_lock_until(&self, deadline: Instant) -> Option<Guard<'_, R, T>> {
-            self.try_lock_held_or(|| Instant::now() >= deadline)
+            self.try_lock_held_or(Until(deadline))
         }
 
         /// Like `lock`, but `None` on re-entry, and withdrawing once
-        /// `give_up` says so.
-        fn try_lock_held_or(&self, mut give_up: impl FnMut() -> bool) -> Option<Guard<'_, R, T>> {
+        /// `patience` runs out (a waiter sleeps until its deadline at most).
+        fn try_lock_held_or(&self, mut patience: impl Patience) -> Option<Guard<'_, R, T>> {
             let seats = self.raw.seats();
             if seats.is_empty() {
                 // SAFETY: an anonymous lock admits any thread as participant 0.
-                let locked = unsafe { self.raw.lock_unless(0, give_up) };
+                let locked = unsafe { self.raw.lock_patiently(0, patience) };
                 return locked.then(|| Guard::new(self, 0, None));
             }
-            let taken = seats::take(seats, &mut give_up);
+            let taken = seats::take(seats, &mut patience);
             // SAFETY: as in `lock_seated`.
             let taken = seats::acquire_seated(seats, taken, |me| unsafe {
-                self.raw.lock_unless(me, give_up)
+                self.raw.lock_patiently(me, patience)
             })?;
             Some(Guard::new(self, taken.participant, Some((seats, taken))))
         }
@@ -390,8 +391,21 @@ impl<R: RawLock, T: ?Sized> Participant<'_, R, T> {
     where
         R: crate::raw::Withdraw,
     {
-        let deadline = std::time::Instant::now().checked_add(timeout);
-        self.lock_unless(|| deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline))
+        let locked = match std::time::Instant::now().checked_add(timeout) {
+            // SAFETY: as in `lock`.
+            Some(deadline) => unsafe {
+                self.lock
+                    .raw
+                    .lock_patiently(self.index, crate::sync::Until(deadline))
+            },
+            // SAFETY: as in `lock`.
+            None => unsafe {
+                self.lock
+                    .raw
+                    .lock_patiently(self.index, crate::sync::Forever)
+            },
+        };
+        locked.then(|| Guard::new(self.lock, self.index, None))
     }
 
     /// This participant's index.

@@ -92,8 +92,8 @@
 
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{
-    Access, AtomicU8, FenceSite, Lazy, Ordering::*, Relax, array_of, const_fn_unless_loom, fence,
-    lazy,
+    Access, AtomicU8, FenceSite, Forever, Lazy, Ordering::*, Patience, Relax, Turn, WakeWord,
+    WakeWords, array_of, const_fn_unless_loom, fence, lazy,
 };
 use core::fmt;
 
@@ -226,6 +226,8 @@ impl Peterson {
 pub(crate) struct Duel {
     interested: [AtomicU8; 2],
     latecomer: AtomicU8,
+    /// Where each side sleeps until the other moves (nothing without `std`).
+    wake: WakeWords<2>,
 }
 
 impl Duel {
@@ -234,6 +236,7 @@ impl Duel {
             Self {
                 interested: array_of![AtomicU8::new(0); 2],
                 latecomer: AtomicU8::new(0),
+                wake: array_of![WakeWord::new(); 2],
             }
         }
     }
@@ -265,6 +268,9 @@ impl Duel {
         // `me` is 0 or 1, so it fits in a byte.
         self.latecomer.store(me as u8, Relaxed);
         fence(SeqCst, CLAIM);
+        // Naming itself the latecomer lets a sleeping other side through:
+        // wake it. `CLAIM` is the waking half's fence.
+        WakeWord::wake_sleepers_on_fenced(&self.wake, me);
     }
 
     /// Whether `me`, having arrived, may enter now, judged by the loads
@@ -282,17 +288,21 @@ impl Duel {
         self.may_enter_by(me, PASS_INTEREST, PASS_LATECOMER)
     }
 
-    /// The waiting room, after `arrive`; `false` (having withdrawn) once
-    /// `give_up` says so.
+    /// The waiting room, after `arrive`: past the spin it sleeps until the
+    /// other side moves (it leaves, or names itself the latecomer); `false`
+    /// (having withdrawn) once `patience` runs out.
     #[inline]
-    pub(crate) fn wait_turn(&self, me: usize, mut give_up: impl FnMut() -> bool) -> bool {
+    pub(crate) fn wait_turn(&self, me: usize, patience: &mut impl Patience) -> bool {
         let mut relax = Relax::new();
         while !self.may_enter(me) {
-            if give_up() {
+            if patience.exhausted() {
                 self.leave(me);
+                self.wake_other(me);
                 return false;
             }
-            relax.relax();
+            if relax.turn_in_line(|| true) == Turn::Sleep {
+                self.wake[me].sleep(Self::other(me), || !self.may_enter(me), patience.nap());
+            }
         }
         true
     }
@@ -301,7 +311,7 @@ impl Duel {
     #[inline]
     pub(crate) fn lock(&self, me: usize) {
         self.arrive(me);
-        self.wait_turn(me, || false);
+        self.wait_turn(me, &mut Forever);
     }
 
     /// Looks, and only if the other side looks idle, arrives and enters if it
@@ -318,15 +328,31 @@ impl Duel {
             // `latecomer` may keep naming `me`: with `interested[me] = 0`,
             // it holds nobody back.
             self.leave(me);
+            self.wake_other(me);
         }
         entered
     }
 
     /// `interested[me] := 0`: leaves, releasing the critical section (or
-    /// nothing, after a withdrawal).
+    /// nothing, after a withdrawal). The caller then wakes the other side
+    /// ([`wake_other`](Self::wake_other), or a tournament's one fence for
+    /// all its duels).
     #[inline(always)]
-    fn leave(&self, me: usize) {
+    pub(crate) fn leave(&self, me: usize) {
         self.interested[me].store(0, EXIT.order());
+    }
+
+    /// After `me` left: wakes the other side if it sleeps on `me`.
+    #[inline(always)]
+    fn wake_other(&self, me: usize) {
+        WakeWord::wake_sleepers_on(&self.wake, me);
+    }
+
+    /// [`wake_other`](Self::wake_other), right after a `SeqCst` fence that
+    /// follows `me`'s leave.
+    #[inline(always)]
+    pub(crate) fn wake_other_fenced(&self, me: usize) {
+        WakeWord::wake_sleepers_on_fenced(&self.wake, me);
     }
 
     #[inline]
@@ -336,6 +362,7 @@ impl Duel {
             "doorway: participant {me} unlocked a Peterson lock it does not hold"
         );
         self.leave(me);
+        self.wake_other(me);
     }
 
     pub(crate) fn is_locked(&self) -> bool {
@@ -397,9 +424,16 @@ unsafe impl Withdraw for Peterson {
     #[track_caller]
     #[inline]
     unsafe fn lock_unless(&self, me: usize, give_up: impl FnMut() -> bool) -> bool {
+        // SAFETY: the caller's contract is `lock_unless`'s.
+        unsafe { self.lock_patiently(me, give_up) }
+    }
+
+    #[track_caller]
+    #[inline]
+    unsafe fn lock_patiently(&self, me: usize, mut patience: impl Patience) -> bool {
         self.assert_may_arrive(me);
         self.duel().arrive(me);
-        self.duel().wait_turn(me, give_up)
+        self.duel().wait_turn(me, &mut patience)
     }
 }
 
@@ -417,7 +451,7 @@ unsafe impl FifoLock for Peterson {
 
     #[inline]
     unsafe fn wait_turn(&self, me: usize, (): ()) {
-        self.duel().wait_turn(me, || false);
+        self.duel().wait_turn(me, &mut Forever);
     }
 }
 

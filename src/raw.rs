@@ -8,6 +8,8 @@
 //! are `unsafe`. The safe layer, [`Lock`](crate::Lock), makes participants
 //! unique by construction.
 
+use crate::sync::Patience;
+
 /// How many participants a raw lock can tell apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Participants {
@@ -103,6 +105,9 @@ pub unsafe trait Withdraw: RawLock {
     /// `me` withdraws and this returns `false`. Returns `true` holding the
     /// lock.
     ///
+    /// With `std`, a waiter past its short spin sleeps; it asks `give_up`
+    /// again at least every millisecond.
+    ///
     /// `give_up` should not panic: a panic unwinds out of the wait with
     /// `me`'s registers still announcing it, and the lock then waits for
     /// `me` forever.
@@ -111,6 +116,20 @@ pub unsafe trait Withdraw: RawLock {
     ///
     /// As for [`RawLock::lock`]; after a `false`, `me` holds nothing.
     unsafe fn lock_unless(&self, me: usize, give_up: impl FnMut() -> bool) -> bool;
+
+    /// [`lock_unless`](Self::lock_unless) with a patience that says how long
+    /// a sleep may last (until a deadline, for the timed locks), so that a
+    /// sleeper need not wake to ask. doorway's own locks implement it; the
+    /// default asks `lock_unless`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`lock_unless`](Self::lock_unless).
+    #[doc(hidden)]
+    unsafe fn lock_patiently(&self, me: usize, mut patience: impl Patience) -> bool {
+        // SAFETY: the caller's contract is `lock_unless`'s.
+        unsafe { self.lock_unless(me, move || patience.exhausted()) }
+    }
 }
 
 /// A raw lock that can be built in `const` context, for `static`s,

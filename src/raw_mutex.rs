@@ -69,6 +69,7 @@
 
 use crate::raw::{ConstInit, FifoLock, Seated, Withdraw};
 use crate::seats::{self, NoSeat, Seat, Taken};
+use crate::sync::{Forever, Until};
 use crate::{
     bakery::Bakery, fastbakery::FastBakery, percore::PerCore, peterson::Peterson,
     tournament::Tournament,
@@ -171,7 +172,7 @@ unsafe impl<R: Seated + ConstInit> lock_api::RawMutex for RawSeated<R> {
 
     #[inline]
     fn lock(&self) -> SeatGuard {
-        match seats::take(self.seats(), || false) {
+        match seats::take(self.seats(), &mut Forever) {
             Ok(taken) => self.lock_as(taken),
             Err(NoSeat::Reentry) => reentry_panic::<R>(),
             Err(NoSeat::GaveUp) => unreachable!("a lock that never gives up"),
@@ -248,12 +249,12 @@ unsafe impl<R: Withdraw + Seated + ConstInit> lock_api::RawMutexTimed for RawSea
     }
 
     fn try_lock_until(&self, deadline: std::time::Instant) -> Option<SeatGuard> {
-        let mut expired = || std::time::Instant::now() >= deadline;
+        let mut patience = Until(deadline);
         let seats = self.seats();
-        let taken = seats::take(seats, &mut expired);
+        let taken = seats::take(seats, &mut patience);
         // SAFETY: as in `RawMutex::lock`.
         let taken = seats::acquire_seated(seats, taken, |me| unsafe {
-            self.0.lock_unless(me, expired)
+            self.0.lock_patiently(me, patience)
         })?;
         Some(SeatGuard::new(taken))
     }

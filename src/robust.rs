@@ -84,9 +84,12 @@
 use crate::bakery::over::{self, Registers};
 use crate::paxos::steps::Steps;
 use crate::sync::{
-    Access, AtomicU32, AtomicU64,
+    Access, AtomicU32, AtomicU64, Nap,
     Ordering::{Relaxed, Release},
+    Patience,
 };
+use core::cell::Cell;
+use core::time::Duration;
 
 /// A custodian's identity in a claim word: nonzero.
 pub(crate) type Owner = u64;
@@ -332,12 +335,44 @@ fn recover_the_dead<S: Claims + ?Sized, C: Custody + ?Sized>(
 
 /// Turns of a wait between two looks for dead participants: a look asks
 /// the kernel once per participant in the way (a system call of about a
-/// microsecond), a turn of a long wait is about one `yield_now`. Under loom,
-/// every turn.
+/// microsecond), a turn of a spinning wait is about one `yield_now`; a wait
+/// that sleeps looks after every sleep. Under loom, every turn.
 #[cfg(not(loom))]
 const RECHECK_EVERY: u32 = 256;
 #[cfg(loom)]
 const RECHECK_EVERY: u32 = 1;
+
+/// The longest a waiter sleeps before it looks for the dead again: a holder
+/// killed between its exit and its wake, or in its critical section, wakes
+/// nobody, so every sleep in the file is bounded by this.
+pub(crate) const LONGEST_SLEEP: Duration = Duration::from_millis(2);
+
+/// The patience of a waiter in the file: it never gives up, and now and then
+/// (every [`RECHECK_EVERY`] turns, and after every sleep) clears the dead
+/// out of its way.
+struct LookingForTheDead<'a, S: ?Sized, C: ?Sized> {
+    claims: &'a S,
+    custody: &'a C,
+    me: usize,
+    owner: Owner,
+    turns: u32,
+    slept: Cell<bool>,
+}
+
+impl<S: Claims + ?Sized, C: Custody + ?Sized> Patience for LookingForTheDead<'_, S, C> {
+    fn exhausted(&mut self) -> bool {
+        self.turns = self.turns.wrapping_add(1);
+        if self.slept.take() || self.turns.is_multiple_of(RECHECK_EVERY) {
+            recover_the_dead(self.claims, self.custody, self.me, self.owner);
+        }
+        false
+    }
+
+    fn nap(&self) -> Nap {
+        self.slept.set(true);
+        Nap::AtMost(LONGEST_SLEEP)
+    }
+}
 
 /// Acquires the bakery as the owner of participant `me`, recovering dead
 /// participants it finds in its way. Returns whether a previous holder died
@@ -358,19 +393,19 @@ where
 {
     check_custody(claims, me, owner);
     let r = claims.registers();
-    let mut turns = 0u32;
-    let mut look_for_the_dead = || {
-        turns = turns.wrapping_add(1);
-        if turns.is_multiple_of(RECHECK_EVERY) {
-            recover_the_dead(claims, custody, me, owner);
-        }
-        false
+    let mut patience = LookingForTheDead {
+        claims,
+        custody,
+        me,
+        owner,
+        turns: 0,
+        slept: Cell::new(false),
     };
     steps.take()?;
-    let ticket = over::doorway(r, me, &mut look_for_the_dead)
-        .unwrap_or_else(|| unreachable!("never gives up"));
+    let ticket =
+        over::doorway(r, me, &mut patience).unwrap_or_else(|| unreachable!("never gives up"));
     steps.take()?;
-    over::wait_turn(r, me, ticket, &mut look_for_the_dead);
+    over::wait_turn(r, me, ticket, &mut patience);
     steps.take()?;
     // Relaxed: read only by a recoverer of this participant, after its grant
     // (invariant 4).
@@ -416,7 +451,7 @@ pub(crate) fn is_locked<S: Claims + ?Sized>(claims: &S) -> bool {
 pub mod hooks {
     use super::*;
     use crate::paxos::steps::{HaltAfter, Halted, Unbounded, unstoppable};
-    use crate::sync::{AtomicU8, Ordering::Acquire, UnsafeCell};
+    use crate::sync::{AtomicU8, Ordering::Acquire, UnsafeCell, WakeWord, WakeWords};
     use core::convert::Infallible;
 
     /// `N` claims, their bakery registers, and one lock word per participant
@@ -425,6 +460,7 @@ pub mod hooks {
         claims: [AtomicU64; N],
         choosing: [AtomicU8; N],
         number: [AtomicU32; N],
+        wake: WakeWords<N>,
         inside: [AtomicU32; N],
         owner_died: AtomicU32,
         custody: [UnsafeCell<Owner>; N],
@@ -451,6 +487,12 @@ pub mod hooks {
         }
         fn ticket_limit(&self) -> u32 {
             over::TICKET_LIMIT
+        }
+        fn sleep(&self, me: usize, on: usize, still_blocked: impl FnOnce() -> bool, nap: Nap) {
+            self.wake[me].sleep(on, still_blocked, nap);
+        }
+        fn wake_sleepers_on(&self, me: usize) {
+            WakeWord::wake_sleepers_on(&self.wake, me);
         }
     }
 
@@ -509,6 +551,7 @@ pub mod hooks {
                 claims: core::array::from_fn(|_| AtomicU64::new(FREE)),
                 choosing: core::array::from_fn(|_| AtomicU8::new(0)),
                 number: core::array::from_fn(|_| AtomicU32::new(0)),
+                wake: core::array::from_fn(|_| WakeWord::new()),
                 inside: core::array::from_fn(|_| AtomicU32::new(0)),
                 owner_died: AtomicU32::new(0),
                 custody: core::array::from_fn(|_| UnsafeCell::new(0)),

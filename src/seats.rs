@@ -58,7 +58,9 @@
 //! order among them: with at most `N` threads on a lock of `N` seats, every
 //! thread keeps finding its own seat and the lock's order is the whole story.
 
-use crate::sync::{Access, AtomicUsize, Ordering::*, Relax, thread_local_cell};
+use crate::sync::{
+    Access, AtomicUsize, Lobby, Ordering::*, Patience, Relax, Turn, thread_local_cell,
+};
 
 /// The compare-and-swap that takes a seat reads the last give-back: everything
 /// the previous sitter did with the seat's registers happens before the new
@@ -75,6 +77,21 @@ const GIVE_BACK: Access = Access::edge("seats: give the seat back", Release);
 pub const ORDERINGS: [Access; 2] = [TAKE, GIVE_BACK];
 
 pub(crate) use sealed::Seat;
+
+// Where seatless threads sleep until a seat is given back: one lobby for
+// every lock of the process, keyed by the lock's seat table. Its count is
+// read by every give-back and written only by sleepers.
+#[cfg(not(loom))]
+static LOBBY: Lobby = Lobby::new();
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref LOBBY: Lobby = Lobby::new();
+}
+
+/// The lobby's key for a seat table: its address.
+fn key(seats: &[Seat]) -> usize {
+    seats.as_ptr() as usize
+}
 
 const BUSY: usize = 0b01;
 const PINNED: usize = 0b10;
@@ -165,6 +182,13 @@ impl Seat {
     fn is_of(&self, token: usize) -> bool {
         self.word() & !FLAGS == token
     }
+
+    /// Whether the thread of token `me` could take the seat now: it is not
+    /// busy, and pinned (if at all) by `me`.
+    fn is_takeable_by(&self, me: usize) -> bool {
+        let word = self.word();
+        word & BUSY == 0 && (word & PINNED == 0 || word & !FLAGS == me)
+    }
 }
 
 impl core::fmt::Debug for Seat {
@@ -196,10 +220,11 @@ pub(crate) enum NoSeat {
     GaveUp,
 }
 
-/// Takes a seat of `seats` for the calling thread, waiting while every seat
-/// is busy or pinned; asks `give_up` between looks.
+/// Takes a seat of `seats` for the calling thread, waiting (past the spin,
+/// asleep until a seat is given back) while every seat is busy or pinned;
+/// asks `patience` between looks.
 #[inline]
-pub(crate) fn take(seats: &[Seat], give_up: impl FnMut() -> bool) -> Result<Taken, NoSeat> {
+pub(crate) fn take(seats: &[Seat], patience: &mut impl Patience) -> Result<Taken, NoSeat> {
     let me = current_token();
     if let Some(participant) = remembered(seats)
         && seats[participant].swap(me, me | BUSY)
@@ -209,13 +234,13 @@ pub(crate) fn take(seats: &[Seat], give_up: impl FnMut() -> bool) -> Result<Take
             token: me,
         });
     }
-    take_slowly(seats, me, give_up)
+    take_slowly(seats, me, patience)
 }
 
 /// Takes a seat only if one is idle now; never waits.
 #[inline]
 pub(crate) fn try_take(seats: &[Seat]) -> Result<Taken, NoSeat> {
-    take(seats, || true)
+    take(seats, &mut || true)
 }
 
 /// Runs `acquire` as the participant of a seat taken for it, and gives the
@@ -253,14 +278,18 @@ pub(crate) fn give_back(seats: &[Seat], taken: Taken) {
     #[cfg(loom_hooks)]
     seat.stand(taken.token);
     seat.0.store(word & !BUSY, GIVE_BACK.order());
+    wake_a_seatless_thread(seats);
+}
+
+/// After a seat became takeable: wakes one thread asleep until a seat of
+/// `seats` is, if any.
+#[inline(always)]
+fn wake_a_seatless_thread(seats: &[Seat]) {
+    LOBBY.wake_one(key(seats), |_| true);
 }
 
 #[cold]
-fn take_slowly(
-    seats: &[Seat],
-    me: usize,
-    mut give_up: impl FnMut() -> bool,
-) -> Result<Taken, NoSeat> {
+fn take_slowly(seats: &[Seat], me: usize, patience: &mut impl Patience) -> Result<Taken, NoSeat> {
     if seats
         .iter()
         .any(|seat| seat.word() == me | BUSY || seat.word() == me | PINNED | BUSY)
@@ -279,10 +308,13 @@ fn take_slowly(
                 token: me,
             });
         }
-        if give_up() {
+        if patience.exhausted() {
             return Err(NoSeat::GaveUp);
         }
-        relax.relax();
+        if relax.turn() == Turn::Sleep {
+            let none_to_take = || !seats.iter().any(|seat| seat.is_takeable_by(me));
+            LOBBY.sleep(key(seats), 0, none_to_take, patience.nap());
+        }
     }
 }
 
@@ -377,6 +409,7 @@ pub(crate) fn unpin(seats: &[Seat], participant: usize) {
     let seat = &seats[participant];
     // Release: as in `give_back`, for a seat left idle.
     seat.0.store(seat.word() & !PINNED, Release);
+    wake_a_seatless_thread(seats);
 }
 
 /// The calling thread's token (invariant 1).

@@ -51,10 +51,12 @@
 //!
 //! # Memory ordering
 //!
-//! No fences: the release store of `serving` and the waiters' acquire loads
-//! of it are the whole synchronization (message passing). `next` carries no
-//! data, so its read-modify-writes are relaxed; its atomicity alone makes the
-//! tickets unique.
+//! No fences of its own: the release store of `serving` and the waiters'
+//! acquire loads of it are the whole synchronization (message passing).
+//! `next` carries no data, so its read-modify-writes are relaxed; its
+//! atomicity alone makes the tickets unique. (With `std`, waiters past their
+//! spin sleep in a lobby keyed by `serving`, and each exit wakes the one
+//! ticket it calls; the lobby's two fences are the sleeping protocol's.)
 //!
 //! # Cost
 //!
@@ -66,7 +68,8 @@
 
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock};
 use crate::sync::{
-    Access, AtomicU32, CachePadded, Lazy, Ordering::*, Relax, const_fn_unless_loom, lazy,
+    Access, AtomicU32, CachePadded, Lazy, Lobby, Nap, Ordering::*, Relax, Turn,
+    const_fn_unless_loom, lazy,
 };
 use core::fmt;
 
@@ -107,12 +110,15 @@ pub struct Ticket {
     registers: Lazy<Counters>,
 }
 
-/// The two counters, each in a cache line of its own.
+/// The two counters, each in a cache line of its own, and where waiters
+/// sleep.
 struct Counters {
     /// The next ticket to hand out.
     next: CachePadded<AtomicU32>,
     /// The ticket allowed in.
     serving: CachePadded<AtomicU32>,
+    /// Waiters asleep until `serving` calls their ticket.
+    lobby: Lobby,
 }
 
 impl Counters {
@@ -121,8 +127,16 @@ impl Counters {
             Self {
                 next: CachePadded::new(AtomicU32::new(first_ticket)),
                 serving: CachePadded::new(AtomicU32::new(first_ticket)),
+                lobby: Lobby::new(),
             }
         }
+    }
+
+    /// The lobby's parking key: the address of `serving`, which only this
+    /// lock's waiters park on.
+    #[inline(always)]
+    fn key(&self) -> usize {
+        core::ptr::from_ref::<AtomicU32>(&self.serving) as usize
     }
 }
 
@@ -217,7 +231,11 @@ unsafe impl RawLock for Ticket {
             counters.next.load(Relaxed) != mine,
             "doorway: unlock of a ticket lock that nobody holds"
         );
-        counters.serving.store(mine.wrapping_add(1), EXIT.order());
+        let called = mine.wrapping_add(1);
+        counters.serving.store(called, EXIT.order());
+        counters
+            .lobby
+            .wake_one(counters.key(), |ticket| ticket as u32 == called);
     }
 
     fn is_locked(&self) -> bool {
@@ -247,7 +265,15 @@ unsafe impl FifoLock for Ticket {
             }
             // Next when only the holder's ticket is ahead (tickets wrap, so
             // the distance is taken modulo 2^32).
-            relax.relax_in_line(|| ticket.wrapping_sub(serving) == 1);
+            if relax.turn_in_line(|| ticket.wrapping_sub(serving) == 1) == Turn::Sleep {
+                let counters = self.counters();
+                // Relaxed: the compare of compare-then-sleep; the loop reads
+                // `serving` again to enter.
+                let not_called = || counters.serving.load(Relaxed) != ticket;
+                counters
+                    .lobby
+                    .sleep(counters.key(), ticket as usize, not_called, Nap::Unbounded);
+            }
         }
     }
 }

@@ -60,7 +60,7 @@
 
 use crate::peterson::Duel;
 use crate::raw::{ConstInit, Participants, RawLock, Withdraw};
-use crate::sync::{Lazy, array_of, const_fn_unless_loom, lazy};
+use crate::sync::{Lazy, Patience, array_of, const_fn_unless_loom, lazy};
 use core::fmt;
 
 /// The tournament's fences are its duels', for doorway's loom mutation tests.
@@ -182,10 +182,15 @@ impl<const N: usize> Tournament<N> {
     }
 
     /// Leaves the lowest `won` duels of `me`'s path, from the top down
-    /// (invariant 1).
+    /// (invariant 1), then wakes whoever sleeps on `me` in them, after one
+    /// fence for all.
     fn leave_won(&self, me: usize, won: usize) {
         for (duel, side) in self.path(me).take(won).rev() {
-            duel.unlock(side);
+            duel.leave(side);
+        }
+        crate::sync::sleep::fence_before_waking();
+        for (duel, side) in self.path(me).take(won) {
+            duel.wake_other_fenced(side);
         }
     }
 }
@@ -251,12 +256,18 @@ unsafe impl<const N: usize> RawLock for Tournament<N> {
 // leaves is as if it had never arrived.
 unsafe impl<const N: usize> Withdraw for Tournament<N> {
     #[track_caller]
-    unsafe fn lock_unless(&self, me: usize, mut give_up: impl FnMut() -> bool) -> bool {
+    unsafe fn lock_unless(&self, me: usize, give_up: impl FnMut() -> bool) -> bool {
+        // SAFETY: the caller's contract is `lock_unless`'s.
+        unsafe { self.lock_patiently(me, give_up) }
+    }
+
+    #[track_caller]
+    unsafe fn lock_patiently(&self, me: usize, mut patience: impl Patience) -> bool {
         self.assert_not_holding(me);
         for (won, (duel, side)) in self.path(me).enumerate() {
             Self::assert_side_free(duel, side);
             duel.arrive(side);
-            if !duel.wait_turn(side, &mut give_up) {
+            if !duel.wait_turn(side, &mut patience) {
                 self.leave_won(me, won);
                 return false;
             }

@@ -146,8 +146,8 @@
 
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{
-    Access, AtomicU32, CachePadded, FenceSite, Lazy, Ordering::*, Relax, array_of,
-    const_fn_unless_loom, fence, lazy,
+    Access, AtomicU32, CachePadded, FenceSite, Forever, Lazy, Nap, Ordering::*, Patience, Relax,
+    Turn, WakeWord, WakeWords, array_of, const_fn_unless_loom, fence, lazy,
 };
 use core::fmt;
 use word::{Color, TICKET_MASK, Word};
@@ -228,6 +228,8 @@ type Register = CachePadded<AtomicU32>;
 /// Another core, seen from core `me`.
 #[derive(Clone, Copy)]
 struct Rival<'a> {
+    /// Its core index.
+    index: usize,
     register: &'a AtomicU32,
     /// Whether this core's index is below `me`'s, so it wins equal tickets.
     wins_ties: bool,
@@ -255,6 +257,10 @@ mod sealed {
     pub trait Storage: Send + Sync {
         fn registers(&self) -> &[super::Register];
 
+        /// One wake word per core, in lines of their own apart from the
+        /// registers (only sleepers write them).
+        fn wake_words(&self) -> &[crate::sync::WakeWord];
+
         #[cfg(feature = "std")]
         fn seats(&self) -> &[crate::seats::Seat];
     }
@@ -269,6 +275,7 @@ pub trait Storage: sealed::Storage {}
 /// storage of [`PerCore<N>`].
 pub struct Fixed<const N: usize> {
     registers: [Register; N],
+    wake: CachePadded<WakeWords<N>>,
     #[cfg(feature = "std")]
     seats: [crate::seats::Seat; N],
 }
@@ -282,6 +289,7 @@ impl<const N: usize> Fixed<N> {
             };
             Self {
                 registers: array_of![CachePadded::new(AtomicU32::new(0)); N],
+                wake: CachePadded::new(array_of![WakeWord::new(); N]),
                 #[cfg(feature = "std")]
                 seats: array_of![crate::seats::Seat::new(); N],
             }
@@ -293,6 +301,11 @@ impl<const N: usize> sealed::Storage for Fixed<N> {
     #[inline(always)]
     fn registers(&self) -> &[Register] {
         &self.registers
+    }
+
+    #[inline(always)]
+    fn wake_words(&self) -> &[WakeWord] {
+        &*self.wake
     }
 
     #[cfg(feature = "std")]
@@ -463,6 +476,7 @@ impl<S: Storage> PerCoreBakery<S> {
             .enumerate()
             .filter(move |&(j, _)| j != me)
             .map(move |(j, register)| Rival {
+                index: j,
                 register,
                 wins_ties: j < me,
             })
@@ -532,9 +546,10 @@ impl<S: Storage> PerCoreBakery<S> {
             .all(|rival| rival.register.load(Relaxed) == Word::IDLE.0)
     }
 
-    /// The doorway, waiting at the ticket limit; `None` if `give_up` said so.
+    /// The doorway, waiting at the ticket limit; `None` if `patience` ran
+    /// out.
     #[inline]
-    fn doorway_unless(&self, me: usize, mut give_up: impl FnMut() -> bool) -> Option<Place> {
+    fn doorway_unless(&self, me: usize, patience: &mut impl Patience) -> Option<Place> {
         loop {
             if let Some(place) = self.take_ticket(me) {
                 return Some(place);
@@ -546,10 +561,11 @@ impl<S: Storage> PerCoreBakery<S> {
                 // Relaxed: a gate to retry the doorway, which fences and
                 // reads again; no data is read through it.
                 while Word(rival.register.load(Relaxed)).ticket() >= self.shared().ticket_limit {
-                    if give_up() {
+                    if patience.exhausted() {
                         return None;
                     }
-                    relax.relax();
+                    // Many exits away, and none of them wakes this wait: nap.
+                    relax.turn_napping();
                 }
             }
         }
@@ -570,14 +586,14 @@ impl<S: Storage> PerCoreBakery<S> {
         }
     }
 
-    /// The waiting room; `false` (having withdrawn) if `give_up` said so.
+    /// The waiting room; `false` (having withdrawn) if `patience` ran out.
     #[inline]
-    fn wait_turn_unless(&self, me: usize, place: Place, mut give_up: impl FnMut() -> bool) -> bool {
+    fn wait_turn_unless(&self, me: usize, place: Place, patience: &mut impl Patience) -> bool {
         fence(SeqCst, ENTER);
         for rival in self.rivals(me) {
             let seen = rival.load(RIVAL);
             // The common case, kept small: an idle core is in nobody's way.
-            if seen != Word::IDLE && !self.wait_for_busy(me, rival, seen, place, &mut give_up) {
+            if seen != Word::IDLE && !self.wait_for_busy(me, rival, seen, place, patience) {
                 self.withdraw(me);
                 return false;
             }
@@ -587,7 +603,8 @@ impl<S: Storage> PerCoreBakery<S> {
 
     /// Waits until `rival`, first seen busy, is not in `place`'s way, reading
     /// only its line (and the shared color, when the rival is in the other
-    /// batch); `false` if `give_up` said so first.
+    /// batch), and past the spin sleeping behind the core just ahead;
+    /// `false` if `patience` ran out first.
     #[inline(never)]
     fn wait_for_busy(
         &self,
@@ -595,27 +612,67 @@ impl<S: Storage> PerCoreBakery<S> {
         rival: Rival<'_>,
         mut seen: Word,
         place: Place,
-        give_up: &mut impl FnMut() -> bool,
+        patience: &mut impl Patience,
     ) -> bool {
         let mut relax = Relax::new();
         while seen.is_choosing() {
-            if give_up() {
+            if patience.exhausted() {
                 return false;
             }
-            relax.relax();
+            // A doorway ends in a few steps and wakes nobody: nap.
+            relax.turn_napping();
             seen = rival.load(RIVAL);
         }
         // The rival's batch picks the test once, as in the paper; the first
         // look reuses the load that found the rival out of its doorway.
         let same_batch = seen.color() == place.color();
         while self.blocks(rival, same_batch, seen, place) {
-            if give_up() {
+            if patience.exhausted() {
                 return false;
             }
-            relax.relax_in_line(|| self.cores_ahead(me, place) <= 1);
+            if relax.turn_in_line(|| self.cores_ahead(me, place) <= 1) == Turn::Sleep {
+                self.sleep_behind(me, place, patience.nap());
+            }
             seen = rival.load(RIVAL);
         }
         true
+    }
+
+    /// Puts `me` to sleep until the core just ahead of `place` moves: the
+    /// last, in the order cores are served, of those in its way (the older
+    /// batch before `place`'s own, each by ticket), so that each exit wakes
+    /// one waiter.
+    #[cold]
+    fn sleep_behind(&self, me: usize, place: Place, nap: Nap) {
+        // Relaxed: only chooses whom to sleep on; the recheck decides.
+        let in_the_way = |rival: Rival<'_>| {
+            let seen = Word(rival.register.load(Relaxed));
+            let same_batch = seen.color() == place.color();
+            (!seen.is_choosing() && self.blocks(rival, same_batch, seen, place)).then_some((
+                same_batch,
+                seen.ticket(),
+                rival.index,
+            ))
+        };
+        let just_ahead = self.rivals(me).filter_map(in_the_way).max();
+        if let Some((_, _, p)) = just_ahead {
+            let rival = self.rivals(me).find(|rival| rival.index == p);
+            // A rival in its doorway wakes nobody when it leaves it: never
+            // sleep on one (its new ticket lines up behind `place` anyway).
+            let still_blocked = || {
+                rival.is_some_and(|rival| {
+                    let seen = rival.load(RIVAL);
+                    !seen.is_choosing()
+                        && self.blocks(rival, seen.color() == place.color(), seen, place)
+                })
+            };
+            self.wake_words()[me].sleep(p, still_blocked, nap);
+        }
+    }
+
+    #[inline(always)]
+    fn wake_words(&self) -> &[WakeWord] {
+        sealed::Storage::wake_words(&self.shared().cores)
     }
 
     /// How many cores are ahead of `place` (in its batch with a smaller
@@ -637,10 +694,12 @@ impl<S: Storage> PerCoreBakery<S> {
             .count()
     }
 
-    /// `word[me] := 0` at exit: the next holder passes on it.
+    /// `word[me] := 0` at exit: the next holder passes on it, and is woken if
+    /// it sleeps.
     #[inline(always)]
     fn leave(&self, me: usize) {
         self.word(me).store(Word::IDLE.0, EXIT.order());
+        WakeWord::wake_sleepers_on(self.wake_words(), me);
     }
 
     /// `word[me] := 0` on withdrawal (a failed `try_lock`, a wait given up),
@@ -651,6 +710,7 @@ impl<S: Storage> PerCoreBakery<S> {
     #[inline(always)]
     fn withdraw(&self, me: usize) {
         self.word(me).store(Word::IDLE.0, Relaxed);
+        WakeWord::wake_sleepers_on(self.wake_words(), me);
     }
 }
 
@@ -669,9 +729,9 @@ unsafe impl<S: Storage> RawLock for PerCoreBakery<S> {
     unsafe fn lock(&self, me: usize) {
         self.assert_not_holding(me);
         let place = self
-            .doorway_unless(me, || false)
+            .doorway_unless(me, &mut Forever)
             .unwrap_or_else(|| unreachable!());
-        self.wait_turn_unless(me, place, || false);
+        self.wait_turn_unless(me, place, &mut Forever);
     }
 
     #[track_caller]
@@ -729,10 +789,17 @@ unsafe impl<S: Storage> RawLock for PerCoreBakery<S> {
 unsafe impl<S: Storage> Withdraw for PerCoreBakery<S> {
     #[track_caller]
     #[inline]
-    unsafe fn lock_unless(&self, me: usize, mut give_up: impl FnMut() -> bool) -> bool {
+    unsafe fn lock_unless(&self, me: usize, give_up: impl FnMut() -> bool) -> bool {
+        // SAFETY: the caller's contract is `lock_unless`'s.
+        unsafe { self.lock_patiently(me, give_up) }
+    }
+
+    #[track_caller]
+    #[inline]
+    unsafe fn lock_patiently(&self, me: usize, mut patience: impl Patience) -> bool {
         self.assert_not_holding(me);
-        match self.doorway_unless(me, &mut give_up) {
-            Some(place) => self.wait_turn_unless(me, place, give_up),
+        match self.doorway_unless(me, &mut patience) {
+            Some(place) => self.wait_turn_unless(me, place, &mut patience),
             None => false,
         }
     }
@@ -749,13 +816,13 @@ unsafe impl<S: Storage> FifoLock for PerCoreBakery<S> {
     #[inline]
     unsafe fn doorway(&self, me: usize) -> Place {
         self.assert_not_holding(me);
-        self.doorway_unless(me, || false)
+        self.doorway_unless(me, &mut Forever)
             .unwrap_or_else(|| unreachable!())
     }
 
     #[inline]
     unsafe fn wait_turn(&self, me: usize, place: Place) {
-        self.wait_turn_unless(me, place, || false);
+        self.wait_turn_unless(me, place, &mut Forever);
     }
 }
 
@@ -848,7 +915,7 @@ mod tests {
             assert!(newer.is_white());
             let mut looks = 0;
             assert!(
-                !lock.wait_turn_unless(0, newer, || {
+                !lock.wait_turn_unless(0, newer, &mut || {
                     looks += 1;
                     looks > 8
                 }),

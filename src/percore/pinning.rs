@@ -12,7 +12,7 @@
 use super::{PerCoreBakery, Register, Storage, sealed};
 use crate::lock::{Guard, Lock};
 use crate::seats::{self, Seat};
-use crate::sync::{AtomicU32, CachePadded};
+use crate::sync::{AtomicU32, CachePadded, WakeWord};
 use std::boxed::Box;
 use std::marker::PhantomData;
 
@@ -51,6 +51,7 @@ fn pin_thread(core: usize) -> bool {
 /// storage of [`MachinePerCore`].
 pub struct Machine {
     registers: Box<[Register]>,
+    wake: Box<[WakeWord]>,
     seats: Box<[Seat]>,
 }
 
@@ -58,6 +59,11 @@ impl sealed::Storage for Machine {
     #[inline(always)]
     fn registers(&self) -> &[Register] {
         &self.registers
+    }
+
+    #[inline(always)]
+    fn wake_words(&self) -> &[WakeWord] {
+        &self.wake
     }
 
     #[inline(always)]
@@ -97,6 +103,7 @@ impl PerCoreBakery<Machine> {
             registers: (0..cores)
                 .map(|_| CachePadded::new(AtomicU32::new(0)))
                 .collect(),
+            wake: (0..cores).map(|_| WakeWord::new()).collect(),
             seats: (0..cores).map(|_| Seat::new()).collect(),
         };
         Self::with_storage(storage, super::TICKET_LIMIT)

@@ -5,6 +5,7 @@
 use super::Error;
 use super::custody::{self, Description, claim_byte};
 use super::fork::Born;
+use super::futex::SharedFutex;
 use super::header::{CLAIM_BYTES, Layout};
 use super::mapping::Mapped;
 use super::opening::{create_file, open_file};
@@ -13,7 +14,8 @@ use crate::bakery::over::{Registers, TICKET_LIMIT};
 use crate::paxos::block::{BlockCell, NativeBlock};
 use crate::paxos::steps::{Unbounded, unstoppable};
 use crate::robust::{self, Claims, Custody, FREE, Owner};
-use crate::sync::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
+use crate::sync::sleep::{fence_before_waking, sleep_on, wake_sleepers_on};
+use crate::sync::{AtomicU8, AtomicU32, AtomicU64, Nap, Ordering::Relaxed};
 use bytemuck::Pod;
 use core::marker::PhantomData;
 use std::fs::File;
@@ -37,6 +39,11 @@ impl FileClaims<'_> {
         assert!(i < self.0.layout.participants);
         self.0.regions.claims + i * CLAIM_BYTES
     }
+
+    /// Participant `i`'s wake word, where it sleeps in the bakery.
+    fn wake_word(&self, i: usize) -> &AtomicU32 {
+        self.0.u32_at(self.line(i) + 8)
+    }
 }
 
 impl Registers for FileClaims<'_> {
@@ -56,6 +63,16 @@ impl Registers for FileClaims<'_> {
 
     fn ticket_limit(&self) -> u32 {
         TICKET_LIMIT
+    }
+
+    fn sleep(&self, me: usize, on: usize, still_blocked: impl FnOnce() -> bool, nap: Nap) {
+        sleep_on(&SharedFutex, self.wake_word(me), on, still_blocked, nap);
+    }
+
+    fn wake_sleepers_on(&self, me: usize) {
+        fence_before_waking();
+        let n = self.0.layout.participants;
+        wake_sleepers_on(&SharedFutex, (0..n).map(|i| self.wake_word(i)), me);
     }
 }
 

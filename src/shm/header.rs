@@ -28,7 +28,8 @@
 //! ```text
 //! header     128 bytes
 //! claims     one 64-byte line per participant: claim word (u64: 0 free,
-//!            else the owner's pid), 8 reserved bytes, inside (u32); the
+//!            else the owner's pid), wake word (u32: 0 awake, else whom it
+//!            sleeps on, plus one), 4 reserved bytes, inside (u32); the
 //!            line's first byte is also the participant's byte lock (`custody`)
 //! bakery     owner_died (u32) in a line of its own; number[P] (u32);
 //!            choosing[P] (u8)
@@ -113,7 +114,7 @@ pub(crate) struct Regions {
     pub(crate) total: usize,
 }
 
-/// Bytes of one claim line: claim word, 8 reserved bytes, inside.
+/// Bytes of one claim line: claim word, wake word, 4 reserved bytes, inside.
 pub(crate) const CLAIM_BYTES: usize = 64;
 
 fn round_up(x: u64, to: u64) -> Option<u64> {

@@ -136,6 +136,8 @@
 mod custody;
 mod file;
 mod fork;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod futex;
 mod header;
 mod mapping;
 mod opening;

@@ -12,7 +12,10 @@
 //! - [`fences`]: every fence by name ([`FenceSite`]).
 //! - [`orderings`]: every `Release`/`Acquire` access on an algorithm's path by
 //!   name ([`Access`]), with the reason it has its ordering.
-//! - [`wait`]: the one waiting policy every lock uses between two looks.
+//! - [`wait`]: the one waiting policy every lock uses between two looks:
+//!   spin, yield, sleep.
+//! - [`sleep`]: sleeping until a participant moves, and waking exactly the
+//!   waiters its move lets through.
 //! - `mutation` (doorway's own test builds only): weakening one named fence at
 //!   a time, so that doorway's models can show each one is needed.
 //!
@@ -30,6 +33,7 @@ mod fences;
 #[cfg(mutants)]
 pub mod mutation;
 mod orderings;
+pub(crate) mod sleep;
 mod wait;
 
 pub(crate) use atomics::*;
@@ -38,8 +42,14 @@ pub(crate) use fences::fence;
 pub use orderings::Access;
 #[cfg(hooks)]
 pub use orderings::Why;
-#[cfg(loom_hooks)]
-pub use wait::spin_cap;
+#[cfg(any(std_or_loom, target_has_atomic = "32"))]
+pub(crate) use sleep::Lobby;
+pub(crate) use sleep::{WakeWord, WakeWords};
+#[cfg(feature = "std")]
+pub use wait::Until;
 #[cfg(os_hooks)]
-pub use wait::uniform_waiting;
-pub(crate) use wait::{Relax, pause};
+pub use wait::sleeping;
+pub use wait::{Forever, Patience};
+pub(crate) use wait::{Nap, Relax, Turn, pause};
+#[cfg(loom_hooks)]
+pub use wait::{sleep_in_models, spin_cap};

@@ -1,0 +1,57 @@
+//! Without `std` nothing sleeps: a wake word is nothing, and a move wakes
+//! nobody, at no cost.
+
+use crate::sync::Nap;
+
+/// One participant's wake word: nothing to store without `std`.
+pub struct WakeWord;
+
+impl WakeWord {
+    pub(crate) const fn new() -> Self {
+        Self
+    }
+
+    /// Never asked: waits never sleep without `std`.
+    pub(crate) fn sleep(&self, _on: usize, _still_blocked: impl FnOnce() -> bool, _nap: Nap) {}
+
+    /// Nothing to wake.
+    #[inline(always)]
+    pub(crate) fn wake_sleepers_on(_words: &[WakeWord], _me: usize) {}
+
+    /// Nothing to wake.
+    #[inline(always)]
+    pub(crate) fn wake_sleepers_on_fenced(_words: &[WakeWord], _me: usize) {}
+}
+
+/// The wake words of `N` participants.
+pub(crate) type WakeWords<const N: usize> = [WakeWord; N];
+
+/// Without `std` a move wakes nobody and needs no fence.
+#[inline(always)]
+pub(crate) fn fence_before_waking() {}
+
+/// Sleepers with no participant of their own: none without `std`. (Only the
+/// ticket lock has a lobby there, where fetch-add exists.)
+#[cfg(target_has_atomic = "32")]
+pub(crate) struct Lobby;
+
+#[cfg(target_has_atomic = "32")]
+impl Lobby {
+    pub(crate) const fn new() -> Self {
+        Self
+    }
+
+    /// Never asked: waits never sleep without `std`.
+    pub(crate) fn sleep(
+        &self,
+        _key: usize,
+        _token: usize,
+        _still_blocked: impl FnOnce() -> bool,
+        _nap: Nap,
+    ) {
+    }
+
+    /// Nobody to wake, and no fence.
+    #[inline(always)]
+    pub(crate) fn wake_one(&self, _key: usize, _lets_through: impl FnMut(usize) -> bool) {}
+}

@@ -1,0 +1,123 @@
+//! Wake words under loom: a sleep blocks the loom thread on a condition
+//! variable until a move wakes it, so that a wakeup the protocol loses shows
+//! as a deadlock loom reports. (Waits sleep only in doorway's own models of
+//! the protocol; a user's loom build never sleeps, and its moves find every
+//! word awake.)
+
+use super::Parking;
+use super::protocol::{LOBBY_SLEEP, LOBBY_WAKE};
+use crate::sync::{AtomicU32, Nap, Ordering::*, fence};
+use loom::sync::{Condvar, Mutex};
+
+/// One participant's wake word (see the [protocol](super)).
+pub struct WakeWord(AtomicU32);
+
+impl WakeWord {
+    pub(crate) fn new() -> Self {
+        Self(AtomicU32::new(0))
+    }
+
+    /// Puts this word's participant to sleep until participant `on` moves,
+    /// unless `still_blocked` says, after the announcement, that it has.
+    pub(crate) fn sleep(&self, on: usize, still_blocked: impl FnOnce() -> bool, nap: Nap) {
+        super::sleep_on(&Model, &self.0, on, still_blocked, nap);
+    }
+
+    /// After a store of `me`'s that may let waiters through: wakes those of
+    /// `words` asleep on `me`.
+    #[inline]
+    pub(crate) fn wake_sleepers_on(words: &[WakeWord], me: usize) {
+        super::fence_before_waking();
+        Self::wake_sleepers_on_fenced(words, me);
+    }
+
+    /// [`wake_sleepers_on`](Self::wake_sleepers_on) right after a `SeqCst`
+    /// fence that follows the store (the lock's own, or
+    /// `fence_before_waking`).
+    #[inline]
+    pub(crate) fn wake_sleepers_on_fenced(words: &[WakeWord], me: usize) {
+        super::wake_sleepers_on(&Model, words.iter().map(|word| &word.0), me);
+    }
+}
+
+/// The wake words of `N` participants.
+pub(crate) type WakeWords<const N: usize> = [WakeWord; N];
+
+loom::lazy_static! {
+    /// One bed for every word of a model: a futex's hash bucket, with room
+    /// for all (a wake wakes every sleeper, and each looks at its own word).
+    static ref BED: (Mutex<()>, Condvar) = (Mutex::new(()), Condvar::new());
+}
+
+/// A futex modeled with loom's mutex and condition variable.
+pub(crate) struct Model;
+
+impl Parking for Model {
+    /// Sleeps until woken, whatever the nap: a model has no clock, and a
+    /// sleeper that only a timeout would wake is the defect it looks for.
+    fn wait(&self, word: &AtomicU32, mark: u32, _nap: Nap) {
+        let (lock, sleepers) = &*BED;
+        let mut guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        // Relaxed: the compare of compare-then-sleep, ordered against `wake`
+        // by the mutex.
+        while word.load(Relaxed) == mark {
+            guard = sleepers.wait(guard).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn wake(&self, _word: &AtomicU32) {
+        self.wake_all();
+    }
+}
+
+impl Model {
+    fn wake_all(&self) {
+        let (lock, sleepers) = &*BED;
+        drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
+        sleepers.notify_all();
+    }
+}
+
+/// Sleepers with no participant of their own (see
+/// [lobbies](super#lobbies-waiters-with-no-participant)), on the model's bed:
+/// a wake wakes every sleeper, and each looks again.
+pub(crate) struct Lobby {
+    sleepers: AtomicU32,
+}
+
+impl Lobby {
+    pub(crate) fn new() -> Self {
+        Self {
+            sleepers: AtomicU32::new(0),
+        }
+    }
+
+    /// Sleeps while `still_blocked`, counted.
+    pub(crate) fn sleep(
+        &self,
+        _key: usize,
+        _token: usize,
+        still_blocked: impl Fn() -> bool,
+        _nap: Nap,
+    ) {
+        // Relaxed: as in the threads' lobby.
+        self.sleepers.fetch_add(1, Relaxed);
+        fence(SeqCst, LOBBY_SLEEP);
+        let (lock, sleepers) = &*BED;
+        let mut guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while still_blocked() {
+            guard = sleepers.wait(guard).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(guard);
+        self.sleepers.fetch_sub(1, Relaxed);
+    }
+
+    /// Wakes every sleeper, if any is counted.
+    pub(crate) fn wake_one(&self, _key: usize, _lets_through: impl FnMut(usize) -> bool) {
+        fence(SeqCst, LOBBY_WAKE);
+        // Relaxed: as in the threads' lobby.
+        if self.sleepers.load(Relaxed) != 0 {
+            Model.wake_all();
+        }
+    }
+}
