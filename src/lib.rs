@@ -231,6 +231,8 @@ pub mod __private {
     pub use crate::sync::mutation::{self, Mutation};
     /// The sleeping protocol's named fences (it is crate-private).
     pub use crate::sync::sleep::FENCES as SLEEP_FENCES;
+    #[cfg(loom_hooks)]
+    pub use crate::sync::sleep::hooks as sleep;
     #[cfg(os_hooks)]
     pub use crate::sync::sleeping;
     pub use crate::sync::{Access, FenceSite, Why};

@@ -1,6 +1,6 @@
 //! The model runner: bounds, timing, and the fence and ordering sweeps.
 
-use doorway::__private::{Access, FenceSite, Mutation, Why, mutation, spin_cap};
+use doorway::__private::{Access, FenceSite, Mutation, Why, mutation, sleep_in_models, spin_cap};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::panic::{self, AssertUnwindSafe};
@@ -41,6 +41,9 @@ pub struct Model {
     /// The fences and accesses whose defects the sweeps try this model on
     /// first (see [`Model::tried_first_for`]).
     pub tried_first_for: Vec<&'static str>,
+    /// Whether every wait sleeps at its first turn (see
+    /// [`Model::sleeping`]).
+    pub sleeping: bool,
     scenario: std::sync::Arc<dyn Fn() + Send + Sync>,
 }
 
@@ -57,6 +60,7 @@ impl Model {
             spin_cap: spin_cap::DEFAULT_CAP,
             may_get_stuck: false,
             tried_first_for: Vec::new(),
+            sleeping: false,
             scenario: std::sync::Arc::new(scenario),
         }
     }
@@ -81,6 +85,15 @@ impl Model {
         self
     }
 
+    /// The same model with every wait sleeping at its first turn, so that
+    /// each wait goes through the sleeping protocol and each move through
+    /// its waking half; a wakeup lost is a sleeper left blocked, which loom
+    /// reports as a deadlock.
+    pub fn sleeping(mut self) -> Self {
+        self.sleeping = true;
+        self
+    }
+
     /// The same model with spin-waits capped at `turns`.
     pub fn spin_cap(mut self, turns: usize) -> Self {
         self.spin_cap = turns;
@@ -101,7 +114,12 @@ impl Model {
 
     fn explore(&self) {
         let scenario = self.scenario.clone();
-        spin_cap::with_cap(self.spin_cap, || self.builder().check(move || scenario()));
+        let run = || spin_cap::with_cap(self.spin_cap, || self.builder().check(move || scenario()));
+        if self.sleeping {
+            sleep_in_models::with(run);
+        } else {
+            run();
+        }
     }
 
     /// Runs the model; it must pass. Prints one report line and returns the
@@ -151,6 +169,9 @@ fn is_safety_violation(message: &str) -> bool {
         "validity violated",
         "atomicity violated",
         "ticket bound exceeded",
+        // A sleeper nobody wakes: loom's report when every thread is blocked,
+        // in the models of the sleeping protocol.
+        "deadlock; threads",
     ]
     .iter()
     .any(|needle| message.contains(needle))

@@ -95,3 +95,33 @@ pub(crate) use env::Lobby;
 #[cfg(not(std_or_loom))]
 pub(crate) use env::fence_before_waking;
 pub(crate) use env::{WakeWord, WakeWords};
+
+/// The protocol's halves over two participants' wake words, for doorway's
+/// loom models of it (with the test hooks): the very code the locks run.
+#[cfg(loom_hooks)]
+pub mod hooks {
+    use super::{WakeWord, WakeWords};
+    use crate::sync::Nap;
+
+    /// The wake words of participants 0 and 1.
+    pub struct Pair(WakeWords<2>);
+
+    impl Pair {
+        /// Both awake.
+        #[allow(clippy::new_without_default)]
+        pub fn new() -> Self {
+            Self(core::array::from_fn(|_| WakeWord::new()))
+        }
+
+        /// Participant `me` sleeps until `on` moves, unless `still_blocked`
+        /// says, after the announcement, that it has.
+        pub fn sleep(&self, me: usize, on: usize, still_blocked: impl FnOnce() -> bool) {
+            self.0[me].sleep(on, still_blocked, Nap::Unbounded);
+        }
+
+        /// After `me`'s move: wakes whoever sleeps on `me`.
+        pub fn wake_sleepers_on(&self, me: usize) {
+            WakeWord::wake_sleepers_on(&self.0, me);
+        }
+    }
+}
