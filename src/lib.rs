@@ -115,6 +115,8 @@
 //!   waits that yield to the OS scheduler after a short spin, pinned per-core
 //!   handles, and [`PaxosLog`].
 //! - `lock_api` (implies `std`): the `raw_mutex` module.
+//! - `critical-section`: the `harts` module, a `critical-section`
+//!   implementation for several cores without compare-and-swap.
 //!
 //! Without `std` the crate is `no_std` and its bakery, Peterson and
 //! tournament locks need only atomic loads and stores of 8 and 32 bits; the
@@ -132,6 +134,9 @@ mod sync;
 
 pub mod bakery;
 pub mod fastbakery;
+#[cfg(feature = "critical-section")]
+#[cfg_attr(docsrs, doc(cfg(feature = "critical-section")))]
+pub mod harts;
 mod lock;
 pub mod paxos;
 pub mod percore;
