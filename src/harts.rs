@@ -10,8 +10,9 @@
 //! could build a spinlock, and masking interrupts alone is unsound once a
 //! second core runs. [`HartCriticalSection`] is the missing piece: it needs
 //! only loads, stores and fences, and a small [`Hart`] trait that the firmware
-//! implements (which hart am I, mask and unmask my interrupts); [`MachineMode`]
-//! is a ready implementation for RISC-V machine mode.
+//! implements (which hart am I, mask and unmask my interrupts, and, if it
+//! likes, how to wait); [`MachineMode`] is a ready implementation for RISC-V
+//! machine mode.
 //!
 //! # Invariants
 //!
@@ -42,6 +43,15 @@
 //! 4. **No read-modify-write.** The lock's registers and the depth registers
 //!    each have one writer; everything is an atomic load, an atomic store or a
 //!    fence, so the implementation runs where `fetch_add` does not exist.
+//! 5. **Waiting is the firmware's choice.** A hart that waits for another
+//!    calls [`Hart::relax`] between two looks at the lock, with the number
+//!    of looks so far (through
+//!    [`Withdraw::lock_unless`], which never gives up here), with its
+//!    interrupts masked. The default spins; a firmware may sleep until an
+//!    event (`wfe` on Arm, `wfi` with a wake-up source on RISC-V), and must
+//!    where harts share an execution resource: under an emulator that runs
+//!    several harts on one host thread, a hart that spins keeps that thread
+//!    from the hart it waits for.
 //!
 //! What it does not do: it masks what [`Hart::mask_interrupts`] masks, so a
 //! non-maskable interrupt (or a handler at a level the firmware leaves
@@ -70,9 +80,10 @@
 //!
 //! [`RawLock`]: crate::RawLock
 //! [`RawLock::lock`]: crate::RawLock::lock
+//! [`Withdraw::lock_unless`]: crate::Withdraw::lock_unless
 
 use crate::bakery::Bakery;
-use crate::raw::{ConstInit, RawLock};
+use crate::raw::{ConstInit, RawLock, Withdraw};
 use crate::sync::{AtomicU8, AtomicU32, Lazy, Ordering::Relaxed, array_of, lazy};
 use core::fmt;
 use core::marker::PhantomData;
@@ -98,7 +109,9 @@ pub use critical_section as __critical_section;
 ///   interrupt handler that may enter a critical section can run on the
 ///   calling hart, until [`unmask_interrupts`](Self::unmask_interrupts);
 /// - neither moves memory accesses across itself at compile time (an `asm!`
-///   block without `nomem` does this).
+///   block without `nomem` does this);
+/// - [`relax`](Self::relax) returns (it may wait for an event, not forever),
+///   and enters no critical section.
 pub unsafe trait Hart {
     /// The calling hart's participant index, `0..N`.
     fn index() -> usize;
@@ -114,6 +127,20 @@ pub unsafe trait Hart {
     /// Called only where the hart's interrupts were enabled before the
     /// matching [`mask_interrupts`](Self::mask_interrupts).
     unsafe fn unmask_interrupts();
+
+    /// Called between two looks while this hart waits for another to leave
+    /// the critical section, with its interrupts masked; `looks` counts the
+    /// looks of this wait so far (1, 2, …). The default does nothing: the
+    /// lock's own spin hints pace the looks.
+    ///
+    /// A firmware can sleep here until something changes (`wfe`; `wfi` with
+    /// a wake-up source), perhaps after a few looks, to save power; under an
+    /// emulator that runs harts in turn on one host thread it should, so that
+    /// the hart it waits for gets to run.
+    #[inline(always)]
+    fn relax(looks: u32) {
+        let _ = looks;
+    }
 }
 
 /// A critical section shared by `N` harts: the local hart's interrupts
@@ -154,7 +181,7 @@ impl<H: Hart, const N: usize, R: RawLock + ConstInit> HartCriticalSection<H, N, 
     }
 }
 
-impl<H: Hart, const N: usize, R: RawLock> HartCriticalSection<H, N, R> {
+impl<H: Hart, const N: usize, R: Withdraw> HartCriticalSection<H, N, R> {
     /// Enters the critical section on the calling hart: masks its interrupts,
     /// then, unless the hart is already inside, takes the lock.
     ///
@@ -187,7 +214,15 @@ impl<H: Hart, const N: usize, R: RawLock> HartCriticalSection<H, N, R> {
             // `Hart` contract), and its interrupts are masked, so nothing
             // else on this hart uses `me` until the matching outermost
             // `release` has unlocked (invariant 2).
-            unsafe { self.lock.lock(me) };
+            let mut looks = 0u32;
+            let locked = unsafe {
+                self.lock.lock_unless(me, || {
+                    looks = looks.saturating_add(1);
+                    H::relax(looks);
+                    false
+                })
+            };
+            debug_assert!(locked, "a wait that never gives up ends locked");
             nesting
                 .interrupts_were_enabled
                 .store(u8::from(were_enabled), Relaxed);
@@ -238,7 +273,7 @@ impl<H: Hart, const N: usize, R: RawLock> HartCriticalSection<H, N, R> {
     }
 }
 
-impl<H: Hart, const N: usize, R: RawLock + ConstInit> Default for HartCriticalSection<H, N, R> {
+impl<H: Hart, const N: usize, R: Withdraw + ConstInit> Default for HartCriticalSection<H, N, R> {
     fn default() -> Self {
         Self::new()
     }
@@ -419,10 +454,16 @@ mod tests {
         unsafe fn unmask_interrupts() {
             ENABLED.set(true);
         }
+        fn relax(looks: u32) {
+            // More threads than cores may run these tests: let the holder run.
+            if looks > 16 {
+                std::thread::yield_now();
+            }
+        }
     }
 
     /// A counter incremented without atomics, nested sections inside.
-    fn count<R: RawLock + ConstInit>() {
+    fn count<R: Withdraw + ConstInit>() {
         const HARTS: usize = 4;
         let rounds = if cfg!(miri) { 20 } else { 2000 };
         let section = HartCriticalSection::<Thread, HARTS, R>::new();
