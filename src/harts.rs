@@ -81,6 +81,7 @@
 //! [`RawLock`]: crate::RawLock
 //! [`RawLock::lock`]: crate::RawLock::lock
 //! [`Withdraw::lock_unless`]: crate::Withdraw::lock_unless
+//! [`hart_critical_section!`]: crate::hart_critical_section
 
 use crate::bakery::Bakery;
 use crate::raw::{ConstInit, RawLock, Withdraw};
@@ -88,7 +89,7 @@ use crate::sync::{AtomicU8, AtomicU32, Lazy, Ordering::Relaxed, array_of, lazy};
 use core::fmt;
 use core::marker::PhantomData;
 
-/// The `critical-section` crate, for [`hart_critical_section!`].
+/// The `critical-section` crate, for [`hart_critical_section!`](crate::hart_critical_section).
 #[doc(hidden)]
 pub use critical_section as __critical_section;
 
@@ -148,7 +149,7 @@ pub unsafe trait Hart {
 /// hart as participant. See the [module documentation](self).
 ///
 /// Usually in a `static` registered with `critical_section::set_impl!`,
-/// which [`hart_critical_section!`] does in one line.
+/// which [`hart_critical_section!`](crate::hart_critical_section) does in one line.
 pub struct HartCriticalSection<H, const N: usize, R = Bakery<N>> {
     lock: R,
     /// Hart `i`'s nesting depth and saved interrupt state, written by hart
@@ -210,11 +211,11 @@ impl<H: Hart, const N: usize, R: Withdraw> HartCriticalSection<H, N, R> {
         // (invariant 3); program order is all it needs.
         let depth = nesting.depth.load(Relaxed);
         if depth == 0 {
+            let mut looks = 0u32;
             // SAFETY: `me` is this hart's index, unique among harts (the
             // `Hart` contract), and its interrupts are masked, so nothing
             // else on this hart uses `me` until the matching outermost
             // `release` has unlocked (invariant 2).
-            let mut looks = 0u32;
             let locked = unsafe {
                 self.lock.lock_unless(me, || {
                     looks = looks.saturating_add(1);
@@ -385,18 +386,18 @@ macro_rules! hart_critical_section {
 /// [`Hart`] for RISC-V in machine mode: the index is `mhartid`, and masking
 /// clears `mstatus.MIE` (every machine-mode interrupt on this hart).
 ///
+/// It implements [`Hart`] on RISC-V targets only (`riscv32*`, `riscv64*`).
 /// Hart ids must be `0..N`, as on QEMU's `virt` machine; a chip whose ids
 /// start elsewhere (a monitor core at 0, say) needs its own [`Hart`] that
-/// maps them.
+/// maps them, and may call this one's methods for the rest.
+#[derive(Debug)]
+pub struct MachineMode;
+
 #[cfg(any(target_arch = "riscv32", target_arch = "riscv64"))]
 #[cfg_attr(
     docsrs,
     doc(cfg(any(target_arch = "riscv32", target_arch = "riscv64")))
 )]
-#[derive(Debug)]
-pub struct MachineMode;
-
-#[cfg(any(target_arch = "riscv32", target_arch = "riscv64"))]
 // SAFETY: `mhartid` is fixed per hart and unique; clearing `mstatus.MIE`
 // stops every machine-mode interrupt on this hart (lower modes' are never
 // taken in machine mode); the `asm!` blocks that change it have no `nomem`,
