@@ -5,10 +5,12 @@
 //! The `critical-section` crate is how embedded Rust asks for mutual
 //! exclusion: `portable-atomic` emulates `fetch_add` and `compare_exchange`
 //! with it where the hardware has neither, `embassy-sync`'s
-//! `CriticalSectionRawMutex` and `heapless` build on it. A chip such as a
-//! dual-core RP2040 or a multi-hart `riscv32imc` part has no instruction that
-//! could build a spinlock, and masking interrupts alone is unsound once a
-//! second core runs. [`HartCriticalSection`] is the missing piece: it needs
+//! `CriticalSectionRawMutex` and `heapless` build on it. A dual-core RP2040
+//! (Cortex-M0+) or a multi-hart `riscv32imc` part has no instruction that
+//! could build a spinlock: firmware uses a hardware spinlock where the chip
+//! has one (the RP2350's have an erratum, and its vendor's SDK defaults to
+//! software locks), or masks interrupts, which is unsound once a second core
+//! runs. [`HartCriticalSection`] is the missing piece: it needs
 //! only loads, stores and fences, and a small [`Hart`] trait that the firmware
 //! implements (which hart am I, mask and unmask my interrupts, and, if it
 //! likes, how to wait); [`MachineMode`] is a ready implementation for RISC-V
@@ -29,9 +31,9 @@
 //!    by one caller at a time, as [`RawLock::lock`] requires. If a hart
 //!    unmasked first, or masked late, a handler could interrupt it while it
 //!    holds (or is taking) the lock and ask for the lock again as the same
-//!    participant: it would wait for the code it interrupted, forever, or,
-//!    with the nesting count below, walk into the middle of that code's
-//!    critical section.
+//!    participant: it would wait for the code it interrupted, forever (doorway's
+//!    locks notice this re-entry and panic), or, with the nesting count below,
+//!    walk into the middle of that code's critical section.
 //! 3. **Nesting is counted per hart.** Each hart has a depth register that only
 //!    that hart writes, with its interrupts masked. Only the outermost
 //!    `acquire` (depth 0 to 1) takes the lock and records whether interrupts
@@ -44,14 +46,14 @@
 //!    each have one writer; everything is an atomic load, an atomic store or a
 //!    fence, so the implementation runs where `fetch_add` does not exist.
 //! 5. **Waiting is the firmware's choice.** A hart that waits for another
-//!    calls [`Hart::relax`] between two looks at the lock, with the number
-//!    of looks so far (through
-//!    [`Withdraw::lock_unless`], which never gives up here), with its
-//!    interrupts masked. The default spins; a firmware may sleep until an
-//!    event (`wfe` on Arm, `wfi` with a wake-up source on RISC-V), and must
-//!    where harts share an execution resource: under an emulator that runs
-//!    several harts on one host thread, a hart that spins keeps that thread
-//!    from the hart it waits for.
+//!    calls [`Hart::relax`] between two looks at the lock, interrupts masked,
+//!    with the number of looks so far (the lock is taken with
+//!    [`Withdraw::lock_unless`], whose `give_up` never says yes here). The
+//!    default spins; a firmware may sleep until an event (`wfe` on Arm, `wfi`
+//!    with a wake-up source on RISC-V), and must where harts share an
+//!    execution resource: under an emulator that runs several harts on one
+//!    host thread, a hart that spins keeps that thread from the hart it waits
+//!    for.
 //!
 //! What it does not do: it masks what [`Hart::mask_interrupts`] masks, so a
 //! non-maskable interrupt (or a handler at a level the firmware leaves

@@ -12,12 +12,13 @@
 //!    times: its `fetch_add` goes through `critical-section`, which doorway's
 //!    [`HartCriticalSection`] implements.
 //!
-//! Throughout, each hart's machine timer interrupts it every 100 µs, and the
-//! handler adds to the same `portable_atomic` counter (so the critical
-//! section is also taken from interrupt handlers, on every hart, while the
-//! other harts take it from thread code). Hart 0 checks every total and every
-//! agreement, prints one line per phase, and ends QEMU through the test
-//! device: exit status 0 when everything adds up, non-zero otherwise.
+//! During every phase each hart's machine timer interrupts it every 100 µs,
+//! and the handler adds to the same `portable_atomic` counter (so the
+//! critical section is also taken from interrupt handlers, on every hart,
+//! while the other harts take it from thread code). Hart 0 checks every
+//! total and every agreement, prints one line per phase, and ends QEMU
+//! through the test device: exit status 0 when everything adds up, non-zero
+//! otherwise.
 //!
 //! # The pattern a firmware copies
 //!
