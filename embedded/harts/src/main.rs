@@ -71,7 +71,7 @@ pub const PAXOS_ROUNDS: usize = 100;
 const MIN_TICKS: u32 = 4;
 
 /// How long hart 0 waits for the other harts to arrive (QEMU's clock).
-const ARRIVAL_TIMEOUT: u64 = 2 * machine::TIMER_HZ;
+const ARRIVAL_TIMEOUT: u64 = 10 * machine::TIMER_HZ;
 
 // The program's `critical-section` implementation: a bakery of four harts,
 // each hart's interrupts masked while it is inside.
