@@ -338,11 +338,12 @@ fn count<R: Withdraw>(hart: usize, counter: &'static Lock<R, Tally>) {
     }
 }
 
-/// A few dozen instructions of nothing: inside a critical section it widens
-/// the window in which a broken lock loses updates, and between two it lets
-/// the other harts in.
+/// A few hundred instructions of nothing: inside a critical section it
+/// widens the window in which a broken lock loses updates (with 16 instead
+/// of 128 turns, single-threaded TCG could miss a hart that skips the lock
+/// altogether), and between two it lets the other harts in.
 fn dawdle() {
-    for i in 0..16 {
+    for i in 0..128 {
         core::hint::black_box(i);
     }
 }
