@@ -147,6 +147,8 @@
 //!   handles, and the Paxos log.
 //! - `lock_api` (implies `std`): the `raw_mutex` module.
 //! - `shm` (implies `std`): the `shm` module.
+//! - `critical-section`: the `harts` module, a `critical-section`
+//!   implementation for several cores without compare-and-swap.
 //!
 //! Without `std` the crate is `no_std` and its bakery, Peterson and
 //! tournament locks need only atomic loads and stores of 8 and 32 bits; the
@@ -164,6 +166,9 @@ mod sync;
 
 pub mod bakery;
 pub mod fastbakery;
+#[cfg(feature = "critical-section")]
+#[cfg_attr(docsrs, doc(cfg(feature = "critical-section")))]
+pub mod harts;
 mod lock;
 pub mod paxos;
 pub mod percore;

@@ -185,3 +185,67 @@ fn paxos_first_vote_is_adopted() {
         assert_eq!(decided[0], decided[1], "agreement violated");
     }
 }
+
+/// The sleeping protocol's shape: a waiter that has waited long enough to
+/// sleep, and a holder that leaves while it does. Participant 0 holds the
+/// lock across a sleep of its own, so participant 1 goes to sleep behind it;
+/// a wakeup lost leaves participant 1 asleep for good (Miri reports the
+/// deadlock; outside Miri the test hangs, which CI's timeout catches). Each
+/// kind of sleeper: a participant behind the one just ahead (the bakery, the
+/// per-core bakery), a duel's other side (Peterson), the fast bakery's slow
+/// side behind the gate, and the ticket lock's lobby.
+fn sleeper_and_waker<R: RawLock>(lock: &R) {
+    let counter = Counter(UnsafeCell::new(0));
+    let start = Barrier::new(2);
+    let rounds = if cfg!(miri) { 1 } else { 20 };
+    std::thread::scope(|s| {
+        for who in 0..2 {
+            let (counter, start) = (&counter, &start);
+            s.spawn(move || {
+                for _ in 0..rounds {
+                    start.wait();
+                    if who == 1 {
+                        // Let participant 0 in first, so this one waits.
+                        std::thread::sleep(std::time::Duration::from_micros(100));
+                    }
+                    // SAFETY: participant `who` is this thread alone.
+                    unsafe { lock.lock(who) };
+                    if who == 0 {
+                        // Long enough for the waiter to fall asleep.
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    // SAFETY: inside the critical section.
+                    unsafe { *counter.0.get() += 1 };
+                    // SAFETY: `who` holds the lock.
+                    unsafe { lock.unlock(who) };
+                }
+            });
+        }
+    });
+    assert_eq!(counter.0.into_inner(), 2 * rounds as u64);
+}
+
+#[test]
+fn sleeping_bakery_waiter_is_woken() {
+    sleeper_and_waker(&Bakery::<2>::new());
+}
+
+#[test]
+fn sleeping_percore_waiter_is_woken() {
+    sleeper_and_waker(&PerCore::<2>::new());
+}
+
+#[test]
+fn sleeping_peterson_waiter_is_woken() {
+    sleeper_and_waker(&Peterson::new());
+}
+
+#[test]
+fn sleeping_slow_side_is_woken() {
+    sleeper_and_waker(&FastBakery::<2>::new());
+}
+
+#[test]
+fn sleeping_ticket_waiter_is_woken() {
+    sleeper_and_waker(&doorway::ticket::Ticket::new());
+}

@@ -16,6 +16,7 @@
 //!   before its own began.
 
 use crate::sync::{Arc, AtomicUsize, UnsafeCell, thread};
+use core::mem::ManuallyDrop;
 use doorway::{FifoLock, RawLock};
 use std::sync::atomic::Ordering;
 
@@ -81,10 +82,20 @@ where
     let start_line = Arc::new(StartLine::new(threads));
     let handles: Vec<_> = (0..threads)
         .map(|who| {
-            let (plan, start_line) = (Arc::clone(&plan), Arc::clone(&start_line));
+            // Dropped by hand at the end: a thread that loom stops in the
+            // middle (a sleeper it finds blocked for good) unwinds without
+            // them, since dropping loom's `Arc` after the execution ended
+            // panics again and aborts the process.
+            let (plan, start_line) = (
+                ManuallyDrop::new(Arc::clone(&plan)),
+                ManuallyDrop::new(Arc::clone(&start_line)),
+            );
             thread::spawn(move || {
                 start_line.wait();
-                body(&plan, who)
+                let result = body(&plan, who);
+                drop(ManuallyDrop::into_inner(plan));
+                drop(ManuallyDrop::into_inner(start_line));
+                result
             })
         })
         .collect();
@@ -329,11 +340,13 @@ where
     let lock = Arc::new(doorway::Lock::from_raw(raw, 0u64));
     let handles: Vec<_> = (0..threads)
         .map(|_| {
-            let lock = Arc::clone(&lock);
+            // Dropped by hand, as in `run_participants`.
+            let lock = ManuallyDrop::new(Arc::clone(&lock));
             thread::spawn(move || {
                 for _ in 0..rounds {
                     increment(&mut lock.lock());
                 }
+                drop(ManuallyDrop::into_inner(lock));
             })
         })
         .collect();

@@ -48,12 +48,21 @@ fn protocol() {
     mover.join().unwrap();
 }
 
+/// The bound of the lock models, from the environment for measuring
+/// (`SLEEP_BOUND`).
+fn bound() -> usize {
+    std::env::var("SLEEP_BOUND")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(3)
+}
+
 fn models() -> Vec<Model> {
     let exhaustive = Bound::Exhaustive;
-    let bounded = Bound::Preemptions(3);
+    let bounded = Bound::Preemptions(bound());
     vec![
         Model::new("sleep: the protocol alone", exhaustive, protocol),
-        Model::new("sleep: Peterson 2 x 2, every wait asleep", exhaustive, || {
+        Model::new("sleep: Peterson 2 x 2, every wait asleep", bounded, || {
             harness::mutual_exclusion(Peterson::new(), 2, 2)
         })
         .sleeping(),
@@ -61,21 +70,29 @@ fn models() -> Vec<Model> {
             harness::mutual_exclusion(Bakery::<2>::new(), 2, 2)
         })
         .sleeping(),
-        Model::new("sleep: PerCore<2> 2 x 2, every wait asleep", bounded, || {
-            harness::mutual_exclusion(PerCore::<2>::new(), 2, 2)
-        })
+        Model::new(
+            "sleep: PerCore<2> 2 x 2, every wait asleep",
+            bounded,
+            || harness::mutual_exclusion(PerCore::<2>::new(), 2, 2),
+        )
         .sleeping(),
-        Model::new("sleep: FastBakery<2> 2 x 2, every wait asleep", bounded, || {
-            harness::mutual_exclusion(FastBakery::<2>::new(), 2, 2)
-        })
+        Model::new(
+            "sleep: FastBakery<2> 2 x 2, every wait asleep",
+            bounded,
+            || harness::mutual_exclusion(FastBakery::<2>::new(), 2, 2),
+        )
         .sleeping(),
-        Model::new("sleep: Tournament<2> 2 x 2, every wait asleep", bounded, || {
-            harness::mutual_exclusion(Tournament::<2>::new(), 2, 2)
-        })
+        Model::new(
+            "sleep: Tournament<2> 2 x 2, every wait asleep",
+            bounded,
+            || harness::mutual_exclusion(Tournament::<2>::new(), 2, 2),
+        )
         .sleeping(),
-        Model::new("sleep: Ticket 2 x 2, every wait asleep (lobby)", bounded, || {
-            harness::mutual_exclusion(Ticket::new(), 2, 2)
-        })
+        Model::new(
+            "sleep: Ticket 2 x 2, every wait asleep (lobby)",
+            bounded,
+            || harness::mutual_exclusion(Ticket::new(), 2, 2),
+        )
         .sleeping(),
         Model::new(
             "sleep: Bakery<1>, 2 threads x 1 on one seat, asleep for it (lobby)",
