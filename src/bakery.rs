@@ -94,7 +94,7 @@
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{
     Access, AtomicU8, AtomicU32, FenceSite, Forever, Lazy, Nap, Ordering::*, Patience, Relax, Turn,
-    WakeWord, WakeWords, array_of, const_fn_unless_loom, fence, lazy,
+    WakeWords, array_of, const_fn_unless_loom, fence, lazy,
 };
 use core::fmt;
 
@@ -171,7 +171,7 @@ impl<const N: usize> BakeryRegisters<N> {
                 choosing: array_of![AtomicU8::new(0); N],
                 number: array_of![AtomicU32::new(0); N],
                 ticket_limit,
-                wake: array_of![WakeWord::new(); N],
+                wake: WakeWords::new(),
                 #[cfg(feature = "std")]
                 seats: array_of![crate::seats::Seat::new(); N],
             }
@@ -201,12 +201,12 @@ impl<const N: usize> Registers for BakeryRegisters<N> {
     }
 
     fn sleep(&self, me: usize, on: usize, still_blocked: impl FnOnce() -> bool, nap: Nap) {
-        self.wake[me].sleep(on, still_blocked, nap);
+        self.wake.beds().sleep(me, on, still_blocked, nap);
     }
 
     #[inline(always)]
     fn wake_sleepers_on(&self, me: usize) {
-        WakeWord::wake_sleepers_on(&self.wake, me);
+        self.wake.beds().wake_sleepers_on(me);
     }
 }
 

@@ -119,7 +119,7 @@ use crate::bakery::{self, BakeryRegisters};
 use crate::raw::{ConstInit, Participants, RawLock, Withdraw};
 use crate::sync::{
     Access, AtomicU8, AtomicU32, CachePadded, FenceSite, Forever, Lazy, Ordering::*, Patience,
-    Relax, Turn, WakeWord, array_of, const_fn_unless_loom, fence, lazy,
+    Relax, Turn, WakeWords, array_of, const_fn_unless_loom, fence, lazy,
 };
 use core::fmt;
 
@@ -259,8 +259,12 @@ struct Gate<const N: usize> {
     x: AtomicU32,
     y: AtomicU32,
     s: AtomicU8,
-    slow_asleep: WakeWord,
+    /// The slow side's wake word (one sleeper at most: the bakery's holder).
+    slow_asleep: WakeWords<1>,
 }
+
+/// The slow side's place among the gate's wake words.
+const SLOW_SIDE: usize = 0;
 
 /// What the slow side's wake word names: the gate (its owner is whoever
 /// closed it last, and every `Y := 0` wakes the slow side).
@@ -279,7 +283,7 @@ impl<const N: usize> FastBakeryRegisters<N> {
                     x: AtomicU32::new(NOBODY),
                     y: AtomicU32::new(NOBODY),
                     s: AtomicU8::new(0),
-                    slow_asleep: WakeWord::new(),
+                    slow_asleep: WakeWords::new(),
                 }),
                 queue: BakeryRegisters::new(bakery::TICKET_LIMIT),
             }
@@ -419,8 +423,8 @@ impl<const N: usize> FastBakery<N> {
                 return false;
             }
             if relax.turn() == Turn::Sleep {
-                gate.slow_asleep
-                    .sleep(THE_GATE, gate_is_owned, patience.nap());
+                let beds = gate.slow_asleep.beds();
+                beds.sleep(SLOW_SIDE, THE_GATE, gate_is_owned, patience.nap());
             }
         }
         true
@@ -430,7 +434,7 @@ impl<const N: usize> FastBakery<N> {
     /// free.
     #[inline(always)]
     fn wake_the_slow_side(&self) {
-        WakeWord::wake_sleepers_on(core::slice::from_ref(&self.gate().slow_asleep), THE_GATE);
+        self.gate().slow_asleep.beds().wake_sleepers_on(THE_GATE);
     }
 
     /// The slow path: the bakery, then the arbitration with the gate; `None`

@@ -92,8 +92,8 @@
 
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{
-    Access, AtomicU8, FenceSite, Forever, Lazy, Ordering::*, Patience, Relax, Turn, WakeWord,
-    WakeWords, array_of, const_fn_unless_loom, fence, lazy,
+    Access, AtomicU8, FenceSite, Forever, Lazy, Ordering::*, Patience, Relax, Turn, WakeWords,
+    array_of, const_fn_unless_loom, fence, lazy,
 };
 use core::fmt;
 
@@ -236,7 +236,7 @@ impl Duel {
             Self {
                 interested: array_of![AtomicU8::new(0); 2],
                 latecomer: AtomicU8::new(0),
-                wake: array_of![WakeWord::new(); 2],
+                wake: WakeWords::new(),
             }
         }
     }
@@ -270,7 +270,7 @@ impl Duel {
         fence(SeqCst, CLAIM);
         // Naming itself the latecomer lets a sleeping other side through:
         // wake it. `CLAIM` is the waking half's fence.
-        WakeWord::wake_sleepers_on_fenced(&self.wake, me);
+        self.wake.beds().wake_sleepers_on_fenced(me);
     }
 
     /// Whether `me`, having arrived, may enter now, judged by the loads
@@ -301,7 +301,8 @@ impl Duel {
                 return false;
             }
             if relax.turn_in_line(|| true) == Turn::Sleep {
-                self.wake[me].sleep(Self::other(me), || !self.may_enter(me), patience.nap());
+                let beds = self.wake.beds();
+                beds.sleep(me, Self::other(me), || !self.may_enter(me), patience.nap());
             }
         }
         true
@@ -345,14 +346,14 @@ impl Duel {
     /// After `me` left: wakes the other side if it sleeps on `me`.
     #[inline(always)]
     fn wake_other(&self, me: usize) {
-        WakeWord::wake_sleepers_on(&self.wake, me);
+        self.wake.beds().wake_sleepers_on(me);
     }
 
     /// [`wake_other`](Self::wake_other), right after a `SeqCst` fence that
     /// follows `me`'s leave.
     #[inline(always)]
     pub(crate) fn wake_other_fenced(&self, me: usize) {
-        WakeWord::wake_sleepers_on_fenced(&self.wake, me);
+        self.wake.beds().wake_sleepers_on_fenced(me);
     }
 
     #[inline]

@@ -451,7 +451,7 @@ pub(crate) fn is_locked<S: Claims + ?Sized>(claims: &S) -> bool {
 pub mod hooks {
     use super::*;
     use crate::paxos::steps::{HaltAfter, Halted, Unbounded, unstoppable};
-    use crate::sync::{AtomicU8, Ordering::Acquire, UnsafeCell, WakeWord, WakeWords};
+    use crate::sync::{AtomicU8, Ordering::Acquire, UnsafeCell, WakeWords};
     use core::convert::Infallible;
 
     /// `N` claims, their bakery registers, and one lock word per participant
@@ -489,10 +489,10 @@ pub mod hooks {
             over::TICKET_LIMIT
         }
         fn sleep(&self, me: usize, on: usize, still_blocked: impl FnOnce() -> bool, nap: Nap) {
-            self.wake[me].sleep(on, still_blocked, nap);
+            self.wake.beds().sleep(me, on, still_blocked, nap);
         }
         fn wake_sleepers_on(&self, me: usize) {
-            WakeWord::wake_sleepers_on(&self.wake, me);
+            self.wake.beds().wake_sleepers_on(me);
         }
     }
 
@@ -551,7 +551,7 @@ pub mod hooks {
                 claims: core::array::from_fn(|_| AtomicU64::new(FREE)),
                 choosing: core::array::from_fn(|_| AtomicU8::new(0)),
                 number: core::array::from_fn(|_| AtomicU32::new(0)),
-                wake: core::array::from_fn(|_| WakeWord::new()),
+                wake: WakeWords::new(),
                 inside: core::array::from_fn(|_| AtomicU32::new(0)),
                 owner_died: AtomicU32::new(0),
                 custody: core::array::from_fn(|_| UnsafeCell::new(0)),

@@ -146,8 +146,8 @@
 
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{
-    Access, AtomicU32, CachePadded, FenceSite, Forever, Lazy, Nap, Ordering::*, Patience, Relax,
-    Turn, WakeWord, WakeWords, array_of, const_fn_unless_loom, fence, lazy,
+    Access, AtomicU32, Beds, CachePadded, FenceSite, Forever, Lazy, Nap, Ordering::*, Patience,
+    Relax, Turn, WakeWords, array_of, const_fn_unless_loom, fence, lazy,
 };
 use core::fmt;
 use word::{Color, TICKET_MASK, Word};
@@ -259,7 +259,7 @@ mod sealed {
 
         /// One wake word per core, in lines of their own apart from the
         /// registers (only sleepers write them).
-        fn wake_words(&self) -> &[crate::sync::WakeWord];
+        fn beds(&self) -> crate::sync::Beds<'_>;
 
         #[cfg(feature = "std")]
         fn seats(&self) -> &[crate::seats::Seat];
@@ -289,7 +289,7 @@ impl<const N: usize> Fixed<N> {
             };
             Self {
                 registers: array_of![CachePadded::new(AtomicU32::new(0)); N],
-                wake: CachePadded::new(array_of![WakeWord::new(); N]),
+                wake: CachePadded::new(WakeWords::new()),
                 #[cfg(feature = "std")]
                 seats: array_of![crate::seats::Seat::new(); N],
             }
@@ -304,8 +304,8 @@ impl<const N: usize> sealed::Storage for Fixed<N> {
     }
 
     #[inline(always)]
-    fn wake_words(&self) -> &[WakeWord] {
-        &*self.wake
+    fn beds(&self) -> Beds<'_> {
+        self.wake.beds()
     }
 
     #[cfg(feature = "std")]
@@ -666,13 +666,13 @@ impl<S: Storage> PerCoreBakery<S> {
                         && self.blocks(rival, seen.color() == place.color(), seen, place)
                 })
             };
-            self.wake_words()[me].sleep(p, still_blocked, nap);
+            self.beds().sleep(me, p, still_blocked, nap);
         }
     }
 
     #[inline(always)]
-    fn wake_words(&self) -> &[WakeWord] {
-        sealed::Storage::wake_words(&self.shared().cores)
+    fn beds(&self) -> Beds<'_> {
+        sealed::Storage::beds(&self.shared().cores)
     }
 
     /// How many cores are ahead of `place` (in its batch with a smaller
@@ -699,7 +699,7 @@ impl<S: Storage> PerCoreBakery<S> {
     #[inline(always)]
     fn leave(&self, me: usize) {
         self.word(me).store(Word::IDLE.0, EXIT.order());
-        WakeWord::wake_sleepers_on(self.wake_words(), me);
+        self.beds().wake_sleepers_on(me);
     }
 
     /// `word[me] := 0` on withdrawal (a failed `try_lock`, a wait given up),
@@ -710,7 +710,7 @@ impl<S: Storage> PerCoreBakery<S> {
     #[inline(always)]
     fn withdraw(&self, me: usize) {
         self.word(me).store(Word::IDLE.0, Relaxed);
-        WakeWord::wake_sleepers_on(self.wake_words(), me);
+        self.beds().wake_sleepers_on(me);
     }
 }
 

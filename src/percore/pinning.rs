@@ -12,7 +12,8 @@
 use super::{PerCoreBakery, Register, Storage, sealed};
 use crate::lock::{Guard, Lock};
 use crate::seats::{self, Seat};
-use crate::sync::{AtomicU32, CachePadded, WakeWord};
+use crate::sync::sleep::WakeWord;
+use crate::sync::{AtomicU32, Beds, CachePadded};
 use std::boxed::Box;
 use std::marker::PhantomData;
 
@@ -51,6 +52,7 @@ fn pin_thread(core: usize) -> bool {
 /// storage of [`MachinePerCore`].
 pub struct Machine {
     registers: Box<[Register]>,
+    asleep: AtomicU32,
     wake: Box<[WakeWord]>,
     seats: Box<[Seat]>,
 }
@@ -62,8 +64,11 @@ impl sealed::Storage for Machine {
     }
 
     #[inline(always)]
-    fn wake_words(&self) -> &[WakeWord] {
-        &self.wake
+    fn beds(&self) -> Beds<'_> {
+        Beds {
+            asleep: &self.asleep,
+            words: &self.wake,
+        }
     }
 
     #[inline(always)]
@@ -103,6 +108,7 @@ impl PerCoreBakery<Machine> {
             registers: (0..cores)
                 .map(|_| CachePadded::new(AtomicU32::new(0)))
                 .collect(),
+            asleep: AtomicU32::new(0),
             wake: (0..cores).map(|_| WakeWord::new()).collect(),
             seats: (0..cores).map(|_| Seat::new()).collect(),
         };

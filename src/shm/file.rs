@@ -14,7 +14,7 @@ use crate::bakery::over::{Registers, TICKET_LIMIT};
 use crate::paxos::block::{BlockCell, NativeBlock};
 use crate::paxos::steps::{Unbounded, unstoppable};
 use crate::robust::{self, Claims, Custody, FREE, Owner};
-use crate::sync::sleep::{fence_before_waking, sleep_on, wake_sleepers_on};
+use crate::sync::sleep::{Parking, sleep_on, wake_sleepers_on};
 use crate::sync::{AtomicU8, AtomicU32, AtomicU64, Nap, Ordering::Relaxed};
 use bytemuck::Pod;
 use core::marker::PhantomData;
@@ -44,6 +44,11 @@ impl FileClaims<'_> {
     fn wake_word(&self, i: usize) -> &AtomicU32 {
         self.0.u32_at(self.line(i) + 8)
     }
+
+    /// How many participants sleep in the bakery, beside `owner_died`.
+    fn asleep(&self) -> &AtomicU32 {
+        self.0.u32_at(self.0.regions.owner_died + 4)
+    }
 }
 
 impl Registers for FileClaims<'_> {
@@ -66,13 +71,24 @@ impl Registers for FileClaims<'_> {
     }
 
     fn sleep(&self, me: usize, on: usize, still_blocked: impl FnOnce() -> bool, nap: Nap) {
-        sleep_on(&SharedFutex, self.wake_word(me), on, still_blocked, nap);
+        let asleep = self.asleep();
+        sleep_on(
+            &SharedFutex,
+            asleep,
+            self.wake_word(me),
+            on,
+            still_blocked,
+            nap,
+        );
     }
 
     fn wake_sleepers_on(&self, me: usize) {
-        fence_before_waking();
+        // A `SeqCst` fence, not an asymmetric one: the sleepers are in other
+        // processes.
+        SharedFutex.fence_to_wake();
         let n = self.0.layout.participants;
-        wake_sleepers_on(&SharedFutex, (0..n).map(|i| self.wake_word(i)), me);
+        let words = (0..n).map(|i| self.wake_word(i));
+        wake_sleepers_on(&SharedFutex, self.asleep(), words, me);
     }
 }
 

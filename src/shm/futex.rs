@@ -29,6 +29,18 @@ impl SharedFutex {
     }
 }
 
+// Other systems refuse the shared file at open (`custody::supported`); this
+// code only has to build there.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+impl Parking for SharedFutex {
+    fn wait(&self, _word: &AtomicU32, _mark: u32, nap: Nap) {
+        std::thread::sleep(Self::bound(nap));
+    }
+
+    fn wake(&self, _word: &AtomicU32) {}
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
 impl Parking for SharedFutex {
     fn wait(&self, word: &AtomicU32, mark: u32, nap: Nap) {
         let bound = Self::bound(nap);

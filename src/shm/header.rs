@@ -31,7 +31,8 @@
 //!            else the owner's pid), wake word (u32: 0 awake, else whom it
 //!            sleeps on, plus one), 4 reserved bytes, inside (u32); the
 //!            line's first byte is also the participant's byte lock (`custody`)
-//! bakery     owner_died (u32) in a line of its own; number[P] (u32);
+//! bakery     owner_died (u32) and how many sleep (u32) in a line of their
+//!            own; number[P] (u32);
 //!            choosing[P] (u8)
 //! data       D, as 32-bit words
 //! registers  1 + capacity registers (the register, then the log's slots),

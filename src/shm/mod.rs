@@ -136,7 +136,6 @@
 mod custody;
 mod file;
 mod fork;
-#[cfg(any(target_os = "linux", target_os = "android"))]
 mod futex;
 mod header;
 mod mapping;

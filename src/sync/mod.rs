@@ -44,7 +44,7 @@ pub use orderings::Access;
 pub use orderings::Why;
 #[cfg(any(std_or_loom, target_has_atomic = "32"))]
 pub(crate) use sleep::Lobby;
-pub(crate) use sleep::{WakeWord, WakeWords};
+pub(crate) use sleep::{Beds, WakeWords};
 #[cfg(feature = "std")]
 pub use wait::Until;
 #[cfg(os_hooks)]

@@ -50,9 +50,9 @@ mod machine;
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU32, Ordering::*};
-use doorway::harts::{Hart, HartCriticalSection, MachineMode};
 use doorway::bakery::Bakery;
 use doorway::fastbakery::FastBakery;
+use doorway::harts::{Hart, HartCriticalSection, MachineMode};
 use doorway::paxos::register::PaxosRegister;
 use doorway::percore::PerCore;
 use doorway::tournament::Tournament;

@@ -3,28 +3,42 @@
 
 use crate::sync::Nap;
 
-/// One participant's wake word: nothing to store without `std`.
-pub struct WakeWord;
+/// The wake words of `N` participants: nothing without `std`.
+pub struct WakeWords<const N: usize>;
 
-impl WakeWord {
+impl<const N: usize> WakeWords<N> {
     pub(crate) const fn new() -> Self {
         Self
     }
 
-    /// Never asked: waits never sleep without `std`.
-    pub(crate) fn sleep(&self, _on: usize, _still_blocked: impl FnOnce() -> bool, _nap: Nap) {}
-
-    /// Nothing to wake.
-    #[inline(always)]
-    pub(crate) fn wake_sleepers_on(_words: &[WakeWord], _me: usize) {}
-
-    /// Nothing to wake.
-    #[inline(always)]
-    pub(crate) fn wake_sleepers_on_fenced(_words: &[WakeWord], _me: usize) {}
+    pub(crate) fn beds(&self) -> Beds<'_> {
+        Beds(core::marker::PhantomData)
+    }
 }
 
-/// The wake words of `N` participants.
-pub(crate) type WakeWords<const N: usize> = [WakeWord; N];
+/// Nowhere to sleep, and nobody to wake, at no cost.
+#[derive(Clone, Copy)]
+pub struct Beds<'a>(core::marker::PhantomData<&'a ()>);
+
+impl Beds<'_> {
+    /// Never asked: waits never sleep without `std`.
+    pub(crate) fn sleep(
+        &self,
+        _me: usize,
+        _on: usize,
+        _still_blocked: impl FnOnce() -> bool,
+        _nap: Nap,
+    ) {
+    }
+
+    /// Nothing to wake.
+    #[inline(always)]
+    pub(crate) fn wake_sleepers_on(&self, _me: usize) {}
+
+    /// Nothing to wake.
+    #[inline(always)]
+    pub(crate) fn wake_sleepers_on_fenced(&self, _me: usize) {}
+}
 
 /// Without `std` a move wakes nobody and needs no fence.
 #[inline(always)]

@@ -71,6 +71,8 @@
 //! wake: a few system calls.
 
 #[cfg(all(not(loom), feature = "std"))]
+mod membarrier;
+#[cfg(all(not(loom), feature = "std"))]
 mod threads;
 #[cfg(all(not(loom), feature = "std"))]
 use threads as env;
@@ -85,22 +87,26 @@ use model as env;
 
 #[cfg(std_or_loom)]
 mod protocol;
+#[cfg(std_or_loom)]
+mod words;
+
 #[cfg(hooks)]
 pub use protocol::FENCES;
+#[cfg(shared_file)]
+pub(crate) use protocol::{Parking, sleep_on, wake_sleepers_on};
 #[cfg(std_or_loom)]
-pub(crate) use protocol::{Parking, fence_before_waking, sleep_on, wake_sleepers_on};
+pub(crate) use words::{Beds, WakeWord, WakeWords, fence_before_waking};
 
 #[cfg(any(std_or_loom, target_has_atomic = "32"))]
 pub(crate) use env::Lobby;
 #[cfg(not(std_or_loom))]
-pub(crate) use env::fence_before_waking;
-pub(crate) use env::{WakeWord, WakeWords};
+pub(crate) use env::{Beds, WakeWords, fence_before_waking};
 
 /// The protocol's halves over two participants' wake words, for doorway's
 /// loom models of it (with the test hooks): the very code the locks run.
 #[cfg(loom_hooks)]
 pub mod hooks {
-    use super::{WakeWord, WakeWords};
+    use super::WakeWords;
     use crate::sync::Nap;
 
     /// The wake words of participants 0 and 1.
@@ -110,18 +116,18 @@ pub mod hooks {
         /// Both awake.
         #[allow(clippy::new_without_default)]
         pub fn new() -> Self {
-            Self(core::array::from_fn(|_| WakeWord::new()))
+            Self(WakeWords::new())
         }
 
         /// Participant `me` sleeps until `on` moves, unless `still_blocked`
         /// says, after the announcement, that it has.
         pub fn sleep(&self, me: usize, on: usize, still_blocked: impl FnOnce() -> bool) {
-            self.0[me].sleep(on, still_blocked, Nap::Unbounded);
+            self.0.beds().sleep(me, on, still_blocked, Nap::Unbounded);
         }
 
         /// After `me`'s move: wakes whoever sleeps on `me`.
         pub fn wake_sleepers_on(&self, me: usize) {
-            WakeWord::wake_sleepers_on(&self.0, me);
+            self.0.beds().wake_sleepers_on(me);
         }
     }
 }

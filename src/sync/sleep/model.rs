@@ -4,44 +4,9 @@
 //! the protocol; a user's loom build never sleeps, and its moves find every
 //! word awake.)
 
-use super::Parking;
-use super::protocol::{LOBBY_SLEEP, LOBBY_WAKE};
+use super::protocol::{LOBBY_SLEEP, LOBBY_WAKE, Parking};
 use crate::sync::{AtomicU32, Nap, Ordering::*, fence};
 use loom::sync::{Condvar, Mutex};
-
-/// One participant's wake word (see the [protocol](super)).
-pub struct WakeWord(AtomicU32);
-
-impl WakeWord {
-    pub(crate) fn new() -> Self {
-        Self(AtomicU32::new(0))
-    }
-
-    /// Puts this word's participant to sleep until participant `on` moves,
-    /// unless `still_blocked` says, after the announcement, that it has.
-    pub(crate) fn sleep(&self, on: usize, still_blocked: impl FnOnce() -> bool, nap: Nap) {
-        super::sleep_on(&Model, &self.0, on, still_blocked, nap);
-    }
-
-    /// After a store of `me`'s that may let waiters through: wakes those of
-    /// `words` asleep on `me`.
-    #[inline]
-    pub(crate) fn wake_sleepers_on(words: &[WakeWord], me: usize) {
-        super::fence_before_waking();
-        Self::wake_sleepers_on_fenced(words, me);
-    }
-
-    /// [`wake_sleepers_on`](Self::wake_sleepers_on) right after a `SeqCst`
-    /// fence that follows the store (the lock's own, or
-    /// `fence_before_waking`).
-    #[inline]
-    pub(crate) fn wake_sleepers_on_fenced(words: &[WakeWord], me: usize) {
-        super::wake_sleepers_on(&Model, words.iter().map(|word| &word.0), me);
-    }
-}
-
-/// The wake words of `N` participants.
-pub(crate) type WakeWords<const N: usize> = [WakeWord; N];
 
 loom::lazy_static! {
     /// One bed for every word of a model: a futex's hash bucket, with room
@@ -50,9 +15,9 @@ loom::lazy_static! {
 }
 
 /// A futex modeled with loom's mutex and condition variable.
-pub(crate) struct Model;
+pub(crate) struct Backend;
 
-impl Parking for Model {
+impl Parking for Backend {
     /// Sleeps until woken, whatever the nap: a model has no clock, and a
     /// sleeper that only a timeout would wake is the defect it looks for.
     fn wait(&self, word: &AtomicU32, mark: u32, _nap: Nap) {
@@ -70,7 +35,7 @@ impl Parking for Model {
     }
 }
 
-impl Model {
+impl Backend {
     fn wake_all(&self) {
         let (lock, sleepers) = &*BED;
         drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
@@ -117,7 +82,7 @@ impl Lobby {
         fence(SeqCst, LOBBY_WAKE);
         // Relaxed: as in the threads' lobby.
         if self.sleepers.load(Relaxed) != 0 {
-            Model.wake_all();
+            Backend.wake_all();
         }
     }
 }

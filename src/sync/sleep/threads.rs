@@ -1,50 +1,17 @@
-//! Wake words of threads in one process (`std`), parked in
-//! `parking_lot_core`'s table keyed by the word's address.
+//! Sleepers that are threads of one process (`std`), parked in
+//! `parking_lot_core`'s table keyed by their word's address, with
+//! asymmetric fences (see [`membarrier`](super::membarrier)).
 
-use super::Parking;
-use super::protocol::{LOBBY_SLEEP, LOBBY_WAKE};
-use crate::sync::{AtomicU32, Nap, Ordering::*, fence};
+use super::membarrier;
+use super::protocol::{LOBBY_SLEEP, LOBBY_WAKE, Parking, SLEEP, WAKE};
+use crate::sync::wait::LONGEST_NAP;
+use crate::sync::{AtomicU32, Nap, Ordering::*};
 use std::time::Instant;
 
-/// One participant's wake word (see the [protocol](super)).
-pub struct WakeWord(AtomicU32);
-
-impl WakeWord {
-    pub(crate) const fn new() -> Self {
-        Self(AtomicU32::new(0))
-    }
-
-    /// Puts this word's participant to sleep until participant `on` moves,
-    /// unless `still_blocked` says, after the announcement, that it has.
-    #[cold]
-    pub(crate) fn sleep(&self, on: usize, still_blocked: impl FnOnce() -> bool, nap: Nap) {
-        super::sleep_on(&InProcess, &self.0, on, still_blocked, nap);
-    }
-
-    /// After a store of `me`'s that may let waiters through: wakes those of
-    /// `words` asleep on `me`.
-    #[inline]
-    pub(crate) fn wake_sleepers_on(words: &[WakeWord], me: usize) {
-        super::fence_before_waking();
-        Self::wake_sleepers_on_fenced(words, me);
-    }
-
-    /// [`wake_sleepers_on`](Self::wake_sleepers_on) right after a `SeqCst`
-    /// fence that follows the store (the lock's own, or
-    /// `fence_before_waking`).
-    #[inline]
-    pub(crate) fn wake_sleepers_on_fenced(words: &[WakeWord], me: usize) {
-        super::wake_sleepers_on(&InProcess, words.iter().map(|word| &word.0), me);
-    }
-}
-
-/// The wake words of `N` participants.
-pub(crate) type WakeWords<const N: usize> = [WakeWord; N];
-
 /// Threads of this process, parked by `parking_lot_core`.
-struct InProcess;
+pub(crate) struct Backend;
 
-impl InProcess {
+impl Backend {
     /// The parking key of `word`: its address, which no other parking in
     /// this crate uses.
     fn key(word: &AtomicU32) -> usize {
@@ -61,7 +28,15 @@ fn timeout(nap: Nap) -> Option<Instant> {
     }
 }
 
-impl Parking for InProcess {
+impl Parking for Backend {
+    fn fence_to_sleep(&self) -> bool {
+        membarrier::heavy(SLEEP)
+    }
+
+    fn fence_to_wake(&self) {
+        membarrier::light(WAKE);
+    }
+
     fn wait(&self, word: &AtomicU32, mark: u32, nap: Nap) {
         // SAFETY: the key is the word's address, which doorway parks on for
         // this purpose only; the validation is one load and neither panics
@@ -117,7 +92,11 @@ impl Lobby {
         // Relaxed: the count's own order is all a mover reads; the fence
         // orders it before the look.
         self.sleepers.fetch_add(1, Relaxed);
-        fence(SeqCst, LOBBY_SLEEP);
+        let nap = if membarrier::heavy(LOBBY_SLEEP) {
+            nap
+        } else {
+            nap.at_most(LONGEST_NAP)
+        };
         // SAFETY: `key` is parked on by this lobby only (the caller's word);
         // `still_blocked` only loads, and neither panics nor parks.
         unsafe {
@@ -138,7 +117,7 @@ impl Lobby {
     /// the first whose token `lets_through` accepts, if anyone sleeps.
     #[inline]
     pub(crate) fn wake_one(&self, key: usize, mut lets_through: impl FnMut(usize) -> bool) {
-        fence(SeqCst, LOBBY_WAKE);
+        membarrier::light(LOBBY_WAKE);
         // Relaxed: see `sleep`.
         if self.sleepers.load(Relaxed) != 0 {
             let mut woken = false;

@@ -122,6 +122,17 @@ pub enum Nap {
     Until(std::time::Instant),
 }
 
+impl Nap {
+    /// This nap, but no longer than `longest`.
+    #[cfg(std_or_loom)]
+    pub(crate) fn at_most(self, longest: Duration) -> Nap {
+        match self {
+            Nap::AtMost(nap) => Nap::AtMost(nap.min(longest)),
+            _ => Nap::AtMost(longest),
+        }
+    }
+}
+
 /// How long a waiter waits: asked between looks, and for how long it may
 /// sleep. A closure `FnMut() -> bool` is a patience that gives up when it
 /// returns `true` and is asked at least every [`LONGEST_NAP`].
