@@ -87,9 +87,17 @@
 //!
 //! Per acquisition: three stores to the participant's own registers, two
 //! `SeqCst` fences, and `3(N − 1)` loads when uncontended, so O(N) reads;
-//! release is one store. `choosing` and `number` are plain arrays as in the
-//! paper, so they share cache lines: every doorway write invalidates the other
-//! cores' copies.
+//! release is one store (and, with `std`, a look at the count of sleepers).
+//! `choosing` and `number` are plain arrays as in the paper, so they share
+//! cache lines: every doorway write invalidates the other cores' copies.
+//!
+//! # Sleeping
+//!
+//! With `std`, a waiter past its spin sleeps behind the participant just
+//! ahead of it in line (the largest `(number[j], j)` below its own), never
+//! behind one still choosing, whose doorway wakes nobody; an exit or a
+//! withdrawal wakes whoever sleeps behind it (see `sync::sleep`). So each
+//! exit wakes at most the one waiter that is now next.
 
 use crate::raw::{ConstInit, FifoLock, Participants, RawLock, Withdraw};
 use crate::sync::{

@@ -108,6 +108,13 @@
 //! older mark, take the gate, and meet the slow side in the critical section
 //! (found by loom with three participants).
 //!
+//! # Sleeping
+//!
+//! With `std`, the queue's waiters sleep as the bakery's do. The slow side
+//! sleeps until the gate is free, and every `Y := 0` (a fast exit, or an
+//! owner that defers) wakes it: one more look at the gate's line at a fast
+//! exit. The gate's overlap case, which no exit is sure to end, naps.
+//!
 //! # Cost
 //!
 //! The fast path touches `b[i]`, `X`, `Y` and `S`, which share one cache

@@ -81,6 +81,13 @@
 //! a release fence. Both loads are `Acquire`, so everything `j` did in its
 //! last critical section happens before the entry.
 //!
+//! # Sleeping
+//!
+//! With `std`, a side past its spin sleeps until the other side moves: it
+//! leaves (an exit or a withdrawal), or it arrives and names itself the
+//! latecomer. Both wake it; after the latecomer store, the `CLAIM` fence is
+//! the mover's fence.
+//!
 //! # Cost
 //!
 //! Per acquisition: two stores, two `SeqCst` fences (two `mfence`s on

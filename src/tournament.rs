@@ -49,6 +49,12 @@
 //! fences (see [`peterson`](crate::peterson)). The loom mutation tests remove
 //! and weaken them inside the tree too.
 //!
+//! # Sleeping
+//!
+//! With `std`, a player past its spin sleeps in its duel as a Peterson side
+//! does. An exit leaves its duels from the top down, then fences once and
+//! wakes the other side of each duel if it sleeps.
+//!
 //! # Cost
 //!
 //! Per acquisition, uncontended: `log₂ N` duels of two stores, two `SeqCst`

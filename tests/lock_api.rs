@@ -141,7 +141,7 @@ mod drop_in {
     /// More threads than any doorway mutex has seats, not joined but
     /// reporting over a channel. They start together, so that seatless
     /// threads wait for seats from the first acquisition on (under Miri too,
-    /// whose run is shorter: 6 threads × 100 take 6 to 20 s a lock there).
+    /// whose run is shorter).
     pub fn lots_and_lots<R: RawMutex + Send + Sync + 'static>() {
         const PER_THREAD: u32 = if cfg!(miri) { 100 } else { 1000 };
         const THREADS: u32 = 6;

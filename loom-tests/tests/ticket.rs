@@ -8,10 +8,9 @@
 use doorway::ticket::Ticket;
 use doorway_loom_tests::{Bound, LockBounds, Model, harness};
 
-/// The ticket lock's models are cheap next to the bakery's (measured on the
-/// 2-core machine: 3 participants x 1 acquisition take 1 s at bound 2 and 27 s
-/// at bound 3 with waits cut at 16 turns; 3 x 2 take 97 s at bound 2), so the
-/// three-participant model goes one preemption deeper.
+/// The ticket lock's models are cheap next to the bakery's (one counter to
+/// wait on, no doorway to interleave), so the three-participant model goes
+/// one preemption deeper.
 const BOUNDS: LockBounds = LockBounds {
     two_twice: 4,
     three_once: 3,

@@ -134,6 +134,16 @@
 //! [`Lock::participants`](crate::Lock::participants) before starting the other
 //! cores.
 //!
+//! # Sleeping
+//!
+//! With `std`, a waiter past its spin sleeps behind the core just ahead of
+//! it in the order cores are served (the older batch first, each by ticket),
+//! never behind one in its doorway, which wakes nobody when it leaves it;
+//! each exit or withdrawal wakes whoever sleeps behind it. The wake words
+//! and their count of sleepers sit in lines of their own, apart from the
+//! cores' registers: only sleepers write them, so an exit that finds nobody
+//! asleep reads one line every core keeps.
+//!
 //! # Cost
 //!
 //! Per uncontended acquisition: two stores to the core's own line, two `SeqCst`

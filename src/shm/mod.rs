@@ -105,10 +105,14 @@
 //!   goes on with that one's proposals (Disk Paxos's recovery): its ballots
 //!   start above the dead one's promise, and an input the dead one already
 //!   wrote stays (a value others may have adopted is never overwritten).
-//! - **Bakery**: a process that dies holding or waiting leaves its ticket
-//!   (or `choosing`) behind; a waiter that waits long asks the kernel for
-//!   the byte of each participant in its way, and clears the registers of those it
-//!   is granted by the recovery rule; the next holder learns from
+//! - **Bakery**: waiters sleep on a futex word of their own in the file
+//!   (shared between processes), woken by the process whose exit lets them
+//!   through; every sleep lasts 2 ms at most, so a waker killed between its
+//!   exit and its wake strands nobody. A process that dies holding or
+//!   waiting leaves its ticket (or `choosing`) behind; a waiter that waits
+//!   long, and every waiter after each sleep, asks the kernel for the byte of
+//!   each participant in its way, and clears the registers of those it is
+//!   granted by the recovery rule; the next holder learns from
 //!   [`Guard::owner_died`] that a previous holder died in the critical
 //!   section (as a robust pthread mutex returns `EOWNERDEAD`), until a
 //!   holder calls [`Guard::mark_consistent`]. A holder that unwinds from a

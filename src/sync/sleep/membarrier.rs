@@ -19,11 +19,16 @@
 //! filter, Miri), both sides use a `SeqCst` fence, as the models check.
 
 use crate::sync::{FenceSite, Ordering::SeqCst, fence};
-use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
-/// Whether the process is registered for expedited private barriers: set
-/// once, by the first sleeper, before any sleeper relies on it.
-static ASYMMETRIC: AtomicBool = AtomicBool::new(false);
+/// Whether the process is registered for expedited private barriers: not
+/// yet asked, registered (the fences are asymmetric), or refused (both
+/// sides fence). Set once, by the first mover or sleeper to ask, before any
+/// sleeper announces itself with it.
+static STATE: AtomicU8 = AtomicU8::new(UNASKED);
+const UNASKED: u8 = 0;
+const ASYMMETRIC: u8 = 1;
+const SYMMETRIC: u8 = 2;
 
 /// The sleeper's half: a `SeqCst` fence, and the barrier that stands for
 /// the movers' fences. `false` if that barrier failed (the movers may have
@@ -35,28 +40,33 @@ pub(crate) fn heavy(site: FenceSite) -> bool {
 }
 
 /// The mover's half: a compiler fence when the sleepers' barrier stands in
-/// for the rest, a `SeqCst` fence otherwise.
+/// for the rest, a `SeqCst` fence otherwise (and the first time, while the
+/// process registers).
 #[inline(always)]
 pub(crate) fn light(site: FenceSite) {
-    // Relaxed: set before any sleeper announces itself (`heavy` registers
-    // first), so a mover that reads `true` pairs with sleepers that all issue
+    // Relaxed: set before any sleeper announces itself (`heavy` asks first),
+    // so a mover that reads `ASYMMETRIC` pairs with sleepers that all issue
     // the barrier.
-    if ASYMMETRIC.load(Relaxed) {
-        core::sync::atomic::compiler_fence(SeqCst);
-    } else {
-        fence(SeqCst, site);
+    match STATE.load(Relaxed) {
+        ASYMMETRIC => core::sync::atomic::compiler_fence(SeqCst),
+        state => {
+            fence(SeqCst, site);
+            if state == UNASKED {
+                registered();
+            }
+        }
     }
 }
 
 /// Registers the process for expedited private barriers, once; whether it is.
+#[cold]
 fn registered() -> bool {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        if register() {
-            ASYMMETRIC.store(true, Relaxed);
-        }
+        let state = if register() { ASYMMETRIC } else { SYMMETRIC };
+        STATE.store(state, Relaxed);
     });
-    ASYMMETRIC.load(Relaxed)
+    STATE.load(Relaxed) == ASYMMETRIC
 }
 
 #[cfg(all(target_os = "linux", not(miri)))]

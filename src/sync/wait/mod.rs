@@ -59,7 +59,8 @@ pub use os::sleeping;
 use core::time::Duration;
 
 /// Looks a waiter that is next takes with one `spin_loop` hint between them
-/// before it backs off: about 1.6 µs on a machine whose hint takes 25 ns.
+/// before it backs off: a few microseconds, long enough for a handoff
+/// between running threads.
 /// (Under loom every look yields.)
 #[cfg(not(loom))]
 pub(crate) const TIGHT_TURNS: u32 = 64;
