@@ -11,6 +11,9 @@
 //! - `shared_file`: the file that processes map (`doorway::shm`).
 //! - `robust`: the recovery protocol, for the shared file and its models.
 //! - `std_or_loom`: a standard library exists (loom brings one).
+//! - `threads`: operating-system threads (`std`, not loom): waits yield and
+//!   sleep.
+//! - `bare`: no operating system (neither `std` nor loom): waits spin.
 
 fn main() {
     cfg_aliases::cfg_aliases! {
@@ -21,5 +24,7 @@ fn main() {
         shared_file: { all(feature = "shm", unix, not(loom)) },
         robust: { any(shared_file, loom_hooks) },
         std_or_loom: { any(feature = "std", loom) },
+        threads: { all(feature = "std", not(loom)) },
+        bare: { all(not(feature = "std"), not(loom)) },
     }
 }

@@ -385,25 +385,43 @@ pub(crate) fn wait_turn<R: Registers + ?Sized>(
 ) -> bool {
     fence(SeqCst, ENTER);
     for j in others(r, me) {
-        let mut relax = Relax::new();
-        loop {
-            let choosing = is_choosing(r, j);
-            if !choosing && !is_ahead(r, j, me, ticket) {
-                break;
-            }
-            if patience.exhausted() {
-                withdraw(r, me);
-                return false;
-            }
-            if choosing {
-                // A doorway ends in a few steps and wakes nobody: nap.
-                relax.turn_napping();
-            } else if relax.turn_in_line(|| tickets_ahead(r, me, ticket) <= 1) == Turn::Sleep {
-                sleep_behind(r, me, ticket, patience.nap());
-            }
+        // The common case, kept small: a participant out of the way.
+        let in_the_way = is_choosing(r, j) || is_ahead(r, j, me, ticket);
+        if in_the_way && !wait_behind(r, j, me, ticket, patience) {
+            withdraw(r, me);
+            return false;
         }
     }
     true
+}
+
+/// Waits until `j`, found in `me`'s way, is out of it: spinning, then
+/// asleep behind the participant just ahead (napping while `j` chooses);
+/// `false` if `patience` ran out first.
+#[inline(never)]
+fn wait_behind<R: Registers + ?Sized>(
+    r: &R,
+    j: usize,
+    me: usize,
+    ticket: u32,
+    patience: &mut impl Patience,
+) -> bool {
+    let mut relax = Relax::new();
+    loop {
+        let choosing = is_choosing(r, j);
+        if !choosing && !is_ahead(r, j, me, ticket) {
+            return true;
+        }
+        if patience.exhausted() {
+            return false;
+        }
+        if choosing {
+            // A doorway ends in a few steps and wakes nobody: nap.
+            relax.turn_napping();
+        } else if relax.turn_in_line(|| tickets_ahead(r, me, ticket) <= 1) == Turn::Sleep {
+            sleep_behind(r, me, ticket, patience.nap());
+        }
+    }
 }
 
 /// Puts `me` to sleep until the participant just ahead of it in line moves

@@ -238,8 +238,6 @@ type Register = CachePadded<AtomicU32>;
 /// Another core, seen from core `me`.
 #[derive(Clone, Copy)]
 struct Rival<'a> {
-    /// Its core index.
-    index: usize,
     register: &'a AtomicU32,
     /// Whether this core's index is below `me`'s, so it wins equal tickets.
     wins_ties: bool,
@@ -481,14 +479,25 @@ impl<S: Storage> PerCoreBakery<S> {
     /// Every core but `me`, in index order.
     #[inline(always)]
     fn rivals(&self, me: usize) -> impl Iterator<Item = Rival<'_>> {
+        self.indexed_rivals(me).map(|(_, rival)| rival)
+    }
+
+    /// Every core but `me`, in index order, with its index.
+    #[inline(always)]
+    fn indexed_rivals(&self, me: usize) -> impl Iterator<Item = (usize, Rival<'_>)> {
         self.registers()
             .iter()
             .enumerate()
             .filter(move |&(j, _)| j != me)
-            .map(move |(j, register)| Rival {
-                index: j,
-                register,
-                wins_ties: j < me,
+            .map(move |(j, register)| {
+                let wins_ties = j < me;
+                (
+                    j,
+                    Rival {
+                        register,
+                        wins_ties,
+                    },
+                )
             })
     }
 
@@ -655,18 +664,21 @@ impl<S: Storage> PerCoreBakery<S> {
     #[cold]
     fn sleep_behind(&self, me: usize, place: Place, nap: Nap) {
         // Relaxed: only chooses whom to sleep on; the recheck decides.
-        let in_the_way = |rival: Rival<'_>| {
+        let in_the_way = |(j, rival): (usize, Rival<'_>)| {
             let seen = Word(rival.register.load(Relaxed));
             let same_batch = seen.color() == place.color();
             (!seen.is_choosing() && self.blocks(rival, same_batch, seen, place)).then_some((
                 same_batch,
                 seen.ticket(),
-                rival.index,
+                j,
             ))
         };
-        let just_ahead = self.rivals(me).filter_map(in_the_way).max();
+        let just_ahead = self.indexed_rivals(me).filter_map(in_the_way).max();
         if let Some((_, _, p)) = just_ahead {
-            let rival = self.rivals(me).find(|rival| rival.index == p);
+            let rival = self
+                .indexed_rivals(me)
+                .find(|&(j, _)| j == p)
+                .map(|(_, rival)| rival);
             // A rival in its doorway wakes nobody when it leaves it: never
             // sleep on one (its new ticket lines up behind `place` anyway).
             let still_blocked = || {

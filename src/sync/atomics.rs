@@ -21,7 +21,7 @@ pub(crate) use core::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 // Seat words are word-sized; seats exist only with `std`.
-#[cfg(all(not(loom), feature = "std"))]
+#[cfg(threads)]
 pub(crate) use core::sync::atomic::AtomicUsize;
 #[cfg(all(loom, feature = "std"))]
 pub(crate) use loom::sync::atomic::AtomicUsize;

@@ -70,15 +70,15 @@
 //! words of a lock share cache lines that only sleepers write). A sleep or a
 //! wake: a few system calls.
 
-#[cfg(all(not(loom), feature = "std"))]
+#[cfg(threads)]
 mod membarrier;
-#[cfg(all(not(loom), feature = "std"))]
+#[cfg(threads)]
 mod threads;
-#[cfg(all(not(loom), feature = "std"))]
+#[cfg(threads)]
 use threads as env;
-#[cfg(all(not(loom), not(feature = "std")))]
+#[cfg(bare)]
 mod bare;
-#[cfg(all(not(loom), not(feature = "std")))]
+#[cfg(bare)]
 use bare as env;
 #[cfg(loom)]
 mod model;

@@ -29,10 +29,13 @@ fn timeout(nap: Nap) -> Option<Instant> {
 }
 
 impl Parking for Backend {
+    #[inline]
     fn fence_to_sleep(&self) -> bool {
         membarrier::heavy(SLEEP)
     }
 
+    // Inline in a user's crate too: every unlock runs it.
+    #[inline(always)]
     fn fence_to_wake(&self) {
         membarrier::light(WAKE);
     }

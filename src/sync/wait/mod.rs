@@ -37,13 +37,13 @@
 //! for a timed lock, for ever for `lock`, and [`LONGEST_NAP`] at most for a
 //! predicate only the caller understands.
 
-#[cfg(all(not(loom), feature = "std"))]
+#[cfg(threads)]
 mod os;
-#[cfg(all(not(loom), feature = "std"))]
+#[cfg(threads)]
 use os as env;
-#[cfg(all(not(loom), not(feature = "std")))]
+#[cfg(bare)]
 mod bare;
-#[cfg(all(not(loom), not(feature = "std")))]
+#[cfg(bare)]
 use bare as env;
 #[cfg(loom)]
 mod model;
