@@ -640,7 +640,7 @@ impl<const N: usize> fmt::Debug for Bakery<N> {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(unit_tests)]
 mod tests {
     use super::*;
 

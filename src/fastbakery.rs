@@ -657,7 +657,7 @@ unsafe impl<const N: usize> crate::raw::FifoLock for SlowPath<N> {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(unit_tests)]
 mod tests {
     use super::*;
 

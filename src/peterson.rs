@@ -489,7 +489,7 @@ impl fmt::Debug for Peterson {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(unit_tests)]
 mod tests {
     use super::*;
 

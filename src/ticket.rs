@@ -110,13 +110,19 @@ pub struct Ticket {
     registers: Lazy<Counters>,
 }
 
-/// The two counters, each in a cache line of its own, and where waiters
-/// sleep.
+/// The two counters, each in a cache line of its own.
 struct Counters {
     /// The next ticket to hand out.
     next: CachePadded<AtomicU32>,
+    /// The ticket allowed in, and its sleepers.
+    called: CachePadded<Called>,
+}
+
+/// The ticket allowed in, beside the count of sleepers that every unlock
+/// reads right after storing it: one cache line for the holder's exit.
+struct Called {
     /// The ticket allowed in.
-    serving: CachePadded<AtomicU32>,
+    serving: AtomicU32,
     /// Waiters asleep until `serving` calls their ticket.
     lobby: Lobby,
 }
@@ -126,8 +132,10 @@ impl Counters {
         fn starting_from(first_ticket: u32) -> Self {
             Self {
                 next: CachePadded::new(AtomicU32::new(first_ticket)),
-                serving: CachePadded::new(AtomicU32::new(first_ticket)),
-                lobby: Lobby::new(),
+                called: CachePadded::new(Called {
+                    serving: AtomicU32::new(first_ticket),
+                    lobby: Lobby::new(),
+                }),
             }
         }
     }
@@ -136,7 +144,7 @@ impl Counters {
     /// lock's waiters park on.
     #[inline(always)]
     fn key(&self) -> usize {
-        core::ptr::from_ref::<AtomicU32>(&self.serving) as usize
+        core::ptr::from_ref::<AtomicU32>(&self.called.serving) as usize
     }
 }
 
@@ -170,11 +178,11 @@ impl Ticket {
     /// synchronized with the previous holder's release.
     #[inline(always)]
     fn serving(&self) -> u32 {
-        self.counters().serving.load(SERVED.order())
+        self.counters().called.serving.load(SERVED.order())
     }
 
     /// Whether ticket `ticket` is being served.
-    #[cfg(all(test, not(loom)))]
+    #[cfg(unit_tests)]
     fn is_serving(&self, ticket: u32) -> bool {
         self.serving() == ticket
     }
@@ -203,7 +211,7 @@ unsafe impl RawLock for Ticket {
         let counters = self.counters();
         // Relaxed, both: they only choose the ticket to ask for; the
         // compare-exchange takes it and `wait_turn` orders.
-        let now_serving = counters.serving.load(Relaxed);
+        let now_serving = counters.called.serving.load(Relaxed);
         // The quiet look: a held lock fails here, without a write to `next`.
         if counters.next.load(Relaxed) != now_serving {
             return false;
@@ -226,21 +234,22 @@ unsafe impl RawLock for Ticket {
         let counters = self.counters();
         // Relaxed: only the holder writes `serving` (invariant 2), so this
         // reads the holder's own ticket.
-        let mine = counters.serving.load(Relaxed);
+        let mine = counters.called.serving.load(Relaxed);
         debug_assert!(
             counters.next.load(Relaxed) != mine,
             "doorway: unlock of a ticket lock that nobody holds"
         );
         let called = mine.wrapping_add(1);
-        counters.serving.store(called, EXIT.order());
+        counters.called.serving.store(called, EXIT.order());
         counters
+            .called
             .lobby
             .wake_one(counters.key(), |ticket| ticket as u32 == called);
     }
 
     fn is_locked(&self) -> bool {
         let counters = self.counters();
-        counters.next.load(Relaxed) != counters.serving.load(Relaxed)
+        counters.next.load(Relaxed) != counters.called.serving.load(Relaxed)
     }
 }
 
@@ -257,6 +266,18 @@ unsafe impl FifoLock for Ticket {
 
     #[inline]
     unsafe fn wait_turn(&self, _who: usize, ticket: u32) {
+        // The common case, kept small: the ticket served at once.
+        if self.serving() != ticket {
+            self.wait_to_be_called(ticket);
+        }
+    }
+}
+
+impl Ticket {
+    /// Waits until `serving` calls `ticket`: spinning, then asleep in the
+    /// lobby once only the holder is ahead.
+    #[inline(never)]
+    fn wait_to_be_called(&self, ticket: u32) {
         let mut relax = Relax::new();
         loop {
             let serving = self.serving();
@@ -269,10 +290,13 @@ unsafe impl FifoLock for Ticket {
                 let counters = self.counters();
                 // Relaxed: the compare of compare-then-sleep; the loop reads
                 // `serving` again to enter.
-                let not_called = || counters.serving.load(Relaxed) != ticket;
-                counters
-                    .lobby
-                    .sleep(counters.key(), ticket as usize, not_called, Nap::Unbounded);
+                let not_called = || counters.called.serving.load(Relaxed) != ticket;
+                counters.called.lobby.sleep(
+                    counters.key(),
+                    ticket as usize,
+                    not_called,
+                    Nap::Unbounded,
+                );
             }
         }
     }
@@ -305,12 +329,12 @@ impl fmt::Debug for Ticket {
         let counters = self.counters();
         f.debug_struct("Ticket")
             .field("next", &counters.next.load(Relaxed))
-            .field("serving", &counters.serving.load(Relaxed))
+            .field("serving", &counters.called.serving.load(Relaxed))
             .finish()
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(unit_tests)]
 mod tests {
     use super::*;
     /// The last tickets before the counters wrap to 0.

@@ -68,7 +68,7 @@ impl Backoff {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(unit_tests)]
 mod tests {
     use super::*;
 

@@ -886,7 +886,7 @@ impl<S: Storage> fmt::Debug for PerCoreBakery<S> {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(unit_tests)]
 mod tests {
     use super::*;
     /// The words of `lock`, as its `Debug` shows them.

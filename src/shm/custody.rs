@@ -62,7 +62,7 @@ pub(crate) const CREATING_BYTE: u64 = 0;
 
 /// Whether this system has open-file-description locks.
 pub(crate) fn supported() -> Result<(), Error> {
-    if cfg!(any(target_os = "linux", target_os = "android")) {
+    if cfg!(linux) {
         Ok(())
     } else {
         Err(Error::Unsupported(
@@ -161,14 +161,14 @@ fn request(kind: Kind, byte: u64) -> libc::flock {
     lock
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux)]
 const OFD_SETLK: libc::c_int = libc::F_OFD_SETLK;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux)]
 const OFD_GETLK: libc::c_int = libc::F_OFD_GETLK;
 // Never called elsewhere: `supported` refuses first.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux))]
 const OFD_SETLK: libc::c_int = -1;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux))]
 const OFD_GETLK: libc::c_int = -1;
 
 /// One `fcntl` lock command, retried if a signal interrupts it.
@@ -188,7 +188,7 @@ fn ofd(file: &File, command: libc::c_int, lock: &mut libc::flock) -> io::Result<
     }
 }
 
-#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+#[cfg(all(test, linux))]
 mod tests {
     use super::*;
 

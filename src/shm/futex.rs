@@ -31,7 +31,7 @@ impl SharedFutex {
 
 // Other systems refuse the shared file at open (`custody::supported`); this
 // code only has to build there.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux))]
 impl Parking for SharedFutex {
     fn wait(&self, _word: &AtomicU32, _mark: u32, nap: Nap) {
         std::thread::sleep(Self::bound(nap));
@@ -40,7 +40,7 @@ impl Parking for SharedFutex {
     fn wake(&self, _word: &AtomicU32) {}
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux)]
 impl Parking for SharedFutex {
     fn wait(&self, word: &AtomicU32, mark: u32, nap: Nap) {
         let bound = Self::bound(nap);

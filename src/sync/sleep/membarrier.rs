@@ -69,7 +69,7 @@ fn registered() -> bool {
     STATE.load(Relaxed) == ASYMMETRIC
 }
 
-#[cfg(all(target_os = "linux", not(miri)))]
+#[cfg(membarrier)]
 fn register() -> bool {
     // SAFETY: `membarrier` takes the command and two integer arguments and
     // touches no memory of the caller's.
@@ -83,7 +83,7 @@ fn register() -> bool {
     }
 }
 
-#[cfg(all(target_os = "linux", not(miri)))]
+#[cfg(membarrier)]
 fn barrier() -> bool {
     // SAFETY: as in `register`.
     unsafe {
@@ -96,12 +96,12 @@ fn barrier() -> bool {
     }
 }
 
-#[cfg(not(all(target_os = "linux", not(miri))))]
+#[cfg(not(membarrier))]
 fn register() -> bool {
     false
 }
 
-#[cfg(not(all(target_os = "linux", not(miri))))]
+#[cfg(not(membarrier))]
 fn barrier() -> bool {
     false
 }

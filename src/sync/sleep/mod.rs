@@ -66,9 +66,11 @@
 //!
 //! # Cost
 //!
-//! A move when nobody sleeps: one fence and one load per wake word (the
-//! words of a lock share cache lines that only sleepers write). A sleep or a
-//! wake: a few system calls.
+//! A move when nobody sleeps: the mover's fence and one load, of the lock's
+//! count of sleepers (a line that only sleepers write). Where the process
+//! has asymmetric fences (`membarrier`, Linux), the mover's fence is only a
+//! compiler fence and the sleeper's system call does the work of both. A
+//! sleep or a wake: a few system calls.
 
 #[cfg(threads)]
 mod membarrier;
