@@ -5,13 +5,16 @@
 //!
 //! - **Time per operation**, one process alone and two processes contending:
 //!   a Paxos log append (one decision), the bakery's `Member::lock` and the
-//!   guard's drop, the mutex's lock and unlock, `File::lock` and `unlock`.
+//!   guard's drop, the mutex's lock and unlock, `File::lock` and `unlock`,
+//!   and a join to the file and the `Member`'s drop (what a participant's
+//!   custody costs: a lock system call each way).
 //!   Each worker times its own operations over one window, started together
 //!   with the others; a run's figure is the mean over its workers, and each
 //!   figure is the median of interleaved rounds (their range beside it).
 //! - **A holder killed with `SIGKILL` or frozen with `SIGSTOP`**: what the
 //!   next process to lock is told, and how long after the holder's death it
-//!   gets in; for the log, where nobody holds anything, how many decisions
+//!   gets in (for the bakery, also a member already waiting, and one asleep
+//!   behind the holder when it dies); for the log, where nobody holds anything, how many decisions
 //!   the other appenders make meanwhile.
 //!
 //! Both tables are Markdown. Run with `cargo bench --bench processes`;
@@ -107,11 +110,19 @@ mod linux {
         Bakery,
         Mutex,
         Flock,
+        /// Not a lock: joining the bakery's file, timed only.
+        Join,
     }
 
     impl Lock {
         /// Every contender, in the tables' order.
-        const ALL: [Lock; 4] = [Lock::Paxos, Lock::Bakery, Lock::Mutex, Lock::Flock];
+        const ALL: [Lock; 5] = [
+            Lock::Paxos,
+            Lock::Bakery,
+            Lock::Mutex,
+            Lock::Flock,
+            Lock::Join,
+        ];
 
         /// Its name in a worker's environment.
         fn name(self) -> &'static str {
@@ -120,6 +131,7 @@ mod linux {
                 Lock::Bakery => "bakery",
                 Lock::Mutex => "mutex",
                 Lock::Flock => "flock",
+                Lock::Join => "join",
             }
         }
 
@@ -135,6 +147,7 @@ mod linux {
                 Lock::Bakery => "doorway bakery in the file: `Member::lock` + drop",
                 Lock::Mutex => "robust pthread mutex in the same mapping: lock + unlock",
                 Lock::Flock => "`flock` (`File::lock`): lock + unlock",
+                Lock::Join => "doorway file: `Shared::join` + the `Member`'s drop",
             }
         }
 
@@ -145,6 +158,7 @@ mod linux {
                 Lock::Bakery => "doorway bakery in the file",
                 Lock::Mutex => "robust pthread mutex",
                 Lock::Flock => "`flock`",
+                Lock::Join => "joining the doorway file",
             }
         }
     }
@@ -244,6 +258,13 @@ mod linux {
                     Ok(true)
                 })
             }
+            Lock::Join => {
+                let file = File::open(path)?;
+                time_operations(window, || {
+                    drop(file.join()?);
+                    Ok(true)
+                })
+            }
         }
     }
 
@@ -306,6 +327,7 @@ mod linux {
                 println!("held");
                 hold_forever()
             }
+            Lock::Join => Err("a join holds nothing".into()),
         }
     }
 
@@ -635,7 +657,7 @@ mod linux {
                 std::fs::remove_file(&path)?;
                 time
             }
-            Lock::Bakery => run_together(lock, &files.bakery, processes, window),
+            Lock::Bakery | Lock::Join => run_together(lock, &files.bakery, processes, window),
             Lock::Mutex => run_together(lock, &files.mutex, processes, window),
             Lock::Flock => run_together(lock, &files.flock, processes, window),
         }
@@ -749,23 +771,36 @@ mod linux {
         Ok(vec![Lock::Flock.row().into(), killed, frozen])
     }
 
-    /// The bakery's row: `owner_died` after a kill, a waiter behind a
-    /// stopped holder.
+    /// The bakery's row: `owner_died` after a kill (to a process that locks
+    /// after the death, to a member already joined, and to one asleep behind
+    /// the holder when it dies), a waiter behind a stopped holder.
     fn bakery_row(bakery: &File, path: &Path, watch: Duration) -> Result<Vec<String>> {
         holder(Lock::Bakery, path)?.kill()?;
-        let killed = {
-            let mut me = bakery.join()?;
+        let after = told_after(&mut bakery.join()?, Instant::now());
+        let mut member = bakery.join()?;
+        holder(Lock::Bakery, path)?.kill()?;
+        let joined = told_after(&mut member, Instant::now());
+        drop(member);
+        let holding = holder(Lock::Bakery, path)?;
+        let asleep = std::thread::scope(|s| -> Result<String> {
+            let (killed_at, at_kill) = std::sync::mpsc::channel::<Instant>();
+            let waiter = s.spawn(move || -> Result<String> {
+                let mut me = bakery.join()?;
+                let mut guard = me.lock();
+                let killed_at = at_kill.recv()?;
+                Ok(told(&mut guard, killed_at.elapsed()))
+            });
+            // Long past the short spin: the waiter sleeps.
+            std::thread::sleep(watch / 10);
             let start = Instant::now();
-            let mut guard = me.lock();
-            let took = start.elapsed();
-            let told = guard.owner_died();
-            guard.mark_consistent();
-            if told {
-                format!("next holder told `owner_died` after {}", micros(took))
-            } else {
-                format!("next holder gets in after {}, NOT told", micros(took))
-            }
-        };
+            holding.kill()?;
+            killed_at.send(start)?;
+            waiter.join().map_err(|_| "the waiter panicked")?
+        })?;
+        let killed = format!(
+            "locked after the death: {after}; by a member waiting since before it: {joined}; \
+             by one asleep behind the holder: {asleep}"
+        );
         let stopped = holder(Lock::Bakery, path)?;
         stopped.signal(libc::SIGSTOP);
         let blocked = std::thread::scope(|s| -> Result<bool> {
@@ -788,6 +823,24 @@ mod linux {
             format!("a waiter got in within {watch:?}")
         };
         Ok(vec![Lock::Bakery.row().into(), killed, frozen])
+    }
+
+    /// Locks with `me`, and says whether it was told the holder died, and
+    /// how long after `since` it got in.
+    fn told_after(me: &mut doorway::shm::Member<'_, u64, Data>, since: Instant) -> String {
+        let mut guard = me.lock();
+        told(&mut guard, since.elapsed())
+    }
+
+    /// Whether `guard` was told the holder died, `took` after the death.
+    fn told(guard: &mut doorway::shm::Guard<'_, '_, u64, Data>, took: Duration) -> String {
+        let told = guard.owner_died();
+        guard.mark_consistent();
+        if told {
+            format!("told `owner_died` after {}", micros(took))
+        } else {
+            format!("gets in after {}, NOT told", micros(took))
+        }
     }
 
     /// The log's row: decisions made by the others while one appender is

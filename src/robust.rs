@@ -88,7 +88,6 @@ use crate::sync::{
     Ordering::{Relaxed, Release},
     Patience,
 };
-use core::cell::Cell;
 use core::time::Duration;
 
 /// A custodian's identity in a claim word: nonzero.
@@ -336,7 +335,7 @@ fn recover_the_dead<S: Claims + ?Sized, C: Custody + ?Sized>(
 /// Turns of a wait between two looks for dead participants: a look asks
 /// the kernel once per participant in the way (a system call of about a
 /// microsecond), a turn of a spinning wait is about one `yield_now`; a wait
-/// that sleeps looks after every sleep. Under loom, every turn.
+/// that sleeps looks before and after every sleep. Under loom, every turn.
 #[cfg(not(loom))]
 const RECHECK_EVERY: u32 = 256;
 #[cfg(loom)]
@@ -347,29 +346,39 @@ const RECHECK_EVERY: u32 = 1;
 /// nobody, so every sleep in the file is bounded by this.
 pub(crate) const LONGEST_SLEEP: Duration = Duration::from_millis(2);
 
-/// The patience of a waiter in the file: it never gives up, and now and then
-/// (every [`RECHECK_EVERY`] turns, and after every sleep) clears the dead
-/// out of its way.
+/// The patience of a waiter in the file: it never gives up, and clears the
+/// dead out of its way every [`RECHECK_EVERY`] turns, right before it
+/// sleeps (a dead participant ahead would never wake it: without this look
+/// a recovery would wait out a whole [`LONGEST_SLEEP`]) and after it wakes.
 struct LookingForTheDead<'a, S: ?Sized, C: ?Sized> {
     claims: &'a S,
     custody: &'a C,
     me: usize,
     owner: Owner,
     turns: u32,
-    slept: Cell<bool>,
+    slept: bool,
+}
+
+impl<S: Claims + ?Sized, C: Custody + ?Sized> LookingForTheDead<'_, S, C> {
+    fn recover_the_dead(&self) {
+        recover_the_dead(self.claims, self.custody, self.me, self.owner);
+    }
 }
 
 impl<S: Claims + ?Sized, C: Custody + ?Sized> Patience for LookingForTheDead<'_, S, C> {
     fn exhausted(&mut self) -> bool {
         self.turns = self.turns.wrapping_add(1);
-        if self.slept.take() || self.turns.is_multiple_of(RECHECK_EVERY) {
-            recover_the_dead(self.claims, self.custody, self.me, self.owner);
+        if core::mem::take(&mut self.slept) || self.turns.is_multiple_of(RECHECK_EVERY) {
+            self.recover_the_dead();
         }
         false
     }
 
-    fn nap(&self) -> Nap {
-        self.slept.set(true);
+    fn nap(&mut self) -> Nap {
+        // A look costs a system call per participant in the way; the sleep
+        // it may spare costs one anyway.
+        self.recover_the_dead();
+        self.slept = true;
         Nap::AtMost(LONGEST_SLEEP)
     }
 }
@@ -399,7 +408,7 @@ where
         me,
         owner,
         turns: 0,
-        slept: Cell::new(false),
+        slept: false,
     };
     steps.take()?;
     let ticket =

@@ -144,8 +144,9 @@ pub trait Patience {
     /// Whether the waiter gives up now.
     fn exhausted(&mut self) -> bool;
 
-    /// How long it may sleep before it is asked again.
-    fn nap(&self) -> Nap {
+    /// How long it may sleep before it is asked again; asked right before
+    /// each sleep.
+    fn nap(&mut self) -> Nap {
         Nap::AtMost(LONGEST_NAP)
     }
 }
@@ -168,7 +169,7 @@ impl Patience for Forever {
     }
 
     #[inline(always)]
-    fn nap(&self) -> Nap {
+    fn nap(&mut self) -> Nap {
         Nap::Unbounded
     }
 }
@@ -185,7 +186,7 @@ impl Patience for Until {
         std::time::Instant::now() >= self.0
     }
 
-    fn nap(&self) -> Nap {
+    fn nap(&mut self) -> Nap {
         Nap::Until(self.0)
     }
 }
