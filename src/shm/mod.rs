@@ -110,9 +110,9 @@
 //!   through; every sleep lasts 2 ms at most, so a waker killed between its
 //!   exit and its wake strands nobody. A process that dies holding or
 //!   waiting leaves its ticket (or `choosing`) behind; a waiter that waits
-//!   long, and every waiter after each sleep, asks the kernel for the byte of
-//!   each participant in its way, and clears the registers of those it is
-//!   granted by the recovery rule; the next holder learns from
+//!   long, and every waiter before and after each sleep, asks the kernel for
+//!   the byte of each participant in its way, and clears the registers of
+//!   those it is granted by the recovery rule; the next holder learns from
 //!   [`Guard::owner_died`] that a previous holder died in the critical
 //!   section (as a robust pthread mutex returns `EOWNERDEAD`), until a
 //!   holder calls [`Guard::mark_consistent`]. A holder that unwinds from a
