@@ -3,10 +3,33 @@
 //! as a deadlock loom reports. (Waits sleep only in doorway's own models of
 //! the protocol; a user's loom build never sleeps, and its moves find every
 //! word awake.)
+//!
+//! The mover's fence is modeled as what it is on threads: the half of an
+//! asymmetric fence whose other half is the sleeper's barrier. Where a waiter
+//! may sleep it is a `SeqCst` fence, pairing with the sleeper's; where none
+//! may, nothing, as the compiler fence it is on threads. A `SeqCst` fence
+//! after every unlock would give the models of the locks an edge the real
+//! unlock lacks, and hide a weakened ordering of the lock's own from them.
 
-use super::protocol::{LOBBY_SLEEP, LOBBY_WAKE, Parking};
-use crate::sync::{AtomicU32, Nap, Ordering::*, fence};
+use super::protocol::{LOBBY_SLEEP, LOBBY_WAKE, Parking, WAKE};
+use crate::sync::{AtomicU32, FenceSite, Nap, Ordering::*, fence};
 use loom::sync::{Condvar, Mutex};
+
+/// Whether a waiter may sleep in the current model: only in doorway's own
+/// models of the sleeping protocol.
+fn sleepers_possible() -> bool {
+    #[cfg(loom_hooks)]
+    return crate::sync::wait::sleep_in_models::on();
+    #[cfg(not(loom_hooks))]
+    return false;
+}
+
+/// The mover's half of the asymmetric fence (see the module documentation).
+fn fence_to_wake(site: FenceSite) {
+    if sleepers_possible() {
+        fence(SeqCst, site);
+    }
+}
 
 loom::lazy_static! {
     /// One bed for every word of a model: a futex's hash bucket, with room
@@ -32,6 +55,10 @@ impl Parking for Backend {
 
     fn wake(&self, _word: &AtomicU32) {
         self.wake_all();
+    }
+
+    fn fence_to_wake(&self) {
+        fence_to_wake(WAKE);
     }
 }
 
@@ -79,7 +106,7 @@ impl Lobby {
 
     /// Wakes every sleeper, if any is counted.
     pub(crate) fn wake_one(&self, _key: usize, _lets_through: impl FnMut(usize) -> bool) {
-        fence(SeqCst, LOBBY_WAKE);
+        fence_to_wake(LOBBY_WAKE);
         // Relaxed: as in the threads' lobby.
         if self.sleepers.load(Relaxed) != 0 {
             Backend.wake_all();
