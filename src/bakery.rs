@@ -370,7 +370,7 @@ pub(crate) fn doorway<R: Registers + ?Sized>(
             if patience.exhausted() {
                 return None;
             }
-            relax.turn_napping();
+            relax.turn_napping(patience);
         }
     }
 }
@@ -417,7 +417,7 @@ fn wait_behind<R: Registers + ?Sized>(
         }
         if choosing {
             // A doorway ends in a few steps and wakes nobody: nap.
-            relax.turn_napping();
+            relax.turn_napping(patience);
         } else if relax.turn_in_line(|| tickets_ahead(r, me, ticket) <= 1) == Turn::Sleep {
             sleep_behind(r, me, ticket, patience.nap());
         }

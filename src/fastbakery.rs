@@ -403,7 +403,7 @@ impl<const N: usize> FastBakery<N> {
                 // own steps; a holder, at its exit. Neither wakes a scanner,
                 // which naps.
                 while b.load(SCAN.order()) != 0 {
-                    relax.turn_napping();
+                    relax.turn_napping(&mut Forever);
                 }
             }
         }

@@ -288,6 +288,9 @@ fn clear_if_stopped<S: Claims + ?Sized, St: Steps>(
     r.choosing(i).store(0, RECOVER_CHOOSING.order());
     steps.take()?;
     r.number(i).store(0, RECOVER_NUMBER.order());
+    // The dead will not wake whoever sleeps behind it: its heir does, as
+    // its exit would have (a sleeper's bounded sleep is only the backstop).
+    r.wake_sleepers_on(i);
     Ok(Some(word))
 }
 
@@ -347,9 +350,10 @@ const RECHECK_EVERY: u32 = 1;
 pub(crate) const LONGEST_SLEEP: Duration = Duration::from_millis(2);
 
 /// The patience of a waiter in the file: it never gives up, and clears the
-/// dead out of its way every [`RECHECK_EVERY`] turns, right before it
-/// sleeps (a dead participant ahead would never wake it: without this look
-/// a recovery would wait out a whole [`LONGEST_SLEEP`]) and after it wakes.
+/// dead out of its way every [`RECHECK_EVERY`] turns, right before each
+/// sleep or nap (a dead participant ahead would never wake it, nor end a
+/// doorway it died in: without this look a recovery would wait out whole
+/// sleeps) and after it wakes.
 struct LookingForTheDead<'a, S: ?Sized, C: ?Sized> {
     claims: &'a S,
     custody: &'a C,

@@ -584,7 +584,7 @@ impl<S: Storage> PerCoreBakery<S> {
                         return None;
                     }
                     // Many exits away, and none of them wakes this wait: nap.
-                    relax.turn_napping();
+                    relax.turn_napping(patience);
                 }
             }
         }
@@ -639,7 +639,7 @@ impl<S: Storage> PerCoreBakery<S> {
                 return false;
             }
             // A doorway ends in a few steps and wakes nobody: nap.
-            relax.turn_napping();
+            relax.turn_napping(patience);
             seen = rival.load(RIVAL);
         }
         // The rival's batch picks the test once, as in the paper; the first

@@ -23,8 +23,9 @@ use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
 /// Whether the process is registered for expedited private barriers: not
 /// yet asked, registered (the fences are asymmetric), or refused (both
-/// sides fence). Set once, by the first mover or sleeper to ask, before any
-/// sleeper announces itself with it.
+/// sides fence). It moves once, from `UNASKED` to its final value, after the
+/// registration's system call has returned; so every mover's reading pairs
+/// with every sleeper's (see `light`).
 static STATE: AtomicU8 = AtomicU8::new(UNASKED);
 const UNASKED: u8 = 0;
 const ASYMMETRIC: u8 = 1;
@@ -44,9 +45,10 @@ pub(crate) fn heavy(site: FenceSite) -> bool {
 /// process registers).
 #[inline(always)]
 pub(crate) fn light(site: FenceSite) {
-    // Relaxed: set before any sleeper announces itself (`heavy` asks first),
-    // so a mover that reads `ASYMMETRIC` pairs with sleepers that all issue
-    // the barrier.
+    // Relaxed: a mover that reads `ASYMMETRIC` skips its fence only once the
+    // registration is done, and every sleeper, which learns the state
+    // through the `Once` in `registered`, then sees `ASYMMETRIC` too and
+    // issues the barrier; a mover that reads anything else fences fully.
     match STATE.load(Relaxed) {
         ASYMMETRIC => core::sync::atomic::compiler_fence(SeqCst),
         state => {

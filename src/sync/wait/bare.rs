@@ -1,7 +1,7 @@
 //! Waiting without an operating system (`no_std`): spin, backing off
 //! exponentially to at most 64 hints between looks. Nothing sleeps.
 
-use super::{TIGHT_TURNS, Turn};
+use super::{Nap, TIGHT_TURNS, Turn};
 
 /// A waiter's state between two looks.
 pub(crate) struct Pace {
@@ -32,7 +32,7 @@ impl Pace {
 
     /// Never reached: `turn` never asks for a sleep.
     #[inline(always)]
-    pub(crate) fn nap(&mut self) {
+    pub(crate) fn nap(&mut self, _most: Nap) {
         self.backoff.spin();
     }
 }

@@ -102,11 +102,13 @@ impl Relax {
     }
 
     /// One turn of a wait that no waker is sure to end: past the spinning,
-    /// a nap (see the module documentation), never a sleep on a waker.
+    /// a nap (see the module documentation), never a sleep on a waker. A nap
+    /// is a sleep: `patience` is asked for its length right before it, as
+    /// before any other sleep.
     #[inline(always)]
-    pub(crate) fn turn_napping(&mut self) {
+    pub(crate) fn turn_napping(&mut self, patience: &mut impl Patience) {
         if self.0.turn(None::<fn() -> bool>) == Turn::Sleep {
-            self.0.nap();
+            self.0.nap(patience.nap());
         }
     }
 }

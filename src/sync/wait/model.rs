@@ -10,7 +10,7 @@
 //! woken, so that a wakeup the protocol loses shows as a deadlock. A user's
 //! loom build neither cuts nor sleeps.
 
-use super::Turn;
+use super::{Nap, Turn};
 
 /// A waiter's state between two looks.
 pub(crate) struct Pace {
@@ -46,7 +46,7 @@ impl Pace {
 
     /// A nap is one more yield to loom's scheduler.
     #[inline(always)]
-    pub(crate) fn nap(&mut self) {
+    pub(crate) fn nap(&mut self, _most: Nap) {
         loom::thread::yield_now();
     }
 }

@@ -1,6 +1,6 @@
 //! Waiting on an operating system's threads (`std`): spin, yield, sleep.
 
-use super::{LONGEST_NAP, TIGHT_TURNS, Turn};
+use super::{LONGEST_NAP, Nap, TIGHT_TURNS, Turn};
 use core::time::Duration;
 use std::time::Instant;
 
@@ -72,10 +72,18 @@ impl Pace {
         Turn::Again
     }
 
-    /// Sleeps a little, longer each time, up to `LONGEST_NAP`.
+    /// Sleeps a little, longer each time, up to `LONGEST_NAP`, and never
+    /// longer than `most`.
     #[cold]
-    pub(crate) fn nap(&mut self) {
-        std::thread::sleep(self.nap);
+    pub(crate) fn nap(&mut self, most: Nap) {
+        let length = match most {
+            Nap::Unbounded => self.nap,
+            Nap::AtMost(most) => self.nap.min(most),
+            Nap::Until(deadline) => self
+                .nap
+                .min(deadline.saturating_duration_since(Instant::now())),
+        };
+        std::thread::sleep(length);
         self.nap = (self.nap * 2).min(LONGEST_NAP);
     }
 }
