@@ -116,7 +116,11 @@
 //!   [`Guard::owner_died`] that a previous holder died in the critical
 //!   section (as a robust pthread mutex returns `EOWNERDEAD`), until a
 //!   holder calls [`Guard::mark_consistent`]. A holder that unwinds from a
-//!   panic raises the same flag.
+//!   panic raises the same flag. The heir of a dead participant wakes
+//!   whoever sleeps behind it, as its exit would have. One trace of a death
+//!   stays: a process killed while asleep leaves the file's count of
+//!   sleepers raised, so from then on every exit reads each participant's
+//!   wake word (loads, no system call) before it finds nobody to wake.
 //! - **exec**: the member's descriptor closes, so a process that execs leaves
 //!   its participants as a death does (a robust pthread mutex is released at exec
 //!   too); the new program is not a participant.

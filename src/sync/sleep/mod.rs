@@ -122,8 +122,15 @@ pub mod hooks {
         }
 
         /// Participant `me` sleeps until `on` moves, unless `still_blocked`
-        /// says, after the announcement, that it has.
+        /// says, after the announcement, that it has. Only inside
+        /// `sleep_in_models::with`: elsewhere movers skip their fence, as
+        /// they may where no waiter sleeps.
+        #[track_caller]
         pub fn sleep(&self, me: usize, on: usize, still_blocked: impl FnOnce() -> bool) {
+            assert!(
+                crate::sync::wait::sleep_in_models::on(),
+                "Pair::sleep outside sleep_in_models::with: its mover would not fence"
+            );
             self.0.beds().sleep(me, on, still_blocked, Nap::Unbounded);
         }
 
