@@ -640,7 +640,7 @@ impl<const N: usize> fmt::Debug for Bakery<N> {
     }
 }
 
-#[cfg(unit_tests)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

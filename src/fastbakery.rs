@@ -657,7 +657,7 @@ unsafe impl<const N: usize> crate::raw::FifoLock for SlowPath<N> {
     }
 }
 
-#[cfg(unit_tests)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -489,7 +489,7 @@ impl fmt::Debug for Peterson {
     }
 }
 
-#[cfg(unit_tests)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

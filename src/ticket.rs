@@ -182,7 +182,7 @@ impl Ticket {
     }
 
     /// Whether ticket `ticket` is being served.
-    #[cfg(unit_tests)]
+    #[cfg(all(test, not(loom)))]
     fn is_serving(&self, ticket: u32) -> bool {
         self.serving() == ticket
     }
@@ -334,7 +334,7 @@ impl fmt::Debug for Ticket {
     }
 }
 
-#[cfg(unit_tests)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     /// The last tickets before the counters wrap to 0.

@@ -311,7 +311,7 @@ impl<const N: usize> fmt::Debug for Tournament<N> {
     }
 }
 
-#[cfg(unit_tests)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     /// `me`'s path as (duel index, side) pairs.

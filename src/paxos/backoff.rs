@@ -68,7 +68,7 @@ impl Backoff {
     }
 }
 
-#[cfg(unit_tests)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

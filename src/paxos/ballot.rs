@@ -84,7 +84,7 @@ impl Ballot {
     }
 
     /// The proposer that owns this ballot, among `n` (invariant 1).
-    #[cfg(unit_tests)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn owner(self, n: usize) -> Option<usize> {
         (self != Ballot::NONE).then(|| (self.0 as usize - 1) % n)
     }
@@ -176,7 +176,7 @@ impl Block {
     ///
     /// Every index it returns is below `n`, so a caller that indexes inputs
     /// with it stays in bounds whatever the words were.
-    #[cfg(any(unit_tests, shared_file))]
+    #[cfg(any(all(test, not(loom)), shared_file))]
     pub(crate) fn checked_from_fields(
         [mbal, bal, input]: [u32; 3],
         owner: usize,
@@ -208,7 +208,7 @@ impl Block {
     }
 }
 
-#[cfg(unit_tests)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -218,7 +218,7 @@ impl core::fmt::Debug for LatchBlock {
     }
 }
 
-#[cfg(unit_tests)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::super::ballot::{Ballot, Vote};
     use super::super::steps::{HaltAfter, Unbounded, unstoppable};

@@ -886,7 +886,7 @@ impl<S: Storage> fmt::Debug for PerCoreBakery<S> {
     }
 }
 
-#[cfg(unit_tests)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     /// The words of `lock`, as its `Debug` shows them.
