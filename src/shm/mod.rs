@@ -92,7 +92,7 @@
 //! running out of descriptors after joining, and a holder whose main thread
 //! has exited change nothing: a live process, stopped or not, is never
 //! judged dead. Lock and unlock make no system call; a waiter asks the
-//! kernel about the participants in its way only after waiting a while.
+//! kernel about the participants holding it up only after waiting a while.
 //!
 //! Other systems have no such locks: there [`Shared::create`] and
 //! [`Shared::open`] return [`Error::Unsupported`].
@@ -111,8 +111,9 @@
 //!   exit and its wake strands nobody. A process that dies holding or
 //!   waiting leaves its ticket (or `choosing`) behind; a waiter that waits
 //!   long, and every waiter before and after each sleep, asks the kernel for
-//!   the byte of each participant in its way, and clears the registers of
-//!   those it is granted by the recovery rule; the next holder learns from
+//!   the byte of the participant at the head of the line and of any in its
+//!   doorway (a dead one further back holds nobody up until it is the head),
+//!   and clears the registers of those it is granted by the recovery rule; the next holder learns from
 //!   [`Guard::owner_died`] that a previous holder died in the critical
 //!   section (as a robust pthread mutex returns `EOWNERDEAD`), until a
 //!   holder calls [`Guard::mark_consistent`]. A holder that unwinds from a
