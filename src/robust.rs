@@ -316,8 +316,8 @@ pub(crate) fn release<S: Claims + ?Sized, C: Custody + ?Sized>(
 /// Only the head is asked among the ticket holders: a dead participant
 /// further back blocks nobody until every ticket ahead of it has gone, and
 /// then it is the head, asked by every waiter's next look. A look is then
-/// one system call, not one per waiter, so n waiters that look every few
-/// milliseconds cost O(n), not O(n²), calls. Claims out of the way are not
+/// a system call or two, not one per participant in the way, so n waiters
+/// that look every few milliseconds cost O(n) calls, not O(n²). Claims out of the way are not
 /// touched, so a waiter never holds up a process that is claiming a free
 /// participant. Whom to ask is a hint; only custody decides who is dead.
 fn recover_the_dead<S: Claims + ?Sized, C: Custody + ?Sized>(
@@ -351,8 +351,9 @@ fn recover_the_dead<S: Claims + ?Sized, C: Custody + ?Sized>(
 
 /// Turns of a wait between two looks for dead participants: a look asks
 /// the kernel about the head of the line and anyone in a doorway (a system
-/// call of about a microsecond each), a turn of a spinning wait is about one `yield_now`; a wait
-/// that sleeps looks before and after every sleep. Under loom, every turn.
+/// call of about a microsecond each), a turn of a spinning wait is about
+/// one `yield_now`; a wait that sleeps looks before and after every sleep.
+/// Under loom, every turn.
 #[cfg(not(loom))]
 const RECHECK_EVERY: u32 = 256;
 #[cfg(loom)]

@@ -113,11 +113,11 @@
 //!   long, and every waiter before and after each sleep, asks the kernel for
 //!   the byte of the participant at the head of the line and of any in its
 //!   doorway (a dead one further back holds nobody up until it is the head),
-//!   and clears the registers of those it is granted by the recovery rule; the next holder learns from
-//!   [`Guard::owner_died`] that a previous holder died in the critical
-//!   section (as a robust pthread mutex returns `EOWNERDEAD`), until a
-//!   holder calls [`Guard::mark_consistent`]. A holder that unwinds from a
-//!   panic raises the same flag. The heir of a dead participant wakes
+//!   and clears the registers of those it is granted by the recovery rule;
+//!   the next holder learns from [`Guard::owner_died`] that a previous
+//!   holder died in the critical section (as a robust pthread mutex returns
+//!   `EOWNERDEAD`), until a holder calls [`Guard::mark_consistent`]. A
+//!   holder that unwinds from a panic raises the same flag. The heir of a dead participant wakes
 //!   whoever sleeps behind it, as its exit would have. One trace of a death
 //!   stays: a process killed while asleep leaves the file's count of
 //!   sleepers raised, so from then on every exit reads each participant's
