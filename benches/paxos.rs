@@ -5,7 +5,14 @@
 //!   the measurement). Proposer 0's first ballot is the lowest of all and
 //!   skips phase 1; any other proposer runs both phases. Beside them, an
 //!   uncontended `Bakery<N>` lock and unlock with the same `N`, the floor the
-//!   register's two fences and block reads are held to.
+//!   register's two fences and block reads are held to; and proposer 1 of a
+//!   `PaxosRegister<_, 3>` beside its bare steps: the same stores, `SeqCst`
+//!   fences and loads on plain atomics of the same layout (`Bare`), which is
+//!   the floor of the decide itself. (This crate turns on doorway's private
+//!   feature for its other benches; outside loom and Miri it changes nothing
+//!   on the register's path, whose flaws, fences and orderings are constants
+//!   there, so this is the decide a user's crate gets. `benches/ab` measures
+//!   the same pair with no private feature at all.)
 //! - `paxos/read`: reading a decided register.
 //! - `paxos/contended`: two threads of the harness's pinned pool decide a
 //!   run of fresh registers, both proposing to each in turn. Time per
@@ -35,7 +42,9 @@ use doorway::paxos::latch::LatchBlock;
 use doorway::{RawLock, bakery::Bakery, paxos::log::PaxosLog, paxos::register::PaxosRegister};
 use harness::WATCHDOG;
 use harness::pool::{Pool, RunReport, Stop};
+use std::cell::UnsafeCell;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering, fence};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -51,6 +60,83 @@ impl MutexRegister {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get_or_insert(value)
+    }
+}
+
+/// The shared-memory steps of an uncontended decide by proposer 1 of a
+/// `PaxosRegister<u64, 3>`, bare: the register's layout (one-word blocks,
+/// input cells, the decision byte) and its accesses, in order: the decision
+/// load, the input store, phase 1 (block store, `SeqCst` fence, the two other
+/// blocks loaded and checked, the highest vote picked), phase 2 (block store,
+/// fence, two loads, the check), the decision store, and the decided input
+/// read back. Nothing else: no campaign, no ballot arithmetic, no step
+/// budget. One thread uses it; it is a floor, not a register.
+struct Bare {
+    blocks: [AtomicU64; 3],
+    inputs: [UnsafeCell<Option<u64>>; 3],
+    decision: AtomicU8,
+}
+
+impl Default for Bare {
+    fn default() -> Self {
+        Self {
+            blocks: [const { AtomicU64::new(0) }; 3],
+            inputs: [const { UnsafeCell::new(None) }; 3],
+            decision: AtomicU8::new(0),
+        }
+    }
+}
+
+impl Bare {
+    /// The block word `(mbal, bal, input + 1)`, packed as the register packs it.
+    fn word(mbal: u64, bal: u64, input: u64) -> u64 {
+        (mbal << 36) | (bal << 8) | input
+    }
+
+    fn mbal(word: u64) -> u64 {
+        word >> 36
+    }
+
+    #[inline(never)]
+    fn decide(&self, value: u64) -> u64 {
+        const ME: usize = 1;
+        const BALLOT: u64 = 2; // rank 1's first ballot of 3
+        let decided = self.decision.load(Ordering::Acquire);
+        if decided != 0 {
+            // SAFETY: one thread uses a `Bare`; the decision names a written cell.
+            return unsafe { *self.inputs[usize::from(decided) - 1].get() }.expect("written");
+        }
+        // SAFETY: one thread uses a `Bare`.
+        unsafe { *self.inputs[ME].get() = Some(value) };
+        // Phase 1.
+        self.blocks[ME].store(Self::word(BALLOT, 0, 0), Ordering::Release);
+        fence(Ordering::SeqCst);
+        let (a, b) = (
+            self.blocks[0].load(Ordering::Relaxed),
+            self.blocks[2].load(Ordering::Relaxed),
+        );
+        if Self::mbal(a) > BALLOT || Self::mbal(b) > BALLOT {
+            return u64::MAX; // preempted: never, alone
+        }
+        let bal = |word: u64| (word >> 8) & 0xfff_ffff;
+        let highest = if bal(a) >= bal(b) { a } else { b };
+        let input = match highest & 0xff {
+            0 => ME as u64,
+            named => named - 1,
+        };
+        // Phase 2.
+        self.blocks[ME].store(Self::word(BALLOT, BALLOT, input + 1), Ordering::Release);
+        fence(Ordering::SeqCst);
+        let (a, b) = (
+            self.blocks[0].load(Ordering::Relaxed),
+            self.blocks[2].load(Ordering::Relaxed),
+        );
+        if Self::mbal(a) > BALLOT || Self::mbal(b) > BALLOT {
+            return u64::MAX;
+        }
+        self.decision.store(input as u8 + 1, Ordering::Release);
+        // SAFETY: one thread uses a `Bare`; `input` names a written cell.
+        unsafe { *self.inputs[input as usize].get() }.expect("written")
     }
 }
 
@@ -90,6 +176,20 @@ fn uncontended(c: &mut Criterion) {
         b.iter_batched_ref(
             PaxosRegister::<u64, 8>::new,
             decide_as(1),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("doorway PaxosRegister<_, 3> proposer 1", |b| {
+        b.iter_batched_ref(
+            PaxosRegister::<u64, 3>::new,
+            decide_as(1),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("bare steps of PaxosRegister<_, 3> proposer 1", |b| {
+        b.iter_batched_ref(
+            Bare::default,
+            |bare| bare.decide(black_box(7)),
             BatchSize::SmallInput,
         )
     });

@@ -130,6 +130,7 @@ impl Block {
 
     /// The 64-bit encoding.
     #[cfg(target_has_atomic = "64")]
+    #[inline]
     pub(crate) fn to_word(self) -> u64 {
         let [mbal, bal, input] = self.to_fields();
         (u64::from(mbal) << (BALLOT_BITS + INPUT_BITS))
@@ -139,12 +140,14 @@ impl Block {
 
     /// Decodes [`to_word`](Self::to_word).
     #[cfg(target_has_atomic = "64")]
+    #[inline]
     pub(crate) fn from_word(word: u64) -> Block {
         Block::from_fields(Block::word_fields(word))
     }
 
     /// The three fields `[mbal, bal, input + 1]` packed in a 64-bit word.
     #[cfg(target_has_atomic = "64")]
+    #[inline]
     pub(crate) fn word_fields(word: u64) -> [u32; 3] {
         let mask = |bits: u32| (1u64 << bits) - 1;
         [
@@ -155,6 +158,7 @@ impl Block {
     }
 
     /// The three-field encoding `[mbal, bal, input + 1]`.
+    #[inline]
     pub(crate) fn to_fields(self) -> [u32; 3] {
         let (bal, input) = match self.vote {
             Some(vote) => (vote.bal.0, vote.input as u32 + 1),
@@ -196,6 +200,7 @@ impl Block {
     }
 
     /// Decodes [`to_fields`](Self::to_fields).
+    #[inline]
     pub(crate) fn from_fields([mbal, bal, input]: [u32; 3]) -> Block {
         let vote = (input != 0).then(|| Vote {
             bal: Ballot(bal),

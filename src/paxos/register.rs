@@ -377,17 +377,29 @@ pub(crate) trait Disk {
     fn read_block(&self, j: usize) -> Option<Block>;
 
     /// Reads every block but `me`'s, one step each.
+    ///
+    /// Inline, as every helper of `Scan`: a scan is a few loads and
+    /// compares, and as calls (out of line in a user's crate, the result
+    /// passed through the stack) its bookkeeping cost more than its loads.
+    #[inline]
     fn scan<S: Steps>(&self, me: usize, steps: &mut S) -> Result<Scan, S::Stop> {
         let mut scan = Scan::default();
-        for j in 0..self.proposers() {
-            if j == me {
-                continue; // `me` keeps its own block in its campaign
-            }
+        let mut read = |j| {
             steps.take()?;
             match self.read_block(j) {
                 Some(block) => scan.add(block),
                 None => scan.complete = false,
             }
+            Ok(())
+        };
+        // Every block but `me`'s, in order (`me` keeps its own block in its
+        // campaign): two plain loops rather than one that skips `me`, which
+        // compiled to a branchy loop around each load.
+        for j in 0..me {
+            read(j)?;
+        }
+        for j in me + 1..self.proposers() {
+            read(j)?;
         }
         Ok(scan)
     }
@@ -532,6 +544,7 @@ pub(crate) struct Scan {
 }
 
 impl Scan {
+    #[inline]
     fn add(&mut self, block: Block) {
         self.highest_mbal = self.highest_mbal.max(block.mbal);
         let Some(vote) = block.vote else {
@@ -549,12 +562,14 @@ impl Scan {
     /// Whether a proposer at `ballot` may go on: every block was read and
     /// none promised a higher ballot. (No other block can hold `ballot`
     /// itself, so "higher" and "not mine" coincide.)
+    #[inline]
     fn allows(&self, ballot: Ballot) -> bool {
         self.complete && self.highest_mbal <= ballot
     }
 
     /// The input phase 2 proposes: that of the highest-ballot vote among
     /// the blocks read and `own`, or `me`'s if nobody has voted.
+    #[inline]
     fn input_to_propose(&self, own: Option<Vote>, me: usize) -> usize {
         if flawed!(KeepOwnValue) {
             return me;
@@ -567,15 +582,20 @@ impl Scan {
                 .min_by_key(|v| v.bal);
             return lowest.map_or(me, |vote| vote.input);
         }
-        [self.highest_vote, own]
-            .into_iter()
-            .flatten()
-            .max_by_key(|vote| vote.bal)
-            .map_or(me, |vote| vote.input)
+        // The later of two equal ballots wins, `own`, as `max_by_key` over
+        // `[highest, own]` would have it (two blocks cannot hold votes at
+        // one ballot: invariant 1 and disjoint ballots). Written out: the
+        // iterator over the array was copied through the stack.
+        let highest = match (self.highest_vote, own) {
+            (Some(read), Some(own)) => Some(if own.bal >= read.bal { own } else { read }),
+            (read, own) => read.or(own),
+        };
+        highest.map_or(me, |vote| vote.input)
     }
 }
 
 impl Default for Scan {
+    #[inline]
     fn default() -> Self {
         Self {
             highest_mbal: Ballot::NONE,

@@ -187,7 +187,7 @@ fn side<C: Contender>(lock: &C, who: usize, shared: &Shared, marks: &mut Vec<(u6
         });
         acquisitions += 1;
         if who == 0 {
-            if acquisitions % 64 == 0 {
+            if acquisitions.is_multiple_of(64) {
                 let now = started.elapsed();
                 marks.push((now.as_nanos() as u64, seen));
                 if now >= shared.slice {
