@@ -524,6 +524,8 @@ struct RunFile {
     /// Per contender, per round: ns per acquisition.
     ns: BTreeMap<String, Vec<f64>>,
     round_trips: Vec<f64>,
+    /// Per contender, per round: the ratio and the round's line round trip.
+    by_round_trip: BTreeMap<String, Vec<(f64, f64)>>,
     /// Per round: (register, bare) ns per decide.
     decides: Vec<(f64, f64)>,
 }
@@ -532,6 +534,7 @@ fn read_run(path: &str) -> RunFile {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut rounds: BTreeMap<usize, BTreeMap<String, f64>> = BTreeMap::new();
     let mut decides: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
+    let mut round_trips: BTreeMap<usize, f64> = BTreeMap::new();
     let mut file = RunFile::default();
     for line in text.lines() {
         let fields: Vec<&str> = line.split(' ').collect();
@@ -540,7 +543,10 @@ fn read_run(path: &str) -> RunFile {
                 .unwrap_or_else(|_| panic!("{path}: {line}"))
         };
         match fields.as_slice() {
-            ["round", _, "rt", ns] => file.round_trips.push(number(ns)),
+            ["round", round, "rt", ns] => {
+                file.round_trips.push(number(ns));
+                round_trips.insert(number(round) as usize, number(ns));
+            }
             ["handoff", round, name, ns, ..] => {
                 let round = number(round) as usize;
                 rounds
@@ -558,13 +564,17 @@ fn read_run(path: &str) -> RunFile {
             _ => {}
         }
     }
-    for round in rounds.values() {
+    for (number, round) in &rounds {
         let Some(&base) = round.get(NAMES[BASELINE]) else {
             continue;
         };
         for (name, &ns) in round {
             file.ratios.entry(name.clone()).or_default().push(ns / base);
             file.ns.entry(name.clone()).or_default().push(ns);
+            if let Some(&rt) = round_trips.get(number) {
+                let banded = file.by_round_trip.entry(name.clone()).or_default();
+                banded.push((ns / base, rt));
+            }
         }
     }
     file.decides = decides.into_values().collect();
@@ -615,6 +625,83 @@ fn runs_for_a_tenth(spread: f64) -> String {
         "{}",
         ((2.0 * spread / 1.1f64.ln()).powi(2)).ceil().max(2.0) as u64
     )
+}
+
+/// Bands of the line round trip, in ns: a lock's ratio to the spin lock
+/// depends on how fast a line moves, and a VM moves between such regimes for
+/// seconds at a time, so a run's median mixes them in whatever proportion it
+/// met them. Within one band both commits are compared in the same regime.
+const BANDS: [(f64, f64); 6] = [
+    (0.0, 75.0),
+    (75.0, 100.0),
+    (100.0, 125.0),
+    (125.0, 150.0),
+    (150.0, 200.0),
+    (200.0, f64::INFINITY),
+];
+
+/// Rounds a band needs on each side to be printed.
+const BAND_ROUNDS: usize = 8;
+
+/// Per lock and band of the round trip: the median ratio over every round of
+/// every run in that band, for each commit, and new over old.
+fn by_round_trip(old: &[RunFile], new: &[RunFile], old_name: &str, new_name: &str) {
+    let in_band = |runs: &[RunFile], name: &str, (low, high): (f64, f64)| -> Vec<f64> {
+        runs.iter()
+            .filter_map(|r| r.by_round_trip.get(name))
+            .flatten()
+            .filter(|&&(_, rt)| rt >= low && rt < high)
+            .map(|&(ratio, _)| ratio)
+            .collect()
+    };
+    let bands: Vec<(f64, f64)> = BANDS
+        .into_iter()
+        .filter(|&band| {
+            in_band(old, NAMES[0], band).len() >= BAND_ROUNDS
+                && in_band(new, NAMES[0], band).len() >= BAND_ROUNDS
+        })
+        .collect();
+    if bands.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "the same ratios by the line round trip of their round (median over every round in the band; {old_name} → {new_name}, and new/old):"
+    );
+    println!();
+    let label = |(low, high): (f64, f64)| {
+        if high.is_infinite() {
+            format!("≥ {low:.0} ns")
+        } else {
+            format!("{low:.0}–{high:.0} ns")
+        }
+    };
+    let header: Vec<String> = bands
+        .iter()
+        .map(|&band| {
+            format!(
+                "round trip {} ({} + {} rounds)",
+                label(band),
+                in_band(old, NAMES[0], band).len(),
+                in_band(new, NAMES[0], band).len()
+            )
+        })
+        .collect();
+    println!("| lock | {} |", header.join(" | "));
+    println!("|---|{}", "---|".repeat(bands.len()));
+    for name in NAMES {
+        let cells: Vec<String> = bands
+            .iter()
+            .map(|&band| {
+                let (o, n) = (
+                    median(&in_band(old, name, band)),
+                    median(&in_band(new, name, band)),
+                );
+                format!("{o:.2}× → {n:.2}× ({:.3})", n / o)
+            })
+            .collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    }
 }
 
 /// Reads the runs of both commits (old files, `--`, new files; run `i` of
@@ -682,6 +769,7 @@ fn report(old: &[String], new: &[String], old_name: &str, new_name: &str) {
             all.len()
         );
     }
+    by_round_trip(&old, &new, old_name, new_name);
     println!();
     println!(
         "Paxos decide (proposer 1 of a fresh `PaxosRegister<u64, 3>`, both phases) against its bare steps, same rounds:"
