@@ -178,6 +178,7 @@ extern crate std;
 
 mod sync;
 
+pub mod asynch;
 pub mod bakery;
 pub mod fastbakery;
 #[cfg(feature = "critical-section")]
@@ -254,6 +255,8 @@ pub mod __private {
     pub use crate::sync::sleep::hooks as sleep;
     #[cfg(os_hooks)]
     pub use crate::sync::sleeping;
+    /// The async lock's waker slot: its named fences and orderings.
+    pub use crate::asynch::{FENCES as ASYNC_FENCES, ORDERINGS as ASYNC_ORDERINGS};
     pub use crate::sync::{Access, FenceSite, Why};
     #[cfg(loom_hooks)]
     pub use crate::sync::{sleep_in_models, spin_cap};

@@ -1,0 +1,338 @@
+//! An async FIFO lock over Lamport's bakery: tasks wait by returning
+//! `Pending`, with no compare-and-swap, no fetch-add, no allocation per
+//! waiter and no global critical section.
+//!
+//! [`AsyncLock<N, T>`] guards a `T` for `N` participants, handed out by
+//! borrow as [`Lock::participants`](crate::Lock::participants) does: one
+//! [`AsyncParticipant`] per task, moved into it. `participant.lock().await`
+//! returns a guard; [`try_lock`](AsyncParticipant::try_lock) never waits.
+//!
+//! ```
+//! use doorway::asynch::AsyncLock;
+//!
+//! // A lock for two tasks; `Box::leak` stands in for a `static` cell.
+//! let lock: &'static mut AsyncLock<2, u64> = Box::leak(Box::new(AsyncLock::new(0)));
+//! let [mut a, mut b] = lock.participants();
+//! futures::executor::block_on(async {
+//!     let one = async { for _ in 0..100 { *a.lock().await += 1 } };
+//!     let two = async { for _ in 0..100 { *b.lock().await += 1 } };
+//!     futures::join!(one, two);
+//! });
+//! ```
+//!
+//! # Order
+//!
+//! First come, first served, where *come* is the **first poll**: the
+//! bakery's doorway runs whole inside the future's first poll, so a task
+//! whose first poll ends before another's begins enters before it. Creating
+//! the future takes no place in line.
+//!
+//! # Cancelling
+//!
+//! Dropping the future at any point leaves the lock as if the task had
+//! never come: before its first poll it wrote nothing; in line, or woken
+//! and not yet polled again, it withdraws its ticket, and its withdrawal
+//! wakes the task that waited on it, so no wake is swallowed. Timeouts come
+//! from this: wrap the future in your runtime's timeout.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use doorway::asynch::AsyncLock;
+//! use std::time::Duration;
+//!
+//! let lock: &'static mut AsyncLock<3, u32> = Box::leak(Box::new(AsyncLock::new(0)));
+//! let [mut holder, mut impatient, mut patient] = lock.participants();
+//! let held = holder.lock().await;
+//! // Gives up after 10 ms, leaving no ticket behind.
+//! let late = tokio::time::timeout(Duration::from_millis(10), impatient.lock()).await;
+//! assert!(late.is_err());
+//! drop(held);
+//! // The line is empty again: the next task enters at once.
+//! assert!(patient.try_lock().is_some());
+//! # }
+//! ```
+//!
+//! # How a task waits
+//!
+//! The waiting room is the bakery's, resumed at each poll where the last
+//! one stopped. Where a thread would sleep behind the participant just
+//! ahead of it, the task leaves its `Waker` in a slot of its own and marks
+//! whom it waits for; that participant's exit (or withdrawal) wakes it.
+//! Each exit wakes the one task it lets through. A participant in the
+//! middle of its doorway (a few steps) makes the waiter yield.
+//!
+//! The slot holds two waker cells that only their task writes, and each
+//! participant one register saying which cell it is cloning, so that a
+//! waker can be replaced while another participant reads it, from loads,
+//! stores and fences (see the source's `waker_slot.rs` for the protocol and
+//! its invariants, and `bakery.rs` for the waiting room).
+//!
+//! # Scope
+//!
+//! Tasks only: an `AsyncLock` has no blocking `lock`, so threads and tasks
+//! never share one. `N` participants are fixed when the lock is built; with
+//! `std`, any number of tasks can share the `N` by handing participants
+//! around (a pool of them in a channel, say), but the lock itself takes no
+//! seats for tasks.
+//!
+//! # Cost
+//!
+//! Uncontended, the bakery's own: three stores, two `SeqCst` fences and
+//! `3(N − 1)` loads to lock; one store, one `SeqCst` fence and `N − 1`
+//! loads to unlock. A waiting task keeps its future (a few words) and its
+//! slot (two wakers and three words, in the lock).
+
+mod bakery;
+pub(crate) mod waker_slot;
+
+use crate::sync::{Lazy, UnsafeCell, lazy};
+use bakery::{AsyncRegisters, Waiting};
+use core::fmt;
+use core::future::Future;
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+/// Every fence of the waker slot, for doorway's loom mutation tests.
+#[cfg(hooks)]
+pub use waker_slot::{FENCES, ORDERINGS};
+
+/// Data of type `T` guarded by a bakery for `N` participants, for tasks
+/// that wait by returning `Pending` (see the [module documentation](self)).
+pub struct AsyncLock<const N: usize, T: ?Sized> {
+    registers: Lazy<AsyncRegisters<N>>,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the bakery hands `&mut T` to one participant at a time, possibly
+// on another thread, which needs `T: Send`, as for `Mutex`; the registers
+// are atomics and waker slots (`Sync`, see `waker_slot`).
+unsafe impl<const N: usize, T: ?Sized + Send> Sync for AsyncLock<N, T> {}
+
+impl<const N: usize, T> AsyncLock<N, T> {
+    /// An unlocked lock holding `value`; `const`, so it can sit in a
+    /// `static` (under loom its registers are built at first use; see the
+    /// crate documentation, "Under loom").
+    pub const fn new(value: T) -> Self {
+        Self {
+            registers: lazy!(AsyncRegisters::new()),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// Consumes the lock and returns the data.
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<const N: usize, T: ?Sized> AsyncLock<N, T> {
+    /// Hands out `K` participants, numbered `0..K`, for as long as the lock
+    /// stays mutably borrowed (a `&'static mut` from a static cell gives
+    /// `'static` participants, one to move into each task).
+    ///
+    /// # Panics
+    ///
+    /// When `K > N`.
+    #[track_caller]
+    pub fn participants<const K: usize>(&mut self) -> [AsyncParticipant<'_, N, T>; K] {
+        assert!(
+            K <= N,
+            "doorway: {K} participants requested from an AsyncLock of {N}"
+        );
+        let lock: &Self = self;
+        core::array::from_fn(|index| AsyncParticipant {
+            lock,
+            index,
+            _unique: PhantomData,
+        })
+    }
+
+    /// A participant for `index`, without the borrow that proves it unique.
+    ///
+    /// # Panics
+    ///
+    /// When `index >= N`.
+    ///
+    /// # Safety
+    ///
+    /// While the returned participant lives, no other participant with the
+    /// same `index` may exist for this lock.
+    #[track_caller]
+    pub unsafe fn participant_unchecked(&self, index: usize) -> AsyncParticipant<'_, N, T> {
+        assert!(
+            index < N,
+            "doorway: participant {index} is out of range for an AsyncLock of {N}"
+        );
+        AsyncParticipant {
+            lock: self,
+            index,
+            _unique: PhantomData,
+        }
+    }
+
+    /// Whether some participant holds the lock or is in line (a snapshot).
+    pub fn is_locked(&self) -> bool {
+        crate::bakery::is_locked(self.registers.get())
+    }
+
+    /// Mutable access without locking: `&mut self` already proves exclusivity.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+}
+
+impl<const N: usize, T: Default> Default for AsyncLock<N, T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+impl<const N: usize, T: ?Sized> fmt::Debug for AsyncLock<N, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncLock")
+            .field("participants", &N)
+            .field("locked", &self.is_locked())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One participant of an [`AsyncLock`]: the right to lock it under one
+/// index. Not `Clone`; move it into the task that will use it.
+pub struct AsyncParticipant<'a, const N: usize, T: ?Sized> {
+    lock: &'a AsyncLock<N, T>,
+    index: usize,
+    /// Deliberately neither `Clone` nor `Copy`.
+    _unique: PhantomData<&'a mut ()>,
+}
+
+impl<'a, const N: usize, T: ?Sized> AsyncParticipant<'a, N, T> {
+    /// Locks: a future that takes its place in line when first polled and
+    /// is ready when this participant holds the lock. The guard borrows the
+    /// participant, so locking again before it is dropped does not compile.
+    /// Dropping the future leaves the line without a trace.
+    pub fn lock(&mut self) -> Acquire<'_, 'a, N, T> {
+        Acquire {
+            participant: Some(self),
+            at: Waiting::Doorway,
+        }
+    }
+
+    /// Tries once to lock, without waiting for anyone; `None` when another
+    /// participant holds the lock or is on its way in.
+    pub fn try_lock(&mut self) -> Option<AsyncGuard<'_, 'a, N, T>> {
+        let r = self.lock.registers.get();
+        // The bakery's `try_lock`: a failed try that took a ticket withdraws
+        // it through this lock's waking half.
+        crate::bakery::try_lock(r, self.index).then(|| AsyncGuard { participant: self })
+    }
+
+    /// This participant's index.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl<const N: usize, T: ?Sized> fmt::Debug for AsyncParticipant<'_, N, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncParticipant")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`AsyncParticipant::lock`].
+#[must_use = "a future does nothing until polled; it takes its place in line at its first poll"]
+pub struct Acquire<'p, 'a, const N: usize, T: ?Sized> {
+    /// The participant, until the guard takes it.
+    participant: Option<&'p mut AsyncParticipant<'a, N, T>>,
+    at: Waiting,
+}
+
+impl<'p, 'a, const N: usize, T: ?Sized> Future for Acquire<'p, 'a, N, T> {
+    type Output = AsyncGuard<'p, 'a, N, T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // `Acquire` is `Unpin`: it holds a reference and a small state.
+        let this = self.get_mut();
+        let participant = this
+            .participant
+            .as_deref()
+            .expect("doorway: an async acquisition polled after it completed");
+        let (lock, me) = (participant.lock, participant.index);
+        match lock.registers.get().poll_lock(me, &mut this.at, cx) {
+            Poll::Pending => Poll::Pending,
+            // The guard takes the participant's borrow; this future is done
+            // and its drop undoes nothing.
+            Poll::Ready(()) => Poll::Ready(AsyncGuard {
+                participant: this.participant.take().unwrap_or_else(|| unreachable!()),
+            }),
+        }
+    }
+}
+
+impl<const N: usize, T: ?Sized> Drop for Acquire<'_, '_, N, T> {
+    fn drop(&mut self) {
+        if let Some(participant) = self.participant.as_deref() {
+            let (lock, me) = (participant.lock, participant.index);
+            lock.registers.get().cancel(me, &mut self.at);
+        }
+    }
+}
+
+impl<const N: usize, T: ?Sized> fmt::Debug for Acquire<'_, '_, N, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acquire")
+            .field("participant", &self.participant.as_ref().map(|p| p.index))
+            .field("at", &self.at)
+            .finish()
+    }
+}
+
+/// Access to the data of a locked [`AsyncLock`]; unlocks when dropped.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct AsyncGuard<'p, 'a, const N: usize, T: ?Sized> {
+    participant: &'p mut AsyncParticipant<'a, N, T>,
+}
+
+impl<const N: usize, T: ?Sized> AsyncGuard<'_, '_, N, T> {
+    /// The index of the participant holding the lock.
+    pub fn participant(&self) -> usize {
+        self.participant.index
+    }
+}
+
+impl<const N: usize, T: ?Sized> Deref for AsyncGuard<'_, '_, N, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the guard exists only while its participant holds the
+        // lock; the borrow ends before the guard does.
+        self.participant.lock.data.with(|data| unsafe { &*data })
+    }
+}
+
+impl<const N: usize, T: ?Sized> DerefMut for AsyncGuard<'_, '_, N, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`, and `&mut self` makes this the only borrow.
+        self.participant.lock.data.with_mut(|data| unsafe { &mut *data })
+    }
+}
+
+impl<const N: usize, T: ?Sized> Drop for AsyncGuard<'_, '_, N, T> {
+    #[inline]
+    fn drop(&mut self) {
+        let r = self.participant.lock.registers.get();
+        // The bakery's exit, then this lock's waking half.
+        crate::bakery::unlock(r, self.participant.index);
+    }
+}
+
+impl<const N: usize, T: ?Sized + fmt::Debug> fmt::Debug for AsyncGuard<'_, '_, N, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
