@@ -239,6 +239,10 @@ pub type TicketLock<T> = Lock<Ticket, T>;
 #[cfg(hooks)]
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(loom_hooks)]
+    pub use crate::asynch::waker_slot::hooks as waker_slot;
+    /// The async lock's waker slot: its named fences and orderings.
+    pub use crate::asynch::{FENCES as ASYNC_FENCES, ORDERINGS as ASYNC_ORDERINGS};
     #[cfg(mutants)]
     pub use crate::paxos::flaw::{self, Flaw};
     pub use crate::paxos::hooks as paxos;
@@ -255,8 +259,6 @@ pub mod __private {
     pub use crate::sync::sleep::hooks as sleep;
     #[cfg(os_hooks)]
     pub use crate::sync::sleeping;
-    /// The async lock's waker slot: its named fences and orderings.
-    pub use crate::asynch::{FENCES as ASYNC_FENCES, ORDERINGS as ASYNC_ORDERINGS};
     pub use crate::sync::{Access, FenceSite, Why};
     #[cfg(loom_hooks)]
     pub use crate::sync::{sleep_in_models, spin_cap};

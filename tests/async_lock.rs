@@ -82,7 +82,11 @@ impl<F: Future> Future for Stamped<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let first = self.stamps.is_none();
-        let start = if first { self.clock.fetch_add(1, SeqCst) } else { 0 };
+        let start = if first {
+            self.clock.fetch_add(1, SeqCst)
+        } else {
+            0
+        };
         let outcome = self.inner.as_mut().poll(cx);
         if first {
             let end = self.clock.fetch_add(1, SeqCst);

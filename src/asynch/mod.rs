@@ -318,7 +318,10 @@ impl<const N: usize, T: ?Sized> DerefMut for AsyncGuard<'_, '_, N, T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as in `deref`, and `&mut self` makes this the only borrow.
-        self.participant.lock.data.with_mut(|data| unsafe { &mut *data })
+        self.participant
+            .lock
+            .data
+            .with_mut(|data| unsafe { &mut *data })
     }
 }
 

@@ -290,3 +290,44 @@ fn is_read(readers: &[Reader], s: usize, c: u32) -> bool {
         .iter()
         .any(|reader| reader.0.load(CHECK.order()) == named)
 }
+
+/// The protocol over two participants' slots and readers, for doorway's
+/// loom models of it (with the test hooks): the very code the lock runs.
+#[cfg(loom_hooks)]
+pub mod hooks {
+    use super::{Reader, Slot};
+    use core::task::Waker;
+
+    /// The slots and readers of participants 0 and 1.
+    pub struct Pair {
+        slots: [Slot; 2],
+        readers: [Reader; 2],
+    }
+
+    impl Pair {
+        /// Nobody waits.
+        #[allow(clippy::new_without_default)]
+        pub fn new() -> Self {
+            Self {
+                slots: [Slot::new(), Slot::new()],
+                readers: [Reader::new(), Reader::new()],
+            }
+        }
+
+        /// Participant `me` waits for `on` with `waker`; `false` if the cell
+        /// to write was busy.
+        pub fn sleep_on(&self, me: usize, on: usize, waker: &Waker) -> bool {
+            self.slots[me].sleep_on(me, on, &self.readers, waker)
+        }
+
+        /// Participant `mover` wakes `s` through `s`'s slot.
+        pub fn wake(&self, s: usize, mover: usize) {
+            self.slots[s].wake(s, mover, &self.readers[mover]);
+        }
+
+        /// Participant `me` no longer waits.
+        pub fn retire(&self, me: usize) {
+            self.slots[me].retire(me, &self.readers);
+        }
+    }
+}
