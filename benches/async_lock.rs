@@ -224,6 +224,7 @@ impl Contender for Doorway2 {
 fn runtime(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
+        .enable_time()
         .build()
         .unwrap()
 }

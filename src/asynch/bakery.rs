@@ -61,7 +61,7 @@
 //! poll's loads, which is all a `SeqCst` fence's rules ask (C++20 states
 //! them with happens-before).
 
-use super::waker_slot::{Reader, Slot, WAKE_TASKS};
+use super::waker_slot::{Mark, Reader, Slot, WAKE_TASKS};
 use crate::bakery::{
     BakeryRegisters, ENTER, Registers, TICKET_LIMIT, doorway, is_ahead, is_choosing, others,
 };
@@ -71,6 +71,7 @@ use core::task::{Context, Poll};
 /// A bakery's registers, and every participant's waker slot and reader.
 pub(crate) struct AsyncRegisters<const N: usize> {
     bakery: BakeryRegisters<N>,
+    marks: [Mark; N],
     slots: [Slot; N],
     readers: [Reader; N],
 }
@@ -80,6 +81,7 @@ impl<const N: usize> AsyncRegisters<N> {
         pub(crate) fn new() -> Self {
             Self {
                 bakery: BakeryRegisters::new(TICKET_LIMIT),
+                marks: array_of![Mark::new(); N],
                 slots: array_of![Slot::new(); N],
                 readers: array_of![Reader::new(); N],
             }
@@ -117,8 +119,8 @@ impl<const N: usize> Registers for AsyncRegisters<N> {
     fn wake_sleepers_on(&self, me: usize) {
         fence(SeqCst, WAKE_TASKS);
         for s in others(self, me) {
-            if self.slots[s].waits_for(me) {
-                self.slots[s].wake(s, me, &self.readers[me]);
+            if self.marks[s].names(me) {
+                self.slots[s].wake(s, &self.marks[s], me, &self.readers[me]);
             }
         }
     }
@@ -156,7 +158,7 @@ impl<const N: usize> AsyncRegisters<N> {
         let outcome = self.scan(me, ticket, &mut next, cx);
         *at = match outcome {
             Poll::Ready(()) => {
-                self.slots[me].retire(me, &self.readers);
+                self.slots[me].retire(me, &self.marks[me], &self.readers);
                 Waiting::Done
             }
             Poll::Pending => Waiting::InLine { ticket, next },
@@ -197,7 +199,7 @@ impl<const N: usize> AsyncRegisters<N> {
         let Some((_, p)) = just_ahead else {
             return false;
         };
-        if !self.slots[me].sleep_on(me, p, &self.readers, cx.waker()) {
+        if !self.slots[me].sleep_on(me, &self.marks[me], p, &self.readers, cx.waker()) {
             // A mover still reads the cell to reuse: try on the next poll.
             cx.waker().wake_by_ref();
             return true;
@@ -209,7 +211,7 @@ impl<const N: usize> AsyncRegisters<N> {
     /// the ticket (which wakes whoever waits on `me`).
     pub(crate) fn cancel(&self, me: usize, at: &mut Waiting) {
         if let Waiting::InLine { .. } = *at {
-            self.slots[me].retire(me, &self.readers);
+            self.slots[me].retire(me, &self.marks[me], &self.readers);
             crate::bakery::withdraw(self, me);
         }
         *at = Waiting::Done;

@@ -142,11 +142,29 @@ fn names(s: usize, c: u32) -> u32 {
     (s as u32) * 2 + c + 1
 }
 
-/// One participant's side as a waiter: its mark, its two cells and `cur`.
+/// One participant's mark: `0` while its task is not waiting, `p + 1` while
+/// it waits for participant `p` to move. Kept apart from the slot, so that
+/// a mover's look at every mark reads a few packed lines.
+pub(crate) struct Mark(AtomicU32);
+
+impl Mark {
+    crate::sync::const_fn_unless_loom! {
+        pub(crate) fn new() -> Self {
+            Self(AtomicU32::new(0))
+        }
+    }
+
+    /// Whether the owner waits for participant `mover` to move.
+    #[inline(always)]
+    pub(crate) fn names(&self, mover: usize) -> bool {
+        // Relaxed: only decides whether to wake; `wake` reads `cur` with its
+        // own orderings, and the waker rechecks its lock.
+        self.0.load(Relaxed) == mover as u32 + 1
+    }
+}
+
+/// One participant's side as a waiter: its two cells and `cur`.
 pub(crate) struct Slot {
-    /// `0` while the task is not waiting; `p + 1` while it waits for
-    /// participant `p` to move.
-    mark: AtomicU32,
     /// [`NONE`], or `c + 1` while cell `c` holds the waker to wake.
     cur: AtomicU32,
     cells: [UnsafeCell<Option<Waker>>; 2],
@@ -161,19 +179,10 @@ impl Slot {
     crate::sync::const_fn_unless_loom! {
         pub(crate) fn new() -> Self {
             Self {
-                mark: AtomicU32::new(0),
                 cur: AtomicU32::new(NONE),
                 cells: [UnsafeCell::new(None), UnsafeCell::new(None)],
             }
         }
-    }
-
-    /// Whether the owner waits for participant `mover` to move.
-    #[inline(always)]
-    pub(crate) fn waits_for(&self, mover: usize) -> bool {
-        // Relaxed: only decides whether to wake; `wake` reads `cur` with its
-        // own orderings, and the waker rechecks its lock.
-        self.mark.load(Relaxed) == mover as u32 + 1
     }
 
     /// The owner `me` waits for participant `on`: publishes `waker` (unless
@@ -184,7 +193,14 @@ impl Slot {
     ///
     /// Only the owner of participant `me` may call it.
     #[inline]
-    pub(crate) fn sleep_on(&self, me: usize, on: usize, readers: &[Reader], waker: &Waker) -> bool {
+    pub(crate) fn sleep_on(
+        &self,
+        me: usize,
+        mark: &Mark,
+        on: usize,
+        readers: &[Reader],
+        waker: &Waker,
+    ) -> bool {
         // Relaxed: the owner's own register.
         let cur = self.cur.load(Relaxed);
         let fresh = cur == NONE
@@ -208,7 +224,7 @@ impl Slot {
             drop(replaced);
         }
         // Relaxed: ordered before the recheck by the fence below.
-        self.mark.store(on as u32 + 1, Relaxed);
+        mark.0.store(on as u32 + 1, Relaxed);
         fence(SeqCst, SLEEP_TASK);
         true
     }
@@ -217,10 +233,10 @@ impl Slot {
     /// mark and unpublishes; empties the cells unless a mover may be cloning
     /// one (invariant 5).
     #[inline]
-    pub(crate) fn retire(&self, me: usize, readers: &[Reader]) {
+    pub(crate) fn retire(&self, me: usize, mark: &Mark, readers: &[Reader]) {
         // Relaxed, both: the owner's own registers; a mover that still reads
         // the old mark only wakes this task once more, spuriously.
-        self.mark.store(0, Relaxed);
+        mark.0.store(0, Relaxed);
         if self.cur.load(Relaxed) == NONE {
             return;
         }
@@ -239,7 +255,7 @@ impl Slot {
     /// this slot, which waits for it: clones the waker last published and
     /// wakes it (see the module documentation).
     #[cold]
-    pub(crate) fn wake(&self, s: usize, mover: usize, reader: &Reader) {
+    pub(crate) fn wake(&self, s: usize, mark: &Mark, mover: usize, reader: &Reader) {
         loop {
             // Relaxed: the loop decides on the second look, below.
             let c = self.cur.load(Relaxed);
@@ -264,7 +280,7 @@ impl Slot {
             // Re-published under us: clear, and wake the newer waker if the
             // owner still waits for this mover.
             reader.0.store(0, DONE.order());
-            if !self.waits_for(mover) {
+            if !mark.names(mover) {
                 return;
             }
         }
@@ -295,11 +311,12 @@ fn is_read(readers: &[Reader], s: usize, c: u32) -> bool {
 /// loom models of it (with the test hooks): the very code the lock runs.
 #[cfg(loom_hooks)]
 pub mod hooks {
-    use super::{Reader, Slot};
+    use super::{Mark, Reader, Slot};
     use core::task::Waker;
 
     /// The slots and readers of participants 0 and 1.
     pub struct Pair {
+        marks: [Mark; 2],
         slots: [Slot; 2],
         readers: [Reader; 2],
     }
@@ -309,6 +326,7 @@ pub mod hooks {
         #[allow(clippy::new_without_default)]
         pub fn new() -> Self {
             Self {
+                marks: [Mark::new(), Mark::new()],
                 slots: [Slot::new(), Slot::new()],
                 readers: [Reader::new(), Reader::new()],
             }
@@ -317,17 +335,17 @@ pub mod hooks {
         /// Participant `me` waits for `on` with `waker`; `false` if the cell
         /// to write was busy.
         pub fn sleep_on(&self, me: usize, on: usize, waker: &Waker) -> bool {
-            self.slots[me].sleep_on(me, on, &self.readers, waker)
+            self.slots[me].sleep_on(me, &self.marks[me], on, &self.readers, waker)
         }
 
         /// Participant `mover` wakes `s` through `s`'s slot.
         pub fn wake(&self, s: usize, mover: usize) {
-            self.slots[s].wake(s, mover, &self.readers[mover]);
+            self.slots[s].wake(s, &self.marks[s], mover, &self.readers[mover]);
         }
 
         /// Participant `me` no longer waits.
         pub fn retire(&self, me: usize) {
-            self.slots[me].retire(me, &self.readers);
+            self.slots[me].retire(me, &self.marks[me], &self.readers);
         }
     }
 }
