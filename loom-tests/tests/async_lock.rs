@@ -217,10 +217,10 @@ fn cancelled(polls: usize) {
     let holder = thread::spawn(move || acquire(&mut a, 2, false));
     {
         let mut acquire = Quiet::new(b.lock());
-        if polls > 0 {
-            if let Some(guard) = drive(&mut *acquire, false, Some(polls)) {
-                **Quiet::new(guard) += 1;
-            }
+        if polls > 0
+            && let Some(guard) = drive(&mut *acquire, false, Some(polls))
+        {
+            **Quiet::new(guard) += 1;
         }
     }
     acquire(&mut b, 1, false);

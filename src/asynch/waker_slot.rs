@@ -219,7 +219,7 @@ impl Slot {
             let replaced = self.cells[c as usize]
                 // SAFETY: `c` is not published and no mover announced it after
                 // the fence that followed its unpublishing (invariant 2).
-                .with_mut(|cell| unsafe { core::mem::replace(&mut *cell, Some(waker.clone())) });
+                .with_mut(|cell| unsafe { (*cell).replace(waker.clone()) });
             self.cur.store(c + 1, PUBLISH.order());
             drop(replaced);
         }
