@@ -339,3 +339,124 @@ impl<const N: usize, T: ?Sized + fmt::Debug> fmt::Debug for AsyncGuard<'_, '_, N
         fmt::Debug::fmt(&**self, f)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::boxed::Box;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::task::{Wake, Waker};
+
+    /// A waker that counts its wakes.
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn counter() -> (Arc<Counter>, Waker) {
+        let counter = Arc::new(Counter::default());
+        (counter.clone(), Waker::from(counter))
+    }
+
+    fn poll<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
+        Pin::new(future).poll(&mut Context::from_waker(waker))
+    }
+
+    fn leak<const N: usize>() -> &'static mut AsyncLock<N, u32> {
+        Box::leak(Box::new(AsyncLock::new(0)))
+    }
+
+    #[test]
+    fn each_exit_wakes_the_one_it_lets_through_in_order() {
+        let [mut a, mut b, mut c] = leak::<3>().participants();
+        let (b_wakes, b_waker) = counter();
+        let (c_wakes, c_waker) = counter();
+        let held = a.try_lock().unwrap();
+        let mut second = b.lock();
+        let mut third = c.lock();
+        assert!(poll(&mut second, &b_waker).is_pending());
+        assert!(poll(&mut third, &c_waker).is_pending());
+        drop(held);
+        assert_eq!(
+            b_wakes.0.load(Relaxed),
+            1,
+            "the exit wakes the next in line"
+        );
+        assert_eq!(c_wakes.0.load(Relaxed), 0, "and nobody else");
+        assert!(poll(&mut third, &c_waker).is_pending(), "FIFO: third waits");
+        let Poll::Ready(guard) = poll(&mut second, &b_waker) else {
+            panic!("the woken waiter holds the lock")
+        };
+        drop(guard);
+        assert_eq!(c_wakes.0.load(Relaxed), 1);
+        assert!(poll(&mut third, &c_waker).is_ready());
+    }
+
+    #[test]
+    fn a_woken_waiter_dropped_passes_its_wake_on() {
+        let [mut a, mut b, mut c] = leak::<3>().participants();
+        let (b_wakes, b_waker) = counter();
+        let (c_wakes, c_waker) = counter();
+        let held = a.try_lock().unwrap();
+        let mut second = b.lock();
+        let mut third = c.lock();
+        assert!(poll(&mut second, &b_waker).is_pending());
+        assert!(poll(&mut third, &c_waker).is_pending());
+        drop(held);
+        assert_eq!(b_wakes.0.load(Relaxed), 1);
+        drop(second);
+        assert_eq!(
+            c_wakes.0.load(Relaxed),
+            1,
+            "the withdrawal passes the wake on"
+        );
+        assert!(poll(&mut third, &c_waker).is_ready());
+    }
+
+    #[test]
+    fn the_waker_of_the_last_poll_is_woken() {
+        let [mut a, mut b] = leak::<2>().participants();
+        let (old_wakes, old) = counter();
+        let (new_wakes, new) = counter();
+        let held = a.try_lock().unwrap();
+        let mut waiting = b.lock();
+        assert!(poll(&mut waiting, &old).is_pending());
+        assert!(poll(&mut waiting, &new).is_pending());
+        assert!(poll(&mut waiting, &old).is_pending(), "cell 0 again");
+        assert!(poll(&mut waiting, &new).is_pending(), "cell 1 again");
+        drop(held);
+        assert_eq!(new_wakes.0.load(Relaxed), 1);
+        assert_eq!(old_wakes.0.load(Relaxed), 0);
+        assert!(poll(&mut waiting, &new).is_ready());
+    }
+
+    #[test]
+    fn a_future_dropped_unpolled_or_in_line_leaves_no_ticket() {
+        let lock = leak::<2>();
+        let [mut a, mut b] = lock.participants();
+        let (_, waker) = counter();
+        drop(b.lock());
+        let held = a.try_lock().unwrap();
+        let mut waiting = b.lock();
+        assert!(poll(&mut waiting, &waker).is_pending());
+        drop(waiting);
+        drop(held);
+        assert!(b.try_lock().is_some(), "b's withdrawn ticket is gone");
+        let mut again = a.lock();
+        assert!(poll(&mut again, &waker).is_ready());
+    }
+
+    #[test]
+    fn a_failed_try_lock_leaves_the_lock_as_it_was() {
+        let [mut a, mut b] = leak::<2>().participants();
+        let held = a.try_lock().unwrap();
+        assert!(b.try_lock().is_none());
+        drop(held);
+        assert!(b.try_lock().is_some());
+    }
+}
