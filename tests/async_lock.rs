@@ -11,10 +11,24 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// A test's lock, leaked for `'static` participants (a static cell would do
-/// the same on a target without allocation).
-fn leak<const N: usize, T: Send>(value: T) -> &'static mut AsyncLock<N, T> {
-    Box::leak(Box::new(AsyncLock::new(value)))
+/// the same on a target without allocation). Kept reachable from a static,
+/// so that Miri's leak check does not count it.
+fn leak<const N: usize, T: Send + 'static>(value: T) -> &'static mut AsyncLock<N, T> {
+    let lock: &'static mut AsyncLock<N, T> = Box::leak(Box::new(AsyncLock::new(value)));
+    LEAKED
+        .lock()
+        .unwrap()
+        .push(Leaked(lock as *const AsyncLock<N, T> as *const ()));
+    lock
 }
+
+/// An address kept only so that the allocation stays reachable.
+struct Leaked(#[allow(dead_code)] *const ());
+
+// SAFETY: never dereferenced.
+unsafe impl Send for Leaked {}
+
+static LEAKED: std::sync::Mutex<Vec<Leaked>> = std::sync::Mutex::new(Vec::new());
 
 fn runtime(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
