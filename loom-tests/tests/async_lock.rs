@@ -131,8 +131,6 @@ impl<T> Drop for Quiet<T> {
     }
 }
 
-type Shared<const N: usize> = &'static AsyncLock<N, u32>;
-
 /// A lock for one model execution, leaked (a few bytes per execution) so
 /// that its participants are `'static` and can move into loom threads.
 fn lock<const N: usize>() -> &'static mut AsyncLock<N, u32> {
@@ -151,28 +149,35 @@ fn acquire<const N: usize>(me: &mut AsyncParticipant<'static, N, u32>, times: us
     }
 }
 
-/// The data, read by a participant after every task is done.
-fn total<const N: usize>(lock: Shared<N>, me: &mut AsyncParticipant<'static, N, u32>) -> u32 {
+/// The data, read by a participant after every task is done (`try_lock`
+/// fails while anyone holds a ticket: none may be left).
+fn total<const N: usize>(me: &mut AsyncParticipant<'static, N, u32>) -> u32 {
     let guard = Quiet::new(me.try_lock().expect("the lock is free at the end"));
-    assert!(lock.is_locked());
     **guard
 }
 
 /// Two tasks, `times` acquisitions each.
 fn exclusion(times: usize, fresh: bool) {
     let lock = lock::<2>();
-    let shared: Shared<2> = unsafe { &*(lock as *const _) };
     let [mut a, mut b] = lock.participants();
     let other = thread::spawn(move || {
         acquire(&mut b, times, fresh);
     });
     acquire(&mut a, times, fresh);
     other.join().unwrap();
-    assert_eq!(
-        total(shared, &mut a),
-        2 * times as u32,
-        "mutual exclusion violated"
-    );
+    assert_eq!(total(&mut a), 2 * times as u32, "mutual exclusion violated");
+}
+
+/// Three tasks, one acquisition each.
+fn exclusion_three() {
+    let lock = lock::<3>();
+    let [mut a, mut b, mut c] = lock.participants();
+    let second = thread::spawn(move || acquire(&mut b, 1, false));
+    let third = thread::spawn(move || acquire(&mut c, 1, false));
+    acquire(&mut a, 1, false);
+    second.join().unwrap();
+    third.join().unwrap();
+    assert_eq!(total(&mut a), 3, "mutual exclusion violated");
 }
 
 /// The second task starts only after the first's first poll; it must enter
@@ -212,7 +217,6 @@ fn fifo() {
 /// the first), then locks once for good.
 fn cancelled(polls: usize) {
     let lock = lock::<2>();
-    let shared: Shared<2> = unsafe { &*(lock as *const _) };
     let [mut a, mut b] = lock.participants();
     let holder = thread::spawn(move || acquire(&mut a, 2, false));
     {
@@ -225,7 +229,7 @@ fn cancelled(polls: usize) {
     }
     acquire(&mut b, 1, false);
     holder.join().unwrap();
-    let total = total(shared, &mut b);
+    let total = total(&mut b);
     assert!(
         (3..=4).contains(&total),
         "mutual exclusion violated: {total}"
@@ -330,6 +334,7 @@ fn models() -> Vec<Model> {
             bound(2),
             || exclusion(2, true),
         ),
+        Model::new("async: 3 tasks x 1 acquisition", bound(1), exclusion_three),
         Model::new(
             "async: 3 tasks, the woken one dropped before its re-poll",
             bound(1),
