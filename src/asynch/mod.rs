@@ -73,7 +73,9 @@
 //! never share one. `N` participants are fixed when the lock is built; with
 //! `std`, any number of tasks can share the `N` by handing participants
 //! around (a pool of them in a channel, say), but the lock itself takes no
-//! seats for tasks.
+//! seats for tasks. With `std`, [`AsyncLock::into_participants`] hands out
+//! participants that own a share of the lock (`'static` without a static
+//! cell, for `tokio::spawn`).
 //!
 //! # Cost
 //!
@@ -452,6 +454,24 @@ mod tests {
     }
 
     #[test]
+    fn owned_participants_share_the_lock_and_free_it_last() {
+        let [mut a, mut b] =
+            AsyncLock::<2, std::vec::Vec<u8>>::new(std::vec![1]).into_participants::<2>();
+        let (b_wakes, waker) = counter();
+        let mut held = a.try_lock().unwrap();
+        held.push(2);
+        let mut waiting = b.lock();
+        assert!(poll(&mut waiting, &waker).is_pending());
+        drop(held);
+        drop(a);
+        assert_eq!(b_wakes.0.load(Relaxed), 1);
+        let Poll::Ready(guard) = poll(&mut waiting, &waker) else {
+            panic!("b is next")
+        };
+        assert_eq!(*guard, [1, 2]);
+    }
+
+    #[test]
     fn a_failed_try_lock_leaves_the_lock_as_it_was() {
         let [mut a, mut b] = leak::<2>().participants();
         let held = a.try_lock().unwrap();
@@ -460,3 +480,103 @@ mod tests {
         assert!(b.try_lock().is_some());
     }
 }
+
+#[cfg(feature = "std")]
+mod owned {
+    use super::{Acquire, AsyncGuard, AsyncLock, AsyncParticipant};
+    use core::fmt;
+    use core::marker::PhantomData;
+    use std::sync::Arc;
+
+    impl<const N: usize, T: 'static> AsyncLock<N, T> {
+        /// Moves the lock into an `Arc` and hands out `K` participants that
+        /// own a share of it (`'static`, for `tokio::spawn`, with no static
+        /// cell): the lock goes away with the last of them. Unique by
+        /// construction: the lock is consumed.
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+        /// use doorway::asynch::AsyncLock;
+        ///
+        /// let tasks: Vec<_> = AsyncLock::<4, u64>::new(0)
+        ///     .into_participants::<4>()
+        ///     .into_iter()
+        ///     .map(|mut me| tokio::spawn(async move {
+        ///         *me.lock().await += 1;
+        ///         me
+        ///     }))
+        ///     .collect();
+        /// let mut last = None;
+        /// for task in tasks {
+        ///     last = Some(task.await.unwrap());
+        /// }
+        /// assert_eq!(*last.unwrap().lock().await, 4);
+        /// # }
+        /// ```
+        ///
+        /// # Panics
+        ///
+        /// When `K > N`.
+        #[track_caller]
+        pub fn into_participants<const K: usize>(self) -> [OwnedParticipant<N, T>; K] {
+            assert!(
+                K <= N,
+                "doorway: {K} participants requested from an AsyncLock of {N}"
+            );
+            let lock = Arc::new(self);
+            core::array::from_fn(|index| {
+                // SAFETY: the reference points into the `Arc`'s allocation,
+                // which the clone kept beside it keeps alive for as long as
+                // the participant exists; it never leaves the participant
+                // with a longer lifetime (`OwnedParticipant` hands out only
+                // borrows of itself), and it is shared, as `&AsyncLock` is.
+                let shared: &'static AsyncLock<N, T> = unsafe { &*Arc::as_ptr(&lock) };
+                OwnedParticipant {
+                    participant: AsyncParticipant {
+                        lock: shared,
+                        index,
+                        _unique: PhantomData,
+                    },
+                    _keep: Arc::clone(&lock),
+                }
+            })
+        }
+    }
+
+    /// A participant that owns a share of its [`AsyncLock`] (see
+    /// [`AsyncLock::into_participants`]); `'static`, so it can move into a
+    /// spawned task.
+    pub struct OwnedParticipant<const N: usize, T: 'static> {
+        /// Declared first: dropped before the share that keeps its lock.
+        participant: AsyncParticipant<'static, N, T>,
+        _keep: Arc<AsyncLock<N, T>>,
+    }
+
+    impl<const N: usize, T: 'static> OwnedParticipant<N, T> {
+        /// As [`AsyncParticipant::lock`].
+        pub fn lock(&mut self) -> Acquire<'_, 'static, N, T> {
+            self.participant.lock()
+        }
+
+        /// As [`AsyncParticipant::try_lock`].
+        pub fn try_lock(&mut self) -> Option<AsyncGuard<'_, 'static, N, T>> {
+            self.participant.try_lock()
+        }
+
+        /// This participant's index.
+        pub fn index(&self) -> usize {
+            self.participant.index
+        }
+    }
+
+    impl<const N: usize, T: 'static> fmt::Debug for OwnedParticipant<N, T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("OwnedParticipant")
+                .field("index", &self.participant.index)
+                .finish_non_exhaustive()
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+pub use owned::OwnedParticipant;
