@@ -115,7 +115,7 @@ const ANNOUNCE: FenceSite = FenceSite("bakery: announce (choosing = 1) before re
 
 /// `number[i]` must be visible before `i` reads `choosing[j]` (store
 /// buffering against `ANNOUNCE` in another participant).
-const ENTER: FenceSite = FenceSite("bakery: publish ticket before reading choosing");
+pub(crate) const ENTER: FenceSite = FenceSite("bakery: publish ticket before reading choosing");
 
 /// Every fence in this lock, for doorway's loom mutation tests.
 #[cfg(hooks)]
@@ -275,12 +275,12 @@ impl<const N: usize> Bakery<N> {
 
 /// Every participant but `me`.
 #[inline(always)]
-fn others<R: Registers + ?Sized>(r: &R, me: usize) -> impl Iterator<Item = usize> {
+pub(crate) fn others<R: Registers + ?Sized>(r: &R, me: usize) -> impl Iterator<Item = usize> {
     (0..r.len()).filter(move |&j| j != me)
 }
 
 #[track_caller]
-fn assert_not_holding<R: Registers + ?Sized>(r: &R, me: usize) {
+pub(crate) fn assert_not_holding<R: Registers + ?Sized>(r: &R, me: usize) {
     // Relaxed: only `me` writes `number[me]`, so this sees its own last store.
     assert!(
         r.number(me).load(Relaxed) == 0,
@@ -315,13 +315,13 @@ fn take_ticket<R: Registers + ?Sized>(r: &R, me: usize) -> Option<u32> {
 
 /// Whether `j` is ahead of `me` in line, judged by one read of `number[j]`.
 #[inline(always)]
-fn is_ahead<R: Registers + ?Sized>(r: &R, j: usize, me: usize, my_ticket: u32) -> bool {
+pub(crate) fn is_ahead<R: Registers + ?Sized>(r: &R, j: usize, me: usize, my_ticket: u32) -> bool {
     let ticket = r.number(j).load(WAIT_NUMBER.order());
     ticket != 0 && (ticket, j) < (my_ticket, me)
 }
 
 #[inline(always)]
-fn is_choosing<R: Registers + ?Sized>(r: &R, j: usize) -> bool {
+pub(crate) fn is_choosing<R: Registers + ?Sized>(r: &R, j: usize) -> bool {
     r.choosing(j).load(WAIT_CHOOSING.order()) != 0
 }
 
@@ -338,7 +338,7 @@ fn leave<R: Registers + ?Sized>(r: &R, me: usize) {
 /// critical section, and has it: the `ENTER` fence before this store is a
 /// release fence that follows that critical section.
 #[inline(always)]
-fn withdraw<R: Registers + ?Sized>(r: &R, me: usize) {
+pub(crate) fn withdraw<R: Registers + ?Sized>(r: &R, me: usize) {
     r.number(me).store(0, Relaxed);
     r.wake_sleepers_on(me);
 }

@@ -178,6 +178,7 @@ extern crate std;
 
 mod sync;
 
+pub mod asynch;
 pub mod bakery;
 pub mod fastbakery;
 #[cfg(feature = "critical-section")]
@@ -238,6 +239,10 @@ pub type TicketLock<T> = Lock<Ticket, T>;
 #[cfg(hooks)]
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(loom_hooks)]
+    pub use crate::asynch::waker_slot::hooks as waker_slot;
+    /// The async lock's waker slot: its named fences and orderings.
+    pub use crate::asynch::{FENCES as ASYNC_FENCES, ORDERINGS as ASYNC_ORDERINGS};
     #[cfg(mutants)]
     pub use crate::paxos::flaw::{self, Flaw};
     pub use crate::paxos::hooks as paxos;
