@@ -13,7 +13,7 @@
 use doorway::paxos::latch::LatchBlock;
 use doorway::shm::{Error, Layout, Options, ParticipantState, Shared};
 use std::os::unix::fs::{FileExt, PermissionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A fresh directory for one test, removed when dropped.
 struct Dir(PathBuf);
@@ -168,14 +168,54 @@ fn a_member_needs_the_file_still_at_its_path() {
     let file = File::create(&path, &Options::new(2)).unwrap();
     std::fs::rename(&path, dir.path("elsewhere")).unwrap();
     assert!(
-        matches!(file.join(), Err(Error::Io(_))),
+        matches!(file.join(), Err(Error::Replaced(_))),
         "no file at the path"
     );
     drop(File::create(&path, &Options::new(2)).unwrap());
     assert!(
-        matches!(file.join(), Err(Error::Insecure(_))),
+        matches!(file.join(), Err(Error::Replaced(_))),
         "another file at the path"
     );
+}
+
+/// `check()`, `join`, `recover_dead` and a waiter name each way the path can
+/// stop naming the mapped file: removed, renamed away, replaced.
+#[test]
+fn a_removed_moved_or_replaced_file_is_named() {
+    type Replacement = fn(&Path, &Path);
+    let ways: [(&str, Replacement); 3] = [
+        ("rm", |path, _| std::fs::remove_file(path).unwrap()),
+        ("mv away", |path, elsewhere| {
+            std::fs::rename(path, elsewhere).unwrap()
+        }),
+        ("replaced", |path, elsewhere| {
+            drop(File::create(elsewhere, &Options::new(2)).unwrap());
+            std::fs::rename(elsewhere, path).unwrap();
+        }),
+    ];
+    for (way, replace) in ways {
+        let dir = Dir::new("replaced-ways");
+        let path = dir.path("f");
+        let file = File::create(&path, &Options::new(2)).unwrap();
+        let mut holder = file.join().unwrap();
+        let mut waiter = file.join().unwrap();
+        file.check().unwrap();
+        replace(&path, &dir.path("elsewhere"));
+        let named = |e: &Error| matches!(e, Error::Replaced(_));
+        assert!(named(&file.check().unwrap_err()), "{way}: check");
+        assert!(named(&file.join().unwrap_err()), "{way}: join");
+        assert!(named(&file.recover_dead().unwrap_err()), "{way}: recover_dead");
+        // A waiter behind a live holder looks for the dead before it
+        // sleeps, and cannot ask any more: it withdraws and says why.
+        let guard = holder.lock();
+        let refused = waiter.lock_checked().map(drop).unwrap_err();
+        assert!(named(&refused), "{way}: a waiter: {refused}");
+        assert!(!guard.owner_died());
+        drop(guard);
+        assert!(!file.is_locked(), "{way}: the waiter withdrew");
+        // The old members still share the old file: the lock works among them.
+        drop(waiter.lock_checked().unwrap_or_else(|e| panic!("{way}: uncontended: {e}")));
+    }
 }
 
 #[test]

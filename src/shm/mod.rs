@@ -160,6 +160,7 @@ pub use header::{
 
 use core::fmt;
 use std::io;
+use std::string::ToString;
 
 /// Why a shared file could not be opened or used.
 #[derive(Debug)]
@@ -200,6 +201,26 @@ pub enum Error {
     Insecure(&'static str),
     /// Every participant has a live owner.
     Full,
+    /// The path no longer names the file this handle mapped: it was removed,
+    /// renamed away, or replaced by another file. Processes that open the
+    /// path now share another file, and another lock, than this handle's
+    /// members (see the module documentation's security model).
+    Replaced(&'static str),
+    /// A lock that no member places stands on a participant's byte: a read
+    /// lock, or a lock on another range than the one byte a member locks
+    /// (the whole file, say). While it stands, the participant can be neither
+    /// claimed nor recovered. Placed by a process that opened the file
+    /// (for reading is enough for a read lock), not by doorway.
+    Interference {
+        /// The participant whose byte it covers.
+        participant: usize,
+        /// A write lock (else a read lock).
+        write: bool,
+        /// Its first byte.
+        start: u64,
+        /// Its length in bytes; 0: to the end of the file.
+        len: u64,
+    },
     /// The file holds words no honest participant writes.
     Corrupt {
         /// Where: "block", "decision", "input", "own block".
@@ -242,6 +263,23 @@ impl fmt::Display for Error {
             Error::Full => {
                 f.write_str("every participant of the doorway shared file has a live owner")
             }
+            Error::Replaced(why) => write!(f, "doorway shared file replaced: {why}"),
+            Error::Interference {
+                participant,
+                write,
+                start,
+                len,
+            } => write!(
+                f,
+                "doorway shared file: interference: a {} lock on bytes {start}..{} that no \
+                 member places stands on participant {participant}'s byte",
+                if *write { "write" } else { "read" },
+                if *len == 0 {
+                    "end".to_string()
+                } else {
+                    (start + len).to_string()
+                }
+            ),
             Error::Corrupt { what, at } => write!(
                 f,
                 "doorway shared file is corrupt: a {what} at {at} holds words no participant writes"
