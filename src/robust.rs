@@ -734,8 +734,9 @@ pub mod hooks {
             owner: Owner,
             budget: &mut Budget,
         ) -> Result<bool, Halted> {
-            super::lock(self, &self.bytes(owner), participant, owner, &mut budget.0)
-                .map(|taken| taken.unwrap_or_else(|| unreachable!("a model's custody never sticks")))
+            super::lock(self, &self.bytes(owner), participant, owner, &mut budget.0).map(|taken| {
+                taken.unwrap_or_else(|| unreachable!("a model's custody never sticks"))
+            })
         }
 
         /// [`unlock`](super::unlock) under a budget of steps.

@@ -307,7 +307,11 @@ impl Scratch {
     }
 
     fn counter(&self) -> u64 {
-        u64::from_le_bytes(fs::read(self.0.join(COUNTER)).unwrap()[..8].try_into().unwrap())
+        u64::from_le_bytes(
+            fs::read(self.0.join(COUNTER)).unwrap()[..8]
+                .try_into()
+                .unwrap(),
+        )
     }
 }
 
@@ -429,7 +433,11 @@ fn bakery_dup2_over_every_descriptor() {
 fn a_stray_close_keeps_one_proposer(way: &str) {
     let scratch = Scratch::new(&format!("paxos-{way}"));
     let mut children = Children(Vec::new());
-    let first = children.spawn(&scratch, "closing proposer", &format!("closing-proposer:{way}"));
+    let first = children.spawn(
+        &scratch,
+        "closing proposer",
+        &format!("closing-proposer:{way}"),
+    );
     wait_for_file(&scratch, &mut children, CLOSED);
     let second = children.spawn(&scratch, "second proposer", "second-proposer");
     children.wait_all(&scratch);
@@ -531,5 +539,8 @@ fn a_read_lock_on_a_dead_holders_byte_is_named_not_waited_on() {
     assert!(file.is_locked(), "the dead holder's ticket is still there");
     drop(reader);
     let guard = me.lock_checked().unwrap();
-    assert!(guard.owner_died(), "the dead holder, recovered, died inside");
+    assert!(
+        guard.owner_died(),
+        "the dead holder, recovered, died inside"
+    );
 }

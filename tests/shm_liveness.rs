@@ -494,8 +494,9 @@ fn orphaning_forker(dir: &Path) -> ! {
 /// member of its own.
 fn orphan(dir: &Path, parent: libc::pid_t) -> i32 {
     // Never outlive the test by long.
-    // SAFETY: `alarm` and `getppid` have no preconditions.
+    // SAFETY: `alarm` has no preconditions.
     unsafe { libc::alarm(10) };
+    // SAFETY: `getppid` has no preconditions.
     while unsafe { libc::getppid() } == parent {
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -1262,11 +1263,17 @@ fn a_dead_parents_participant_is_recovered_while_its_forked_child_lives() {
     let mut children = Children::new(&scratch);
     children.spawn("forker", worker(&[], "orphaning-forker", "", &scratch));
     scratch.wait_for_entry(&mut children, "forker");
-    children.wait_until(ENTER_WITHIN, "the fork", || scratch.0.join(ORPHANED).exists());
+    children.wait_until(ENTER_WITHIN, "the fork", || {
+        scratch.0.join(ORPHANED).exists()
+    });
     children.kill("forker");
     // The child, alive, must get in: a custody it shared would keep its dead
     // parent's participant held, and the child waiting on itself, for good.
     let child_left = || (scratch.marks().iter()).any(|m| !m.enter && m.role == "child");
-    children.wait_until(ENTER_WITHIN, "the forked child to enter and leave", child_left);
+    children.wait_until(
+        ENTER_WITHIN,
+        "the forked child to enter and leave",
+        child_left,
+    );
     scratch.assert_excluded(&["forker", "child"], Some("forker"));
 }

@@ -301,7 +301,10 @@ impl Drop for Hold {
 fn page_bytes() -> usize {
     // SAFETY: `sysconf` has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(page).ok().filter(|&p| p > 0).unwrap_or(4096)
+    usize::try_from(page)
+        .ok()
+        .filter(|&p| p > 0)
+        .unwrap_or(4096)
 }
 
 /// What a request asks for.
@@ -415,7 +418,10 @@ mod tests {
         let b = Description::open(&path, id).unwrap();
         assert!(!b.try_lock(9).unwrap(), "held by the mapping alone");
         drop(hold);
-        assert!(b.try_lock(9).unwrap(), "the unmapping gives it back at once");
+        assert!(
+            b.try_lock(9).unwrap(),
+            "the unmapping gives it back at once"
+        );
         std::fs::remove_file(&path).unwrap();
     }
 

@@ -142,8 +142,9 @@ impl<'a> Bytes<'a> {
         lock(&self.trouble).take()
     }
 
+    /// Keeps the first trouble met (the one a caller is told of).
     fn note(&self, trouble: Error) {
-        *lock(&self.trouble) = Some(trouble);
+        lock(&self.trouble).get_or_insert(trouble);
     }
 
     /// Takes custody of `i` on a fresh description (see [`Custody`]), noting
@@ -186,7 +187,9 @@ impl<'a> Bytes<'a> {
 
 /// A mutex of this module's, which no panic while holding poisons for good.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Custody for Bytes<'_> {
@@ -243,6 +246,25 @@ impl Options {
     /// The permission bits of a file [`Shared::create`] makes (default
     /// `0o600`, readable and writable by its owner only), set exactly,
     /// whatever the umask.
+    ///
+    /// A mode that gives someone read access without write access (`0o644`,
+    /// `0o640`) is refused with [`Error::Insecure`], by `create` and by
+    /// [`Shared::open`] alike: read access lets a process do nothing through
+    /// doorway (every handle opens the file for reading and writing) but
+    /// read every value and the bakery's data, and place read locks on
+    /// participants' bytes, which keep free participants from being claimed
+    /// and dead ones from being recovered (reported as
+    /// [`Error::Interference`], but a stall all the same). Give those who
+    /// take part read and write access (`0o660` for a group), and nobody
+    /// else either.
+    ///
+    /// ```
+    /// use doorway::shm::{Error, Options, Shared};
+    ///
+    /// let path = std::env::temp_dir().join(format!("doorway-mode-{}", std::process::id()));
+    /// let refused = Shared::<u64>::create(&path, &Options::new(2).mode(0o644));
+    /// assert!(matches!(refused, Err(Error::Insecure(_))));
+    /// ```
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = mode & 0o7777;
         self
@@ -475,11 +497,7 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
 
     /// Claims `participant` into `custody`: `None` if someone holds it,
     /// `Some(took_over)` naming the previous owner if it had stopped.
-    fn claim(
-        &self,
-        participant: usize,
-        custody: &Bytes<'_>,
-    ) -> Result<Option<Option<u32>>, Error> {
+    fn claim(&self, participant: usize, custody: &Bytes<'_>) -> Result<Option<Option<u32>>, Error> {
         let claims = self.m.claims();
         let claimed = unstoppable(robust::claim(
             &claims,

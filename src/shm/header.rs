@@ -137,7 +137,10 @@ impl Regions {
     ///
     /// If `i` is not below `participants` (a bug in this module).
     pub(crate) fn claim_line(&self, participants: usize, i: usize) -> usize {
-        assert!(i < participants, "doorway shm: participant {i} of {participants}");
+        assert!(
+            i < participants,
+            "doorway shm: participant {i} of {participants}"
+        );
         self.claims + i * CLAIM_BYTES
     }
 
