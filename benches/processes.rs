@@ -11,6 +11,13 @@
 //!   Each worker times its own operations over one window, started together
 //!   with the others; a run's figure is the mean over its workers, and each
 //!   figure is the median of interleaved rounds (their range beside it).
+//! - **Cores busy while members sleep**: process CPU time (user + system,
+//!   each worker's own from its start signal to its end, summed) over wall
+//!   time while `P` processes each take the lock [`SLEEPER_TURNS`] times and
+//!   hold it [`SLEEPER_HOLD`], at 4, 16 and 64 processes (the `sleeping`
+//!   bench's shape, with processes for threads): what the waiters cost the
+//!   machine while they wait, for the bakery in the file and the robust
+//!   mutex.
 //! - **A holder killed with `SIGKILL` or frozen with `SIGSTOP`**: what the
 //!   next process to lock is told, and how long after the holder's death it
 //!   gets in (for the bakery, also a member already waiting, and one asleep
@@ -65,8 +72,15 @@ mod linux {
     const WINDOW: &str = "DOORWAY_BENCH_WINDOW_NS";
     /// The supervisor's pid, in a worker's environment.
     const PARENT: &str = "DOORWAY_BENCH_PARENT";
-    /// Participants of every doorway file.
+    /// Participants of every doorway file but the sleepers'.
     const PARTICIPANTS: usize = 4;
+    /// Processes of the rows of cores busy while members sleep (the quick
+    /// run takes the first two).
+    const SLEEPERS: [usize; 3] = [4, 16, 64];
+    /// How many times each of those processes takes the lock.
+    const SLEEPER_TURNS: u32 = 4;
+    /// How long it holds the lock each time.
+    const SLEEPER_HOLD: Duration = Duration::from_millis(5);
     /// Operations between two looks at the clock in a timed worker.
     const BATCH: u64 = 64;
     /// Log slots of a timed run's file; a run that fills it stops early.
@@ -79,8 +93,10 @@ mod linux {
     struct Plan {
         /// One timed run.
         window: Duration,
-        /// Interleaved rounds of timed runs.
+        /// Interleaved rounds of timed runs (and of sleepers' runs).
         rounds: usize,
+        /// The process counts of the sleepers' rows.
+        sleepers: &'static [usize],
         /// How long a frozen holder is watched, and each window of the log
         /// with an appender killed or frozen.
         watch: Duration,
@@ -92,6 +108,7 @@ mod linux {
     const FULL: Plan = Plan {
         window: Duration::from_millis(200),
         rounds: 5,
+        sleepers: &SLEEPERS,
         watch: Duration::from_millis(100),
         limit: Duration::from_secs(120),
     };
@@ -99,6 +116,7 @@ mod linux {
     const QUICK: Plan = Plan {
         window: Duration::from_millis(20),
         rounds: 1,
+        sleepers: SLEEPERS.split_at(2).0,
         watch: Duration::from_millis(20),
         limit: Duration::from_secs(60),
     };
@@ -199,6 +217,7 @@ mod linux {
                 timed_worker(lock, &path, window)
             }
             "hold" => holding_worker(lock, &path),
+            "sleep" => sleeping_worker(lock, &path),
             _ => Err(format!("unknown role {role}").into()),
         }
     }
@@ -289,6 +308,51 @@ mod linux {
         }
         println!("done {operations} {}", start.elapsed().as_nanos());
         Ok(())
+    }
+
+    /// Says `ready`, waits for `go`, takes `lock` [`SLEEPER_TURNS`] times,
+    /// holding it [`SLEEPER_HOLD`] each time, and reports `done <CPU
+    /// nanoseconds> <wall nanoseconds>`, both from `go` on.
+    fn sleeping_worker(lock: Lock, path: &Path) -> Result<()> {
+        let file = File::open(path)?;
+        let mut member = match lock {
+            Lock::Bakery => Some(file.join()?),
+            Lock::Mutex => None,
+            _ => return Err("sleepers take the bakery or the mutex".into()),
+        };
+        // SAFETY: the supervisor made the mutex before any worker (used
+        // only for `Lock::Mutex`).
+        let mutex = unsafe { RobustMutex::in_file(&file) };
+        println!("ready");
+        std::io::stdin().read_line(&mut String::new())?;
+        let (cpu, start) = (cpu_time(), Instant::now());
+        for _ in 0..SLEEPER_TURNS {
+            match &mut member {
+                Some(me) => {
+                    let guard = me.lock();
+                    std::thread::sleep(SLEEPER_HOLD);
+                    drop(guard);
+                }
+                None => {
+                    mutex.lock()?;
+                    std::thread::sleep(SLEEPER_HOLD);
+                    mutex.unlock()?;
+                }
+            }
+        }
+        let cpu = cpu_time() - cpu;
+        println!("done {} {}", cpu.as_nanos(), start.elapsed().as_nanos());
+        Ok(())
+    }
+
+    /// This process's CPU time so far, user and system.
+    fn cpu_time() -> Duration {
+        // SAFETY: all zeroes is a valid `rusage`, which `getrusage` fills.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid `who` and a pointer to a live `rusage`.
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+        let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        time(usage.ru_utime) + time(usage.ru_stime)
     }
 
     /// Takes `lock` in `path`, says `held`, and keeps it until killed; for
@@ -580,6 +644,7 @@ mod linux {
         let mutex = RobustMutex::init(&mutex_file)?;
         std::fs::write(&files.flock, b"")?;
         println!("\n{}", timings(&files, plan)?);
+        println!("\n{}", sleepers(&files, plan)?);
         let mut table = Table::new(&[
             "",
             "holder killed with `SIGKILL`",
@@ -631,6 +696,89 @@ mod linux {
             plan.window,
             table.render()
         ))
+    }
+
+    // ------------------------------------------------------------ sleepers
+
+    /// The table of cores busy while members sleep behind a holder.
+    fn sleepers(files: &Files, plan: Plan) -> Result<String> {
+        let most = plan.sleepers.iter().copied().max().unwrap_or(1);
+        let path = files.dir.0.join("sleepers.doorway");
+        let file = File::create(&path, &Options::new(most))?;
+        let _mutex = RobustMutex::init(&file)?;
+        let locks = [Lock::Bakery, Lock::Mutex];
+        let mut runs: Vec<Vec<Vec<f64>>> = locks
+            .iter()
+            .map(|_| plan.sleepers.iter().map(|_| vec![]).collect())
+            .collect();
+        for _ in 0..plan.rounds {
+            for (lock, runs) in locks.into_iter().zip(&mut runs) {
+                for (&processes, runs) in plan.sleepers.iter().zip(runs) {
+                    runs.push(sleepers_run(lock, &path, processes)?);
+                }
+            }
+        }
+        let headers: Vec<String> = std::iter::once("lock".to_string())
+            .chain(plan.sleepers.iter().map(|p| format!("{p} processes")))
+            .collect();
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let mut table = Table::new(&headers);
+        for (lock, runs) in locks.into_iter().zip(&mut runs) {
+            let cells = runs.iter_mut().map(|runs| {
+                let middle = median(runs);
+                match (runs.first(), runs.last()) {
+                    (Some(low), Some(high)) if runs.len() > 1 => {
+                        format!("{middle:.2} ({low:.2}–{high:.2})")
+                    }
+                    _ => format!("{middle:.2}"),
+                }
+            });
+            table.row(
+                std::iter::once(lock.row().to_string())
+                    .chain(cells)
+                    .collect(),
+            );
+        }
+        let rounds = match plan.rounds {
+            1 => "one round".to_string(),
+            n => format!("the median of {n} rounds (their range)"),
+        };
+        Ok(format!(
+            "cores busy (the workers' CPU time, user + system, over wall time) while each \
+             process takes the lock {SLEEPER_TURNS} times and holds it {SLEEPER_HOLD:?}; \
+             {rounds}:\n\n{}",
+            table.render()
+        ))
+    }
+
+    /// One run of `processes` sleeping workers on `lock` in `path`: their
+    /// CPU time over the run's wall time, from `go` to the last `done`.
+    fn sleepers_run(lock: Lock, path: &Path, processes: usize) -> Result<f64> {
+        let mut workers = Vec::new();
+        for _ in 0..processes {
+            workers.push(Worker::start("sleep", lock, path, Duration::ZERO)?);
+        }
+        for worker in &mut workers {
+            worker.expect("ready")?;
+        }
+        let start = Instant::now();
+        for worker in &mut workers {
+            worker.go()?;
+        }
+        let mut cpu = 0.0;
+        for worker in &mut workers {
+            let line = worker.line()?;
+            let words: Vec<&str> = line.split(' ').collect();
+            let ["done", nanos, _] = words[..] else {
+                return Err(format!("a worker said {line:?}").into());
+            };
+            cpu += nanos.parse::<f64>()?;
+        }
+        let wall = start.elapsed().as_nanos() as f64;
+        for worker in workers {
+            worker.finish()?;
+        }
+        Ok(cpu / wall)
     }
 
     /// A table cell: the median, and the range when there are several runs.
