@@ -35,6 +35,17 @@
 //! than stall; once the read lock is gone, the dead holder is recovered and
 //! the next holder is told `owner_died()`.
 //!
+//! # A death deep in the line of sleepers
+//!
+//! A holder stays inside while five waiters queue and sleep behind it; the
+//! third of them is killed while asleep. Sleepers deep in line sleep long
+//! (up to 100 ms), so this checks that the dead one is still found as soon
+//! as it reaches the head: the waiter behind it must enter within
+//! [`DEEP_DEATH_FOUND_WITHIN`] of the exit of the one before it (it is
+//! nudged when its place comes near the head, and then naps 2 ms at most),
+//! with every critical section alone (the witness) and nobody told
+//! `owner_died()` (the dead one died waiting, not inside).
+//!
 //! Every child is killed and reaped on every path, and every wait has a
 //! deadline. Each case takes about half a second.
 
@@ -64,7 +75,7 @@ const GO: &str = "go";
 /// Created by the holder that is to be killed, once inside.
 const INSIDE: &str = "inside";
 
-const SLOTS: usize = 2;
+const SLOTS: usize = 8;
 const LOG_SLOTS: usize = 256;
 /// Entries each proposer appends.
 const APPENDS: u32 = 100;
@@ -72,6 +83,19 @@ const APPENDS: u32 = 100;
 /// started once it has closed, joins and locks well within it.
 const HOLD: Duration = Duration::from_millis(400);
 const WAIT_WITHIN: Duration = Duration::from_secs(10);
+/// How long each waiter of the line stays inside (its holder's stay is
+/// the case's: three cases, so that the deep sleepers' 100 ms naps end at
+/// three different points of the line's progress, and a death found only
+/// by a nap's end shows in at least one of them).
+const LINE_TURN: Duration = Duration::from_millis(10);
+/// Waiters in the line behind its holder; [`DOOMED`] is killed asleep.
+const LINE: usize = 5;
+const DOOMED: usize = 2;
+/// The longest the waiter behind the dead one may take to enter after the
+/// exit of the one before the dead one: its nap near the head (2 ms) and
+/// a few system calls, with room for a loaded machine; well below the deep
+/// sleepers' 100 ms bound.
+const DEEP_DEATH_FOUND_WITHIN: Duration = Duration::from_millis(15);
 
 /// The ways of closing a descriptor one does not own.
 const WAYS: [&str; 3] = ["close", "close_range", "dup2"];
@@ -100,6 +124,8 @@ fn custody_worker() {
         proposer(&dir, Some(way));
     } else if role == "second-proposer" {
         proposer(&dir, None);
+    } else if let Some(k) = role.strip_prefix("in-line:") {
+        in_line(&dir, k);
     } else if role == "doomed-holder" {
         let file = open(&dir);
         let mut me = file.join().unwrap_or_else(|e| fail(format!("join: {e}")));
@@ -207,6 +233,53 @@ fn leave(dir: &Path, role: &str, seen: u64) {
         .write_all_at(&(seen + 1).to_le_bytes(), 0)
         .unwrap_or_else(|e| fail(format!("write the counter: {e}")));
     mark(dir, 'X', role, "");
+}
+
+/// A participant of the line: takes the lock, holds it (the first one,
+/// `in-line:holder`, `DOORWAY_CUSTODY_HOLD_MS`; the others [`LINE_TURN`]), and logs
+/// its entry and exit in the witness, with the monotonic clock in
+/// `times`.
+fn in_line(dir: &Path, k: &str) {
+    let role = format!("line-{k}");
+    let file = open(dir);
+    let mut me = file.join().unwrap_or_else(|e| fail(format!("join: {e}")));
+    let guard = me.lock();
+    let seen = enter(dir, &role, guard.owner_died());
+    stamp(dir, &role, 'E');
+    if k == "holder" {
+        touch(dir, INSIDE);
+        let hold = std::env::var("DOORWAY_CUSTODY_HOLD_MS").unwrap_or_else(|e| fail(e));
+        std::thread::sleep(Duration::from_millis(
+            hold.parse().unwrap_or_else(|e| fail(e)),
+        ));
+    } else {
+        std::thread::sleep(LINE_TURN);
+    }
+    stamp(dir, &role, 'X');
+    leave(dir, &role, seen);
+    drop(guard);
+}
+
+/// `<role> <E or X> <monotonic nanoseconds>`, appended to `times`.
+fn stamp(dir: &Path, role: &str, kind: char) {
+    let line = format!("{role} {kind} {}\n", monotonic().as_nanos());
+    let mut times = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(dir.join("times"))
+        .unwrap_or_else(|e| fail(format!("open the times: {e}")));
+    times.write_all(line.as_bytes()).unwrap_or_else(|e| fail(e));
+}
+
+/// `CLOCK_MONOTONIC`, the same in every process of the machine.
+fn monotonic() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `clock_gettime` is given a valid `timespec`.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 fn closing_holder(dir: &Path, way: &str) {
@@ -326,9 +399,21 @@ struct Children(Vec<(&'static str, Child)>);
 
 impl Children {
     fn spawn(&mut self, scratch: &Scratch, name: &'static str, role: &str) -> u32 {
+        self.spawn_with(scratch, name, role, 0)
+    }
+
+    /// As `spawn`, for a line holder that stays inside `hold_ms`.
+    fn spawn_with(
+        &mut self,
+        scratch: &Scratch,
+        name: &'static str,
+        role: &str,
+        hold_ms: u64,
+    ) -> u32 {
         let stderr = fs::File::create(scratch.0.join(format!("{name}.stderr"))).unwrap();
         let child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "custody_worker", "--nocapture"])
+            .env("DOORWAY_CUSTODY_HOLD_MS", hold_ms.to_string())
             .env(ROLE, role)
             .env(DIR, &scratch.0)
             .stdout(Stdio::null())
@@ -542,5 +627,86 @@ fn a_read_lock_on_a_dead_holders_byte_is_named_not_waited_on() {
     assert!(
         guard.owner_died(),
         "the dead holder, recovered, died inside"
+    );
+}
+
+#[test]
+fn a_death_deep_in_the_line_of_sleepers_is_found_at_the_head_230() {
+    a_death_deep_in_the_line_of_sleepers_is_found_at_the_head(230);
+}
+
+#[test]
+fn a_death_deep_in_the_line_of_sleepers_is_found_at_the_head_265() {
+    a_death_deep_in_the_line_of_sleepers_is_found_at_the_head(265);
+}
+
+#[test]
+fn a_death_deep_in_the_line_of_sleepers_is_found_at_the_head_300() {
+    a_death_deep_in_the_line_of_sleepers_is_found_at_the_head(300);
+}
+
+/// The line's case, its holder inside for `hold_ms`.
+fn a_death_deep_in_the_line_of_sleepers_is_found_at_the_head(hold_ms: u64) {
+    let scratch = Scratch::new(&format!("deep-death-{hold_ms}"));
+    let mut children = Children(Vec::new());
+    children.spawn_with(&scratch, "line holder", "in-line:holder", hold_ms);
+    wait_for_file(&scratch, &mut children, INSIDE);
+    let names = ["line 0", "line 1", "line 2", "line 3", "line 4"];
+    let mut doomed = 0;
+    for (k, name) in names.into_iter().enumerate().take(LINE) {
+        let pid = children.spawn(&scratch, name, &format!("in-line:{k}"));
+        if k == DOOMED {
+            doomed = pid;
+        }
+        // In line, and asleep (past its 50 µs of spinning), before the next.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: `kill` of a child not yet reaped (its pid is its own).
+    unsafe { libc::kill(doomed as libc::pid_t, libc::SIGKILL) };
+    let doomed_name = names[DOOMED];
+    children.0.retain_mut(|(name, child)| {
+        if *name == doomed_name {
+            let _ = child.wait();
+        }
+        *name != doomed_name
+    });
+    children.wait_all(&scratch);
+    let roles: Vec<String> = scratch
+        .log()
+        .iter()
+        .map(|line| line.split(' ').skip(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    let mut expected = vec!["line-holder".to_string(); 2];
+    for k in (0..LINE).filter(|&k| k != DOOMED) {
+        expected.extend([format!("line-{k}"), format!("line-{k}")]);
+    }
+    assert_eq!(
+        roles, expected,
+        "one at a time, in order, nobody told owner_died"
+    );
+    assert_eq!(
+        scratch.counter(),
+        LINE as u64,
+        "every critical section alone"
+    );
+    let times = fs::read_to_string(scratch.0.join("times")).unwrap();
+    let at = |role: &str, kind: &str| -> Duration {
+        let line = times
+            .lines()
+            .find(|l| l.starts_with(&format!("{role} {kind} ")))
+            .unwrap_or_else(|| panic!("no {kind} of {role} in {times}"));
+        Duration::from_nanos(line.rsplit(' ').next().unwrap().parse().unwrap())
+    };
+    let before = format!("line-{}", DOOMED - 1);
+    let behind = format!("line-{}", DOOMED + 1);
+    let gap = at(&behind, "E").saturating_sub(at(&before, "X"));
+    eprintln!(
+        "deep death ({hold_ms} ms hold): the waiter behind the dead one entered {gap:?} after \
+         the exit before it"
+    );
+    assert!(
+        gap < DEEP_DEATH_FOUND_WITHIN,
+        "the waiter behind a sleeper killed deep in line entered {gap:?} after the exit of the one \
+         before it: the dead one was not found when it reached the head"
     );
 }
