@@ -38,7 +38,8 @@
 //! data       D, as 32-bit words
 //! registers  1 + capacity registers (the register, then the log's slots),
 //!            each: blocks[P] (8 or 28 bytes), decision (u32), then per
-//!            participant an input: written (u32) and T as 32-bit words
+//!            participant an input: written (u32), then at INPUT_VALUE T as
+//!            32-bit words
 //! ```
 //!
 //! Limits keep every offset far from overflow: at most 255 participants,
@@ -129,6 +130,9 @@ pub(crate) const INSIDE: usize = 16;
 pub(crate) const OWNER_DIED: usize = 0;
 /// Within the bakery's line: how many participants sleep (u32).
 pub(crate) const ASLEEP: usize = 4;
+/// Within an input: the written flag (u32) is at 0, the value's words from
+/// here.
+pub(crate) const INPUT_VALUE: usize = 4;
 
 impl Regions {
     /// Where participant `i`'s claim line begins.
@@ -193,7 +197,7 @@ impl Layout {
             let registers = fits(round_up(data + 4 * data_words, LINE))?;
             let decision = round_up(p * block, 8)?;
             let inputs = decision + 8;
-            let input_bytes = 4 + 4 * words(self.value_size) as u64;
+            let input_bytes = (INPUT_VALUE + 4 * words(self.value_size)) as u64;
             let register_bytes = fits(round_up(inputs + p * input_bytes, LINE))?;
             let count = 1 + self.log_capacity as u64;
             let total = fits(registers.checked_add(count.checked_mul(register_bytes)?))?;
