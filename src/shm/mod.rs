@@ -140,8 +140,8 @@
 //!   wrote stays (a value others may have adopted is never overwritten).
 //! - **Bakery**: waiters sleep on a futex word of their own in the file
 //!   (shared between processes), woken by the process whose exit lets them
-//!   through. A sleeper at most two tickets from the head of the line sleeps
-//!   2 ms at most, so a waker killed between its exit and its wake (or a
+//!   through. A sleeper with at most two tickets ahead of it (the holder's
+//!   and the next waiter's) sleeps 2 ms at most, so a waker killed between its exit and its wake (or a
 //!   waiter killed just ahead of it) strands nobody; deeper sleepers sleep up
 //!   to 100 ms, and a process that takes the lock nudges the sleepers on
 //!   itself and on the waiter just behind it, whose places have just come
