@@ -343,7 +343,9 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
     ///
     /// If anything exists at `path` (a symlink included:
     /// [`io::ErrorKind::AlreadyExists`]), if the layout is impossible
-    /// ([`Error::Header`]), or if the system refuses.
+    /// ([`Error::Header`]), if the mode gives read access without write
+    /// access ([`Error::Insecure`], see [`Options::mode`]), or if the system
+    /// refuses.
     pub fn create(path: impl AsRef<Path>, options: &Options) -> Result<Self, Error> {
         let layout = Self::layout_for(options);
         custody::supported()?;
@@ -356,6 +358,15 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
     /// Opens an existing file, checking its header against `T`, `D` and
     /// `B`, with the default [`Options`] (the file must belong to the
     /// calling user).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Insecure`] for a symlink, anything but a regular file, a
+    /// file of another user, or a mode that gives read access without write
+    /// access (see [`Options::mode`]); [`Error::NotDoorway`],
+    /// [`Error::Version`], [`Error::Header`], [`Error::Layout`] or
+    /// [`Error::Length`] for a file that is not one these types read; and
+    /// [`Error::Io`] if the system refuses.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         Self::open_with(path, &Options::new(1))
     }
