@@ -891,6 +891,9 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
     #[track_caller]
     pub fn lock_checked(&mut self) -> Result<Guard<'_, 'f, T, D, B>, Error> {
         self.born.assert_here();
+        // What an earlier wait met and got past (a lock that went away
+        // before it gave up) is not this wait's to report.
+        drop(self.custody.trouble());
         let claims = self.file.m.claims();
         let taken = unstoppable(robust::lock(
             &claims,
