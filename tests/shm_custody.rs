@@ -243,6 +243,9 @@ fn in_line(dir: &Path, k: &str) {
     let role = format!("line-{k}");
     let file = open(dir);
     let mut me = file.join().unwrap_or_else(|e| fail(format!("join: {e}")));
+    // Its ticket follows within microseconds: the supervisor starts the
+    // next one a few milliseconds after this appears.
+    touch(dir, &format!("queued-{k}"));
     let guard = me.lock();
     let seen = enter(dir, &role, guard.owner_died());
     stamp(dir, &role, 'E');
@@ -631,18 +634,18 @@ fn a_read_lock_on_a_dead_holders_byte_is_named_not_waited_on() {
 }
 
 #[test]
-fn a_death_deep_in_the_line_of_sleepers_is_found_at_the_head_230() {
-    a_death_deep_in_the_line_of_sleepers_is_found_at_the_head(230);
+fn a_death_deep_in_the_line_of_sleepers_is_found_at_the_head_430() {
+    a_death_deep_in_the_line_of_sleepers_is_found_at_the_head(430);
 }
 
 #[test]
-fn a_death_deep_in_the_line_of_sleepers_is_found_at_the_head_265() {
-    a_death_deep_in_the_line_of_sleepers_is_found_at_the_head(265);
+fn a_death_deep_in_the_line_of_sleepers_is_found_at_the_head_465() {
+    a_death_deep_in_the_line_of_sleepers_is_found_at_the_head(465);
 }
 
 #[test]
-fn a_death_deep_in_the_line_of_sleepers_is_found_at_the_head_300() {
-    a_death_deep_in_the_line_of_sleepers_is_found_at_the_head(300);
+fn a_death_deep_in_the_line_of_sleepers_is_found_at_the_head_500() {
+    a_death_deep_in_the_line_of_sleepers_is_found_at_the_head(500);
 }
 
 /// The line's case, its holder inside for `hold_ms`.
@@ -659,8 +662,16 @@ fn a_death_deep_in_the_line_of_sleepers_is_found_at_the_head(hold_ms: u64) {
             doomed = pid;
         }
         // In line, and asleep (past its 50 µs of spinning), before the next.
-        std::thread::sleep(Duration::from_millis(20));
+        wait_for_file(&scratch, &mut children, &format!("queued-{k}"));
+        std::thread::sleep(Duration::from_millis(5));
     }
+    assert!(
+        !fs::read_to_string(scratch.0.join("times"))
+            .unwrap()
+            .contains("line-holder X"),
+        "the line's holder left before its line had formed (a slow machine: start the waiters \
+         faster or hold longer)"
+    );
     // SAFETY: `kill` of a child not yet reaped (its pid is its own).
     unsafe { libc::kill(doomed as libc::pid_t, libc::SIGKILL) };
     let doomed_name = names[DOOMED];
