@@ -81,6 +81,9 @@ mod linux {
     const SLEEPER_TURNS: u32 = 4;
     /// How long it holds the lock each time.
     const SLEEPER_HOLD: Duration = Duration::from_millis(5);
+    /// The longest sleep of a waiter next in line in the file: the kills of
+    /// holders with a waiter asleep behind them are spread over it.
+    const SLEEP_NEAR_THE_HEAD: Duration = Duration::from_millis(2);
     /// Operations between two looks at the clock in a timed worker.
     const BATCH: u64 = 64;
     /// Log slots of a timed run's file; a run that fills it stops early.
@@ -652,7 +655,7 @@ mod linux {
         ]);
         table.row(mutex_row(&mutex, &files.mutex, plan.watch)?);
         table.row(flock_row(&files.flock, plan.watch)?);
-        table.row(bakery_row(&bakery, &files.bakery, plan.watch)?);
+        table.row(bakery_row(&bakery, &files.bakery, plan)?);
         table.row(paxos_row(&files.dir.0.join("watched.doorway"), plan.watch)?);
         println!(
             "\nwhat a killed or frozen holder does to each:\n\n{}",
@@ -921,33 +924,47 @@ mod linux {
 
     /// The bakery's row: `owner_died` after a kill (to a process that locks
     /// after the death, to a member already joined, and to one asleep behind
-    /// the holder when it dies), a waiter behind a stopped holder.
-    fn bakery_row(bakery: &File, path: &Path, watch: Duration) -> Result<Vec<String>> {
-        holder(Lock::Bakery, path)?.kill()?;
-        let after = told_after(&mut bakery.join()?, Instant::now());
-        let mut member = bakery.join()?;
-        holder(Lock::Bakery, path)?.kill()?;
-        let joined = told_after(&mut member, Instant::now());
-        drop(member);
-        let holding = holder(Lock::Bakery, path)?;
-        let asleep = std::thread::scope(|s| -> Result<String> {
-            let (killed_at, at_kill) = std::sync::mpsc::channel::<Instant>();
-            let waiter = s.spawn(move || -> Result<String> {
-                let mut me = bakery.join()?;
-                let mut guard = me.lock();
-                let killed_at = at_kill.recv()?;
-                Ok(told(&mut guard, killed_at.elapsed()))
-            });
-            // Long past the short spin: the waiter sleeps.
-            std::thread::sleep(watch / 10);
-            let start = Instant::now();
-            holding.kill()?;
-            killed_at.send(start)?;
-            waiter.join().map_err(|_| "the waiter panicked")?
-        })?;
+    /// the holder when it dies; each the median of `plan.rounds` kills, their
+    /// range beside it, the sleeper's kills spread over its sleep), a waiter
+    /// behind a stopped holder.
+    fn bakery_row(bakery: &File, path: &Path, plan: Plan) -> Result<Vec<String>> {
+        let watch = plan.watch;
+        let (mut after, mut joined, mut asleep) =
+            (Told::default(), Told::default(), Told::default());
+        for round in 0..plan.rounds {
+            holder(Lock::Bakery, path)?.kill()?;
+            after.add(told_after(&mut bakery.join()?, Instant::now()));
+            let mut member = bakery.join()?;
+            holder(Lock::Bakery, path)?.kill()?;
+            joined.add(told_after(&mut member, Instant::now()));
+            drop(member);
+            let holding = holder(Lock::Bakery, path)?;
+            asleep.add(std::thread::scope(|s| -> Result<(bool, Duration)> {
+                let (killed_at, at_kill) = std::sync::mpsc::channel::<Instant>();
+                let waiter = s.spawn(move || -> Result<(bool, Duration)> {
+                    let mut me = bakery.join()?;
+                    let mut guard = me.lock();
+                    let killed_at = at_kill.recv()?;
+                    Ok(told(&mut guard, killed_at.elapsed()))
+                });
+                // Long past the short spin: the waiter sleeps. Each round
+                // kills at another point of its sleeps (which last up to 2 ms
+                // near the head of the line), so that the figure is not one
+                // phase of them.
+                let phase = SLEEP_NEAR_THE_HEAD * round as u32 / plan.rounds as u32;
+                std::thread::sleep(watch / 10 + phase);
+                let start = Instant::now();
+                holding.kill()?;
+                killed_at.send(start)?;
+                waiter.join().map_err(|_| "the waiter panicked")?
+            })?);
+        }
         let killed = format!(
-            "locked after the death: {after}; by a member waiting since before it: {joined}; \
-             by one asleep behind the holder: {asleep}"
+            "locked after the death: {}; by a member waiting since before it: {}; \
+             by one asleep behind the holder: {}",
+            after.render(),
+            joined.render(),
+            asleep.render()
         );
         let stopped = holder(Lock::Bakery, path)?;
         stopped.signal(libc::SIGSTOP);
@@ -973,21 +990,55 @@ mod linux {
         Ok(vec![Lock::Bakery.row().into(), killed, frozen])
     }
 
-    /// Locks with `me`, and says whether it was told the holder died, and
-    /// how long after `since` it got in.
-    fn told_after(me: &mut doorway::shm::Member<'_, u64, Data>, since: Instant) -> String {
+    /// Locks with `me`: whether it was told the holder died, and how long
+    /// after `since` it got in.
+    fn told_after(
+        me: &mut doorway::shm::Member<'_, u64, Data>,
+        since: Instant,
+    ) -> (bool, Duration) {
         let mut guard = me.lock();
         told(&mut guard, since.elapsed())
     }
 
     /// Whether `guard` was told the holder died, `took` after the death.
-    fn told(guard: &mut doorway::shm::Guard<'_, '_, u64, Data>, took: Duration) -> String {
+    fn told(
+        guard: &mut doorway::shm::Guard<'_, '_, u64, Data>,
+        took: Duration,
+    ) -> (bool, Duration) {
         let told = guard.owner_died();
         guard.mark_consistent();
-        if told {
-            format!("told `owner_died` after {}", micros(took))
-        } else {
-            format!("gets in after {}, NOT told", micros(took))
+        (told, took)
+    }
+
+    /// What the lockers after several deaths were told, and when.
+    #[derive(Default)]
+    struct Told {
+        all_told: bool,
+        any: bool,
+        micros: Vec<f64>,
+    }
+
+    impl Told {
+        fn add(&mut self, (told, took): (bool, Duration)) {
+            self.all_told = (self.all_told || !self.any) && told;
+            self.any = true;
+            self.micros.push(took.as_secs_f64() * 1e6);
+        }
+
+        /// `told `owner_died` after <median> µs (<low>–<high>)`.
+        fn render(&mut self) -> String {
+            let middle = median(&mut self.micros);
+            let after = match (self.micros.first(), self.micros.last()) {
+                (Some(low), Some(high)) if self.micros.len() > 1 => {
+                    format!("{middle:.1} µs ({low:.1}–{high:.1})")
+                }
+                _ => format!("{middle:.1} µs"),
+            };
+            if self.all_told {
+                format!("told `owner_died` after {after}")
+            } else {
+                format!("gets in after {after}, NOT always told")
+            }
         }
     }
 
