@@ -22,6 +22,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 use std::vec::Vec;
 
 impl Mapped {
@@ -125,6 +126,8 @@ struct Bytes<'a> {
     /// What stops this caller from ever learning of a death: a lock no
     /// member places, or a path that names another file.
     trouble: Mutex<Option<Error>>,
+    /// Whether `trouble` may hold something: one load on the lock path.
+    troubled: AtomicBool,
 }
 
 impl<'a> Bytes<'a> {
@@ -134,17 +137,26 @@ impl<'a> Bytes<'a> {
             path,
             held: Mutex::new(Vec::new()),
             trouble: Mutex::new(None),
+            troubled: AtomicBool::new(false),
         }
     }
 
     /// The trouble met, if any (taken).
     fn trouble(&self) -> Option<Error> {
+        // Relaxed: this flag and `trouble` are only this caller's (a member
+        // is used by one thread at a time, `&mut`); the mutex orders the rest.
+        if !self.troubled.load(Relaxed) {
+            return None;
+        }
+        self.troubled.store(false, Relaxed);
         lock(&self.trouble).take()
     }
 
     /// Keeps the first trouble met (the one a caller is told of).
     fn note(&self, trouble: Error) {
         lock(&self.trouble).get_or_insert(trouble);
+        // Relaxed: see `trouble`.
+        self.troubled.store(true, Relaxed);
     }
 
     /// Takes custody of `i` on a fresh description (see [`Custody`]), noting
@@ -207,7 +219,8 @@ impl Custody for Bytes<'_> {
     }
 
     fn stuck(&self) -> bool {
-        lock(&self.trouble).is_some()
+        // Relaxed: see `Bytes::trouble`.
+        self.troubled.load(Relaxed)
     }
 }
 
