@@ -11,6 +11,13 @@
 //!   Each worker times its own operations over one window, started together
 //!   with the others; a run's figure is the mean over its workers, and each
 //!   figure is the median of interleaved rounds (their range beside it).
+//! - **Cores busy while members sleep**: process CPU time (user + system,
+//!   each worker's own from its start signal to its end, summed) over wall
+//!   time while `P` processes each take the lock [`SLEEPER_TURNS`] times and
+//!   hold it [`SLEEPER_HOLD`], at 4, 16 and 64 processes (the `sleeping`
+//!   bench's shape, with processes for threads): what the waiters cost the
+//!   machine while they wait, for the bakery in the file and the robust
+//!   mutex.
 //! - **A holder killed with `SIGKILL` or frozen with `SIGSTOP`**: what the
 //!   next process to lock is told, and how long after the holder's death it
 //!   gets in (for the bakery, also a member already waiting, and one asleep
@@ -65,8 +72,18 @@ mod linux {
     const WINDOW: &str = "DOORWAY_BENCH_WINDOW_NS";
     /// The supervisor's pid, in a worker's environment.
     const PARENT: &str = "DOORWAY_BENCH_PARENT";
-    /// Participants of every doorway file.
+    /// Participants of every doorway file but the sleepers'.
     const PARTICIPANTS: usize = 4;
+    /// Processes of the rows of cores busy while members sleep (the quick
+    /// run takes the first two).
+    const SLEEPERS: [usize; 3] = [4, 16, 64];
+    /// How many times each of those processes takes the lock.
+    const SLEEPER_TURNS: u32 = 4;
+    /// How long it holds the lock each time.
+    const SLEEPER_HOLD: Duration = Duration::from_millis(5);
+    /// The longest sleep of a waiter next in line in the file: the kills of
+    /// holders with a waiter asleep behind them are spread over it.
+    const SLEEP_NEAR_THE_HEAD: Duration = Duration::from_millis(2);
     /// Operations between two looks at the clock in a timed worker.
     const BATCH: u64 = 64;
     /// Log slots of a timed run's file; a run that fills it stops early.
@@ -79,8 +96,10 @@ mod linux {
     struct Plan {
         /// One timed run.
         window: Duration,
-        /// Interleaved rounds of timed runs.
+        /// Interleaved rounds of timed runs (and of sleepers' runs).
         rounds: usize,
+        /// The process counts of the sleepers' rows.
+        sleepers: &'static [usize],
         /// How long a frozen holder is watched, and each window of the log
         /// with an appender killed or frozen.
         watch: Duration,
@@ -92,6 +111,7 @@ mod linux {
     const FULL: Plan = Plan {
         window: Duration::from_millis(200),
         rounds: 5,
+        sleepers: &SLEEPERS,
         watch: Duration::from_millis(100),
         limit: Duration::from_secs(120),
     };
@@ -99,6 +119,7 @@ mod linux {
     const QUICK: Plan = Plan {
         window: Duration::from_millis(20),
         rounds: 1,
+        sleepers: SLEEPERS.split_at(2).0,
         watch: Duration::from_millis(20),
         limit: Duration::from_secs(60),
     };
@@ -199,6 +220,7 @@ mod linux {
                 timed_worker(lock, &path, window)
             }
             "hold" => holding_worker(lock, &path),
+            "sleep" => sleeping_worker(lock, &path),
             _ => Err(format!("unknown role {role}").into()),
         }
     }
@@ -289,6 +311,51 @@ mod linux {
         }
         println!("done {operations} {}", start.elapsed().as_nanos());
         Ok(())
+    }
+
+    /// Says `ready`, waits for `go`, takes `lock` [`SLEEPER_TURNS`] times,
+    /// holding it [`SLEEPER_HOLD`] each time, and reports `done <CPU
+    /// nanoseconds> <wall nanoseconds>`, both from `go` on.
+    fn sleeping_worker(lock: Lock, path: &Path) -> Result<()> {
+        let file = File::open(path)?;
+        let mut member = match lock {
+            Lock::Bakery => Some(file.join()?),
+            Lock::Mutex => None,
+            _ => return Err("sleepers take the bakery or the mutex".into()),
+        };
+        // SAFETY: the supervisor made the mutex before any worker (used
+        // only for `Lock::Mutex`).
+        let mutex = unsafe { RobustMutex::in_file(&file) };
+        println!("ready");
+        std::io::stdin().read_line(&mut String::new())?;
+        let (cpu, start) = (cpu_time(), Instant::now());
+        for _ in 0..SLEEPER_TURNS {
+            match &mut member {
+                Some(me) => {
+                    let guard = me.lock();
+                    std::thread::sleep(SLEEPER_HOLD);
+                    drop(guard);
+                }
+                None => {
+                    mutex.lock()?;
+                    std::thread::sleep(SLEEPER_HOLD);
+                    mutex.unlock()?;
+                }
+            }
+        }
+        let cpu = cpu_time() - cpu;
+        println!("done {} {}", cpu.as_nanos(), start.elapsed().as_nanos());
+        Ok(())
+    }
+
+    /// This process's CPU time so far, user and system.
+    fn cpu_time() -> Duration {
+        // SAFETY: all zeroes is a valid `rusage`, which `getrusage` fills.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid `who` and a pointer to a live `rusage`.
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+        let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        time(usage.ru_utime) + time(usage.ru_stime)
     }
 
     /// Takes `lock` in `path`, says `held`, and keeps it until killed; for
@@ -580,6 +647,7 @@ mod linux {
         let mutex = RobustMutex::init(&mutex_file)?;
         std::fs::write(&files.flock, b"")?;
         println!("\n{}", timings(&files, plan)?);
+        println!("\n{}", sleepers(&files, plan)?);
         let mut table = Table::new(&[
             "",
             "holder killed with `SIGKILL`",
@@ -587,7 +655,7 @@ mod linux {
         ]);
         table.row(mutex_row(&mutex, &files.mutex, plan.watch)?);
         table.row(flock_row(&files.flock, plan.watch)?);
-        table.row(bakery_row(&bakery, &files.bakery, plan.watch)?);
+        table.row(bakery_row(&bakery, &files.bakery, plan)?);
         table.row(paxos_row(&files.dir.0.join("watched.doorway"), plan.watch)?);
         println!(
             "\nwhat a killed or frozen holder does to each:\n\n{}",
@@ -631,6 +699,89 @@ mod linux {
             plan.window,
             table.render()
         ))
+    }
+
+    // ------------------------------------------------------------ sleepers
+
+    /// The table of cores busy while members sleep behind a holder.
+    fn sleepers(files: &Files, plan: Plan) -> Result<String> {
+        let most = plan.sleepers.iter().copied().max().unwrap_or(1);
+        let path = files.dir.0.join("sleepers.doorway");
+        let file = File::create(&path, &Options::new(most))?;
+        let _mutex = RobustMutex::init(&file)?;
+        let locks = [Lock::Bakery, Lock::Mutex];
+        let mut runs: Vec<Vec<Vec<f64>>> = locks
+            .iter()
+            .map(|_| plan.sleepers.iter().map(|_| vec![]).collect())
+            .collect();
+        for _ in 0..plan.rounds {
+            for (lock, runs) in locks.into_iter().zip(&mut runs) {
+                for (&processes, runs) in plan.sleepers.iter().zip(runs) {
+                    runs.push(sleepers_run(lock, &path, processes)?);
+                }
+            }
+        }
+        let headers: Vec<String> = std::iter::once("lock".to_string())
+            .chain(plan.sleepers.iter().map(|p| format!("{p} processes")))
+            .collect();
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let mut table = Table::new(&headers);
+        for (lock, runs) in locks.into_iter().zip(&mut runs) {
+            let cells = runs.iter_mut().map(|runs| {
+                let middle = median(runs);
+                match (runs.first(), runs.last()) {
+                    (Some(low), Some(high)) if runs.len() > 1 => {
+                        format!("{middle:.2} ({low:.2}–{high:.2})")
+                    }
+                    _ => format!("{middle:.2}"),
+                }
+            });
+            table.row(
+                std::iter::once(lock.row().to_string())
+                    .chain(cells)
+                    .collect(),
+            );
+        }
+        let rounds = match plan.rounds {
+            1 => "one round".to_string(),
+            n => format!("the median of {n} rounds (their range)"),
+        };
+        Ok(format!(
+            "cores busy (the workers' CPU time, user + system, over wall time) while each \
+             process takes the lock {SLEEPER_TURNS} times and holds it {SLEEPER_HOLD:?}; \
+             {rounds}:\n\n{}",
+            table.render()
+        ))
+    }
+
+    /// One run of `processes` sleeping workers on `lock` in `path`: their
+    /// CPU time over the run's wall time, from `go` to the last `done`.
+    fn sleepers_run(lock: Lock, path: &Path, processes: usize) -> Result<f64> {
+        let mut workers = Vec::new();
+        for _ in 0..processes {
+            workers.push(Worker::start("sleep", lock, path, Duration::ZERO)?);
+        }
+        for worker in &mut workers {
+            worker.expect("ready")?;
+        }
+        let start = Instant::now();
+        for worker in &mut workers {
+            worker.go()?;
+        }
+        let mut cpu = 0.0;
+        for worker in &mut workers {
+            let line = worker.line()?;
+            let words: Vec<&str> = line.split(' ').collect();
+            let ["done", nanos, _] = words[..] else {
+                return Err(format!("a worker said {line:?}").into());
+            };
+            cpu += nanos.parse::<f64>()?;
+        }
+        let wall = start.elapsed().as_nanos() as f64;
+        for worker in workers {
+            worker.finish()?;
+        }
+        Ok(cpu / wall)
     }
 
     /// A table cell: the median, and the range when there are several runs.
@@ -773,33 +924,47 @@ mod linux {
 
     /// The bakery's row: `owner_died` after a kill (to a process that locks
     /// after the death, to a member already joined, and to one asleep behind
-    /// the holder when it dies), a waiter behind a stopped holder.
-    fn bakery_row(bakery: &File, path: &Path, watch: Duration) -> Result<Vec<String>> {
-        holder(Lock::Bakery, path)?.kill()?;
-        let after = told_after(&mut bakery.join()?, Instant::now());
-        let mut member = bakery.join()?;
-        holder(Lock::Bakery, path)?.kill()?;
-        let joined = told_after(&mut member, Instant::now());
-        drop(member);
-        let holding = holder(Lock::Bakery, path)?;
-        let asleep = std::thread::scope(|s| -> Result<String> {
-            let (killed_at, at_kill) = std::sync::mpsc::channel::<Instant>();
-            let waiter = s.spawn(move || -> Result<String> {
-                let mut me = bakery.join()?;
-                let mut guard = me.lock();
-                let killed_at = at_kill.recv()?;
-                Ok(told(&mut guard, killed_at.elapsed()))
-            });
-            // Long past the short spin: the waiter sleeps.
-            std::thread::sleep(watch / 10);
-            let start = Instant::now();
-            holding.kill()?;
-            killed_at.send(start)?;
-            waiter.join().map_err(|_| "the waiter panicked")?
-        })?;
+    /// the holder when it dies; each the median of `plan.rounds` kills, their
+    /// range beside it, the sleeper's kills spread over its sleep), a waiter
+    /// behind a stopped holder.
+    fn bakery_row(bakery: &File, path: &Path, plan: Plan) -> Result<Vec<String>> {
+        let watch = plan.watch;
+        let (mut after, mut joined, mut asleep) =
+            (Told::default(), Told::default(), Told::default());
+        for round in 0..plan.rounds {
+            holder(Lock::Bakery, path)?.kill()?;
+            after.add(told_after(&mut bakery.join()?, Instant::now()));
+            let mut member = bakery.join()?;
+            holder(Lock::Bakery, path)?.kill()?;
+            joined.add(told_after(&mut member, Instant::now()));
+            drop(member);
+            let holding = holder(Lock::Bakery, path)?;
+            asleep.add(std::thread::scope(|s| -> Result<(bool, Duration)> {
+                let (killed_at, at_kill) = std::sync::mpsc::channel::<Instant>();
+                let waiter = s.spawn(move || -> Result<(bool, Duration)> {
+                    let mut me = bakery.join()?;
+                    let mut guard = me.lock();
+                    let killed_at = at_kill.recv()?;
+                    Ok(told(&mut guard, killed_at.elapsed()))
+                });
+                // Long past the short spin: the waiter sleeps. Each round
+                // kills at another point of its sleeps (which last up to 2 ms
+                // near the head of the line), so that the figure is not one
+                // phase of them.
+                let phase = SLEEP_NEAR_THE_HEAD * round as u32 / plan.rounds as u32;
+                std::thread::sleep(watch / 10 + phase);
+                let start = Instant::now();
+                holding.kill()?;
+                killed_at.send(start)?;
+                waiter.join().map_err(|_| "the waiter panicked")?
+            })?);
+        }
         let killed = format!(
-            "locked after the death: {after}; by a member waiting since before it: {joined}; \
-             by one asleep behind the holder: {asleep}"
+            "locked after the death: {}; by a member waiting since before it: {}; \
+             by one asleep behind the holder: {}",
+            after.render(),
+            joined.render(),
+            asleep.render()
         );
         let stopped = holder(Lock::Bakery, path)?;
         stopped.signal(libc::SIGSTOP);
@@ -825,21 +990,55 @@ mod linux {
         Ok(vec![Lock::Bakery.row().into(), killed, frozen])
     }
 
-    /// Locks with `me`, and says whether it was told the holder died, and
-    /// how long after `since` it got in.
-    fn told_after(me: &mut doorway::shm::Member<'_, u64, Data>, since: Instant) -> String {
+    /// Locks with `me`: whether it was told the holder died, and how long
+    /// after `since` it got in.
+    fn told_after(
+        me: &mut doorway::shm::Member<'_, u64, Data>,
+        since: Instant,
+    ) -> (bool, Duration) {
         let mut guard = me.lock();
         told(&mut guard, since.elapsed())
     }
 
     /// Whether `guard` was told the holder died, `took` after the death.
-    fn told(guard: &mut doorway::shm::Guard<'_, '_, u64, Data>, took: Duration) -> String {
+    fn told(
+        guard: &mut doorway::shm::Guard<'_, '_, u64, Data>,
+        took: Duration,
+    ) -> (bool, Duration) {
         let told = guard.owner_died();
         guard.mark_consistent();
-        if told {
-            format!("told `owner_died` after {}", micros(took))
-        } else {
-            format!("gets in after {}, NOT told", micros(took))
+        (told, took)
+    }
+
+    /// What the lockers after several deaths were told, and when.
+    #[derive(Default)]
+    struct Told {
+        all_told: bool,
+        any: bool,
+        micros: Vec<f64>,
+    }
+
+    impl Told {
+        fn add(&mut self, (told, took): (bool, Duration)) {
+            self.all_told = (self.all_told || !self.any) && told;
+            self.any = true;
+            self.micros.push(took.as_secs_f64() * 1e6);
+        }
+
+        /// `told `owner_died` after <median> µs (<low>–<high>)`.
+        fn render(&mut self) -> String {
+            let middle = median(&mut self.micros);
+            let after = match (self.micros.first(), self.micros.last()) {
+                (Some(low), Some(high)) if self.micros.len() > 1 => {
+                    format!("{middle:.1} µs ({low:.1}–{high:.1})")
+                }
+                _ => format!("{middle:.1} µs"),
+            };
+            if self.all_told {
+                format!("told `owner_died` after {after}")
+            } else {
+                format!("gets in after {after}, NOT always told")
+            }
         }
     }
 

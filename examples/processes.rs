@@ -15,6 +15,12 @@
 //! stays frozen with `SIGSTOP`, then thaws that one and checks that every
 //! report names the leader the log holds; it exits non-zero otherwise.
 //!
+//! Each candidate starts as a daemon might: it closes every descriptor above
+//! the standard ones (`close_range`) and forks a helper that outlives it by a
+//! few seconds. Neither touches its participant: the participant is held by a
+//! mapping that no close can end and that a child does not inherit, so a
+//! leader's death frees it at once, whatever its helper does.
+//!
 //! The log's and the bakery's costs beside a robust pthread mutex and `flock`,
 //! and what killed or frozen holders do, are a bench: `cargo bench --bench processes`.
 
@@ -51,6 +57,9 @@ mod linux {
     const PARTICIPANTS: usize = 8;
     /// Leaders killed, one per term after the first.
     const KILLS: usize = 6;
+    /// How long a candidate's forked helper lives on: longer than an election
+    /// takes, so that each leader is killed while its helper lives.
+    const HELPER_LIFE: Duration = Duration::from_secs(3);
 
     /// Who leads during a term: the value of the term's log slot.
     #[repr(C)]
@@ -78,6 +87,7 @@ mod linux {
     pub fn candidate(path: &Path) -> Result<()> {
         let file = File::open(path)?;
         let mut me = file.join()?;
+        daemonize()?;
         let (pid, participant) = (std::process::id(), me.participant() as u32);
         if let Some(dead) = me.took_over_from() {
             // One write, so that lines from several processes never mix.
@@ -100,6 +110,43 @@ mod linux {
                 // in the same log slot; Paxos decides one, the same for all.
                 me.propose_at(terms, Leader { pid, participant })?;
             }
+        }
+    }
+
+    /// What a daemon's start does to a joined member, which must change
+    /// nothing: every descriptor above the standard ones closed, and a
+    /// helper forked that outlives this process by a few seconds.
+    fn daemonize() -> Result<()> {
+        // SAFETY: `close_range` takes three integers. No descriptor above 2
+        // is in use by this program (doorway keeps none: its participant
+        // is held by a mapping).
+        if unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) } != 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        // SAFETY: this program has a single thread, so the child's copy of
+        // its memory holds no lock another thread was holding.
+        match unsafe { libc::fork() } {
+            -1 => Err(std::io::Error::last_os_error().into()),
+            0 => {
+                // The helper: it holds nothing of its parent's participant
+                // (its member panics here, naming fork, if used), and lives
+                // on, its output on `/dev/null` so that nobody waits for it
+                // to close the supervisor's.
+                if let Ok(null) = std::fs::File::options().write(true).open("/dev/null") {
+                    use std::os::fd::AsRawFd;
+                    // SAFETY: `dup2` onto the standard descriptors, which this
+                    // process owns; `null` stays open through the calls.
+                    unsafe {
+                        libc::dup2(null.as_raw_fd(), 1);
+                        libc::dup2(null.as_raw_fd(), 2);
+                    }
+                }
+                std::thread::sleep(HELPER_LIFE);
+                // SAFETY: `_exit` ends the helper at once, running none of
+                // the parent's exit handlers.
+                unsafe { libc::_exit(0) }
+            }
+            _ => Ok(()),
         }
     }
 

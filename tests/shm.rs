@@ -13,7 +13,7 @@
 use doorway::paxos::latch::LatchBlock;
 use doorway::shm::{Error, Layout, Options, ParticipantState, Shared};
 use std::os::unix::fs::{FileExt, PermissionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A fresh directory for one test, removed when dropped.
 struct Dir(PathBuf);
@@ -51,14 +51,14 @@ fn created_files_are_private_complete_and_not_created_twice() {
         File::create(&path, &Options::new(3)),
         Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::AlreadyExists
     ));
-    let shared = File::create(dir.path("g"), &Options::new(2).mode(0o640)).unwrap();
+    let shared = File::create(dir.path("g"), &Options::new(2).mode(0o660)).unwrap();
     let mode = std::fs::metadata(dir.path("g"))
         .unwrap()
         .permissions()
         .mode();
     assert_eq!(
         mode & 0o777,
-        0o640,
+        0o660,
         "the mode asked for, whatever the umask"
     );
     drop(shared);
@@ -168,14 +168,61 @@ fn a_member_needs_the_file_still_at_its_path() {
     let file = File::create(&path, &Options::new(2)).unwrap();
     std::fs::rename(&path, dir.path("elsewhere")).unwrap();
     assert!(
-        matches!(file.join(), Err(Error::Io(_))),
+        matches!(file.join(), Err(Error::Replaced(_))),
         "no file at the path"
     );
     drop(File::create(&path, &Options::new(2)).unwrap());
     assert!(
-        matches!(file.join(), Err(Error::Insecure(_))),
+        matches!(file.join(), Err(Error::Replaced(_))),
         "another file at the path"
     );
+}
+
+/// `check()`, `join`, `recover_dead` and a waiter name each way the path can
+/// stop naming the mapped file: removed, renamed away, replaced.
+#[test]
+fn a_removed_moved_or_replaced_file_is_named() {
+    type Replacement = fn(&Path, &Path);
+    let ways: [(&str, Replacement); 3] = [
+        ("rm", |path, _| std::fs::remove_file(path).unwrap()),
+        ("mv away", |path, elsewhere| {
+            std::fs::rename(path, elsewhere).unwrap()
+        }),
+        ("replaced", |path, elsewhere| {
+            drop(File::create(elsewhere, &Options::new(2)).unwrap());
+            std::fs::rename(elsewhere, path).unwrap();
+        }),
+    ];
+    for (way, replace) in ways {
+        let dir = Dir::new("replaced-ways");
+        let path = dir.path("f");
+        let file = File::create(&path, &Options::new(2)).unwrap();
+        let mut holder = file.join().unwrap();
+        let mut waiter = file.join().unwrap();
+        file.check().unwrap();
+        replace(&path, &dir.path("elsewhere"));
+        let named = |e: &Error| matches!(e, Error::Replaced(_));
+        assert!(named(&file.check().unwrap_err()), "{way}: check");
+        assert!(named(&file.join().unwrap_err()), "{way}: join");
+        assert!(
+            named(&file.recover_dead().unwrap_err()),
+            "{way}: recover_dead"
+        );
+        // A waiter behind a live holder looks for the dead before it
+        // sleeps, and cannot ask any more: it withdraws and says why.
+        let guard = holder.lock();
+        let refused = waiter.lock_checked().map(drop).unwrap_err();
+        assert!(named(&refused), "{way}: a waiter: {refused}");
+        assert!(!guard.owner_died());
+        drop(guard);
+        assert!(!file.is_locked(), "{way}: the waiter withdrew");
+        // The old members still share the old file: the lock works among them.
+        drop(
+            waiter
+                .lock_checked()
+                .unwrap_or_else(|e| panic!("{way}: uncontended: {e}")),
+        );
+    }
 }
 
 #[test]
@@ -476,4 +523,101 @@ fn layouts_describe_themselves() {
     };
     let header = layout.to_header().unwrap();
     assert_eq!(Layout::from_header(&header).unwrap(), layout);
+}
+
+/// A lock on `len` bytes from `start` (0: to the end), of `kind`, through
+/// `file`: what a process other than a member can place.
+fn foreign_lock(file: &std::fs::File, kind: libc::c_int, start: i64, len: i64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: all zeroes is a valid `flock`; `l_pid` must be 0.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = kind as _;
+    lock.l_whence = libc::SEEK_SET as _;
+    lock.l_start = start as _;
+    lock.l_len = len as _;
+    // SAFETY: a valid descriptor and a `flock` that outlives the call.
+    let done = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &raw mut lock) };
+    assert_eq!(done, 0, "{}", std::io::Error::last_os_error());
+}
+
+/// A read lock on the whole file (a reader's), a write lock on the whole
+/// file, and a read lock on one participant's byte: `join`, `join_as` and
+/// `recover_dead` name them, never `Full` or 0; once they are gone, all is
+/// as before.
+#[test]
+fn locks_no_member_places_are_named() {
+    let dir = Dir::new("interference");
+    let path = dir.path("f");
+    let file = File::create(&path, &Options::new(2)).unwrap();
+    let cases: [(&str, bool, libc::c_int, i64, i64); 3] = [
+        (
+            "a reader's lock on the whole file",
+            false,
+            libc::F_RDLCK,
+            0,
+            0,
+        ),
+        (
+            "a writer's lock on the whole file",
+            true,
+            libc::F_WRLCK,
+            0,
+            0,
+        ),
+        (
+            "a reader's lock on participant 0's byte",
+            false,
+            libc::F_RDLCK,
+            128,
+            1,
+        ),
+    ];
+    for (what, write, kind, start, len) in cases {
+        let foreign = std::fs::OpenOptions::new()
+            .read(true)
+            .write(write)
+            .open(&path)
+            .unwrap();
+        foreign_lock(&foreign, kind, start, len);
+        let named = |e: &Error| {
+            matches!(e, &Error::Interference { participant: 0, write: w, start: s, len: l }
+                if (w, s, l) == (write, start as u64, len as u64))
+        };
+        let refused = file.join_as(0).unwrap_err();
+        assert!(named(&refused), "{what}: join_as(0): {refused}");
+        let refused = file.recover_dead().unwrap_err();
+        assert!(named(&refused), "{what}: recover_dead: {refused}");
+        if len == 0 {
+            let refused = file.join().unwrap_err();
+            assert!(
+                matches!(refused, Error::Interference { .. }),
+                "{what}: join: {refused}"
+            );
+        } else {
+            // Participant 1 is free: join takes it.
+            assert_eq!(file.join().unwrap().participant(), 1, "{what}");
+        }
+        drop(foreign);
+        assert_eq!(file.recover_dead().unwrap(), 0, "{what}: gone");
+        assert_eq!(file.join().unwrap().participant(), 0, "{what}: gone");
+    }
+}
+
+#[test]
+fn modes_that_give_read_without_write_are_refused() {
+    let dir = Dir::new("modes");
+    for mode in [0o644, 0o640, 0o604, 0o400] {
+        let refused = File::create(dir.path("f"), &Options::new(2).mode(mode));
+        assert!(
+            matches!(refused, Err(Error::Insecure(_))),
+            "create with {mode:o}: {refused:?}"
+        );
+    }
+    let file = File::create(dir.path("g"), &Options::new(2).mode(0o660)).unwrap();
+    drop(file);
+    std::fs::set_permissions(dir.path("g"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(
+        matches!(File::open(dir.path("g")), Err(Error::Insecure(_))),
+        "open of a file made 0o644 since"
+    );
 }

@@ -48,13 +48,16 @@
 //!    the lock as a death would (the waiter gets in while the sleeper runs,
 //!    told `owner_died()`), not stall it for the sleeper's whole life.
 //!
-//! And a fork: the child of a holder can neither lock with the member it
+//! And two forks: the child of a holder can neither lock with the member it
 //! inherited (that panics, naming fork) nor release the parent's slot by
-//! dropping it.
+//! dropping it; and the child holds nothing of its parent's custody, so
+//! once the parent is killed inside, the child, alive, joins and takes the
+//! lock as any newcomer (told that its parent died inside).
 //!
 //! Cases 2, 3, 4 and 6 need root, namespaces, `unshare` and `setpriv`; where
-//! the machine refuses, the case prints `skipped: <reason>` to stderr and
-//! passes. Every child is killed and reaped on every path ([`Children`]),
+//! the machine refuses, the case prints a line `SKIPPED <test name>:
+//! <reason>` to stderr and passes. `.ci/run` counts those lines, and fails
+//! if there are any where `CI=true` (CI runs as root, with namespaces). Every child is killed and reaped on every path ([`Children`]),
 //! and every wait has a deadline.
 
 #![cfg(all(feature = "shm", target_os = "linux", not(loom), not(miri)))]
@@ -86,6 +89,8 @@ const COUNTER: &str = "counter";
 const LOG: &str = "log";
 /// Created by the forker once its forked child has been reaped.
 const FORKED: &str = "forked-child-reaped";
+/// Created by the orphaning forker once it has forked.
+const ORPHANED: &str = "forked-child-running";
 
 const SLOTS: usize = 4;
 /// How long a holder stays inside. The waiter looks for the dead every 256
@@ -274,6 +279,8 @@ extern "C" fn roles_before_main() {
         forker(&dir());
         // Not on to libtest: this role is done.
         std::process::exit(0);
+    } else if role == "orphaning-forker" {
+        orphaning_forker(&dir());
     }
 }
 
@@ -441,6 +448,66 @@ fn forker(dir: &Path) {
     if let Err(why) = verdict {
         fail(why);
     }
+}
+
+/// The orphan test's holder: takes the lock, forks a child, and stays
+/// inside until the supervisor kills it. The child holds nothing of its
+/// parent's custody: once the parent is dead, it opens the file, joins and
+/// takes the lock as any newcomer would, and must be let in (told that its
+/// parent died inside) while it lives.
+fn orphaning_forker(dir: &Path) -> ! {
+    let threads = thread_count();
+    if threads != 1 {
+        fail(format!(
+            "the forker has {threads} threads; fork needs it single-threaded"
+        ));
+    }
+    let file = open_shared(dir);
+    let witness = Witness::open(dir, "forker");
+    let mut me = join(&file);
+    let guard = me.lock();
+    witness.enter(guard.owner_died());
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: this process has a single thread (checked above).
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        fail(format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if child == 0 {
+        // The copies of the parent's guard and member are the parent's: the
+        // guard is forgotten, the member dropped (which must leave the file
+        // alone, its hold included: the page is not in the child).
+        std::mem::forget(guard);
+        drop(me);
+        let code = orphan(dir, parent);
+        // SAFETY: `_exit` ends the process at once (the copy of libtest's
+        // state and of the parent's `atexit` handlers never runs).
+        unsafe { libc::_exit(code) };
+    }
+    fs::write(dir.join(ORPHANED), b"").unwrap_or_else(|e| fail(format!("write the marker: {e}")));
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// The orphan: waits for its parent's death, then takes the lock with a
+/// member of its own.
+fn orphan(dir: &Path, parent: libc::pid_t) -> i32 {
+    // Never outlive the test by long.
+    // SAFETY: `alarm` has no preconditions.
+    unsafe { libc::alarm(10) };
+    // SAFETY: `getppid` has no preconditions.
+    while unsafe { libc::getppid() } == parent {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let file = open_shared(dir);
+    let witness = Witness::open(dir, "child");
+    let mut me = join(&file);
+    let guard = me.lock();
+    let seen = witness.enter(guard.owner_died());
+    witness.leave(seen);
+    drop(guard);
+    0
 }
 
 /// The forked child's exit codes.
@@ -788,6 +855,16 @@ impl Children {
         }
     }
 
+    /// Kills the child named `name` with `SIGKILL`, reaps it, and forgets it
+    /// (its death is the case's doing, not a failure).
+    fn kill(&mut self, name: &str) {
+        for r in self.running.iter_mut().filter(|r| r.name == name) {
+            r.child.kill().unwrap();
+            r.child.wait().unwrap();
+        }
+        self.running.retain(|r| r.name != name);
+    }
+
     fn is_running(&mut self, name: &str) -> bool {
         self.poll();
         (self.running.iter()).any(|r| r.name == name && r.status.is_none())
@@ -871,7 +948,8 @@ fn worker(wrapper: &[&str], role: &str, condition: &str, scratch: &Scratch) -> C
 }
 
 /// Whether this machine lets a case build its condition: runs `probe` to its
-/// end (bounded). If it fails, prints `skipped: <case>: <why>` to stderr and
+/// end (bounded). If it fails, prints `SKIPPED <test name>: <case>: <why>`
+/// to stderr (the test name is libtest's name for the calling thread) and
 /// returns `false`.
 fn allowed(case: &str, probe: &[&str]) -> bool {
     let refused = |why: String| {
@@ -885,12 +963,12 @@ fn allowed(case: &str, probe: &[&str]) -> bool {
             })
             .collect();
         // Straight to the standard error, past libtest's capture of
-        // `eprintln!`, so that a skip shows in every run's output.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: {case}: `{}` {why}",
-            shown.join(" ")
-        );
+        // `eprintln!`, so that a skip shows in every run's output; one line,
+        // in one write, which `.ci/run` counts.
+        let test = std::thread::current().name().unwrap_or("?").to_owned();
+        let line = format!("SKIPPED {test}: {case}: `{}` {why}\n", shown.join(" "));
+        let line = line.replace('\n', " ").trim_end().to_owned() + "\n";
+        let _ = std::io::stderr().write_all(line.as_bytes());
         false
     };
     let mut child = match Command::new(probe[0])
@@ -1177,4 +1255,25 @@ fn a_forked_child_can_neither_lock_nor_release_its_parents_slot() {
     children.spawn("waiter", worker(&[], "waiter", "", &scratch));
     children.wait_for_exit(&[]);
     scratch.assert_excluded(&["forker", "waiter"], None);
+}
+
+#[test]
+fn a_dead_parents_participant_is_recovered_while_its_forked_child_lives() {
+    let scratch = Scratch::new("orphan");
+    let mut children = Children::new(&scratch);
+    children.spawn("forker", worker(&[], "orphaning-forker", "", &scratch));
+    scratch.wait_for_entry(&mut children, "forker");
+    children.wait_until(ENTER_WITHIN, "the fork", || {
+        scratch.0.join(ORPHANED).exists()
+    });
+    children.kill("forker");
+    // The child, alive, must get in: a custody it shared would keep its dead
+    // parent's participant held, and the child waiting on itself, for good.
+    let child_left = || (scratch.marks().iter()).any(|m| !m.enter && m.role == "child");
+    children.wait_until(
+        ENTER_WITHIN,
+        "the forked child to enter and leave",
+        child_left,
+    );
+    scratch.assert_excluded(&["forker", "child"], Some("forker"));
 }

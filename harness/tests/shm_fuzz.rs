@@ -123,6 +123,10 @@ proptest! {
         let mut bytes = if keep_header { layout.to_header().unwrap().to_vec() } else { Vec::new() };
         bytes.extend_from_slice(&junk);
         std::fs::write(&path, &bytes).unwrap();
+        // As `create` makes them: a mode that gives read without write is
+        // refused before the contents are read.
+        let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
+        std::fs::set_permissions(&path, private).unwrap();
         let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         let target = u64::from(cut) % (len + 64);
         file.set_len(target).unwrap();

@@ -3,10 +3,10 @@
 //! bakery held).
 
 use super::Error;
-use super::custody::{self, Description, claim_byte};
+use super::custody::{self, Description, Hold};
 use super::fork::Born;
 use super::futex::SharedFutex;
-use super::header::{CLAIM_BYTES, Layout};
+use super::header::Layout;
 use super::mapping::Mapped;
 use super::opening::{create_file, open_file};
 use super::register::FileRegister;
@@ -21,6 +21,8 @@ use core::marker::PhantomData;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 use std::vec::Vec;
 
 impl Mapped {
@@ -32,24 +34,6 @@ impl Mapped {
 /// The claim words and bakery registers of a mapped file, for the
 /// recovery protocol and the bakery's functions.
 struct FileClaims<'m>(&'m Mapped);
-
-impl FileClaims<'_> {
-    /// Where participant `i`'s claim line begins.
-    fn line(&self, i: usize) -> usize {
-        assert!(i < self.0.layout.participants);
-        self.0.regions.claims + i * CLAIM_BYTES
-    }
-
-    /// Participant `i`'s wake word, where it sleeps in the bakery.
-    fn wake_word(&self, i: usize) -> &AtomicU32 {
-        self.0.u32_at(self.line(i) + 8)
-    }
-
-    /// How many participants sleep in the bakery, beside `owner_died`.
-    fn asleep(&self) -> &AtomicU32 {
-        self.0.u32_at(self.0.regions.owner_died + 4)
-    }
-}
 
 impl Registers for FileClaims<'_> {
     fn len(&self) -> usize {
@@ -71,11 +55,10 @@ impl Registers for FileClaims<'_> {
     }
 
     fn sleep(&self, me: usize, on: usize, still_blocked: impl FnOnce() -> bool, nap: Nap) {
-        let asleep = self.asleep();
         sleep_on(
             &SharedFutex,
-            asleep,
-            self.wake_word(me),
+            self.0.asleep(),
+            self.0.wake_word(me),
             on,
             still_blocked,
             nap,
@@ -87,8 +70,8 @@ impl Registers for FileClaims<'_> {
         // processes.
         SharedFutex.fence_to_wake();
         let n = self.0.layout.participants;
-        let words = (0..n).map(|i| self.wake_word(i));
-        wake_sleepers_on(&SharedFutex, self.asleep(), words, me);
+        let words = (0..n).map(|i| self.0.wake_word(i));
+        wake_sleepers_on(&SharedFutex, self.0.asleep(), words, me);
     }
 }
 
@@ -100,7 +83,7 @@ impl Claims for FileClaims<'_> {
     }
 
     fn claim_word(&self, i: usize) -> &AtomicU64 {
-        self.0.u64_at(self.line(i))
+        self.0.claim_word(i)
     }
 
     fn registers(&self) -> &Self {
@@ -108,40 +91,136 @@ impl Claims for FileClaims<'_> {
     }
 
     fn inside(&self, i: usize) -> &AtomicU32 {
-        self.0.u32_at(self.line(i) + 16)
+        self.0.inside(i)
     }
 
     fn owner_died(&self) -> &AtomicU32 {
-        self.0.u32_at(self.0.regions.owner_died)
+        self.0.owner_died()
+    }
+
+    fn anyone_asleep(&self) -> bool {
+        // Relaxed: a hint for a nudge (see `nudge_sleepers_on`).
+        self.0.asleep().load(Relaxed) != 0
+    }
+
+    fn nudge_sleepers_on(&self, on: usize) {
+        // No fence: a nudge, never the wake a sleeper relies on (see
+        // `robust::LONGEST_DEEP_SLEEP`). The same wake as an exit's
+        // otherwise: it clears the word first, so a sleeper that has not yet
+        // gone to sleep on it does not.
+        let n = self.0.layout.participants;
+        let words = (0..n).map(|i| self.0.wake_word(i));
+        wake_sleepers_on(&SharedFutex, self.0.asleep(), words, on);
     }
 }
 
-/// Custody of a file's participants through one open file description: the
-/// kernel's byte locks (see [`custody`]).
+/// Custody of a file's participants as the kernel's byte locks (see
+/// [`custody`]): each grant on a fresh description opened by path, held by
+/// a mapping of it.
 struct Bytes<'a> {
     m: &'a Mapped,
-    description: &'a Description,
+    path: &'a Path,
+    /// The custody this caller has: a member's own participant, and for a
+    /// few stores one it is recovering.
+    held: Mutex<Vec<(usize, Hold)>>,
+    /// What stops this caller from ever learning of a death: a lock no
+    /// member places, or a path that names another file.
+    trouble: Mutex<Option<Error>>,
+    /// Whether `trouble` may hold something: one load on the lock path.
+    troubled: AtomicBool,
 }
 
-impl Bytes<'_> {
-    fn byte(&self, i: usize) -> u64 {
-        assert!(i < self.m.layout.participants);
-        claim_byte(self.m.regions.claims, CLAIM_BYTES, i)
+impl<'a> Bytes<'a> {
+    fn new(m: &'a Mapped, path: &'a Path) -> Self {
+        Self {
+            m,
+            path,
+            held: Mutex::new(Vec::new()),
+            trouble: Mutex::new(None),
+            troubled: AtomicBool::new(false),
+        }
     }
+
+    /// The trouble met, if any (taken).
+    fn trouble(&self) -> Option<Error> {
+        // Relaxed: this flag and `trouble` are only this caller's (a member
+        // is used by one thread at a time, `&mut`); the mutex orders the rest.
+        if !self.troubled.load(Relaxed) {
+            return None;
+        }
+        self.troubled.store(false, Relaxed);
+        lock(&self.trouble).take()
+    }
+
+    /// Keeps the first trouble met (the one a caller is told of).
+    fn note(&self, trouble: Error) {
+        lock(&self.trouble).get_or_insert(trouble);
+        // Relaxed: see `trouble`.
+        self.troubled.store(true, Relaxed);
+    }
+
+    /// Takes custody of `i` on a fresh description (see [`Custody`]), noting
+    /// a replaced file or a lock no member places.
+    fn take(&self, i: usize) -> Result<bool, Error> {
+        let byte = self.m.claim_byte(i);
+        let description = match Description::open(self.path, self.m.id) {
+            Ok(description) => description,
+            Err(Error::Replaced(why)) => {
+                self.note(Error::Replaced(why));
+                return Err(Error::Replaced(why));
+            }
+            Err(e) => return Err(e),
+        };
+        if description.try_lock(byte)? {
+            let hold = description.hold()?;
+            lock(&self.held).push((i, hold));
+            return Ok(true);
+        }
+        if let Some(seen) = description.conflict(byte)?
+            && seen.is_foreign(byte)
+        {
+            self.note(Error::Interference {
+                participant: i,
+                write: seen.write,
+                start: seen.start,
+                len: seen.len,
+            });
+        }
+        Ok(false)
+    }
+
+    /// The hold on `i`, taken out of this custody.
+    fn take_hold(&self, i: usize) -> Option<Hold> {
+        let mut held = lock(&self.held);
+        let k = held.iter().position(|&(j, _)| j == i)?;
+        Some(held.swap_remove(k).1)
+    }
+}
+
+/// A mutex of this module's, which no panic while holding poisons for good.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Custody for Bytes<'_> {
-    type Error = io::Error;
+    type Error = Error;
 
-    fn try_take(&self, i: usize) -> io::Result<bool> {
-        self.description.try_lock(self.byte(i))
+    fn try_take(&self, i: usize) -> Result<bool, Error> {
+        self.take(i)
     }
 
     fn give_back(&self, i: usize) {
-        // An unlock that fails leaves the byte held until the description
-        // is closed: the participant looks owned a while longer, which stalls
-        // others at worst and never lets two custodians in.
-        let _ = self.description.unlock(self.byte(i));
+        // Unmapping the page gives the lock back at once (an unmapping that
+        // fails leaves it held until the process ends: the participant looks
+        // owned a while longer, which never lets two custodians in).
+        drop(self.take_hold(i));
+    }
+
+    fn stuck(&self) -> bool {
+        // Relaxed: see `Bytes::trouble`.
+        self.troubled.load(Relaxed)
     }
 }
 
@@ -180,6 +259,25 @@ impl Options {
     /// The permission bits of a file [`Shared::create`] makes (default
     /// `0o600`, readable and writable by its owner only), set exactly,
     /// whatever the umask.
+    ///
+    /// A mode that gives someone read access without write access (`0o644`,
+    /// `0o640`) is refused with [`Error::Insecure`], by `create` and by
+    /// [`Shared::open`] alike: read access lets a process do nothing through
+    /// doorway (every handle opens the file for reading and writing) but
+    /// read every value and the bakery's data, and place read locks on
+    /// participants' bytes, which keep free participants from being claimed
+    /// and dead ones from being recovered (reported as
+    /// [`Error::Interference`], but a stall all the same). Give those who
+    /// take part read and write access (`0o660` for a group), and nobody
+    /// else either.
+    ///
+    /// ```
+    /// use doorway::shm::{Error, Options, Shared};
+    ///
+    /// let path = std::env::temp_dir().join(format!("doorway-mode-{}", std::process::id()));
+    /// let refused = Shared::<u64>::create(&path, &Options::new(2).mode(0o644));
+    /// assert!(matches!(refused, Err(Error::Insecure(_))));
+    /// ```
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = mode & 0o7777;
         self
@@ -226,8 +324,8 @@ pub enum ParticipantState {
 /// crash semantics.
 pub struct Shared<T, D = (), B = NativeBlock> {
     m: Mapped,
-    /// Where the file was opened: a member opens it again for a description
-    /// of its own (and checks that it is the same file).
+    /// Where the file was opened: every custody opens it again for a
+    /// description of its own (and checks that it is the same file).
     path: PathBuf,
     _types: Types<T, D, B>,
 }
@@ -258,7 +356,9 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
     ///
     /// If anything exists at `path` (a symlink included:
     /// [`io::ErrorKind::AlreadyExists`]), if the layout is impossible
-    /// ([`Error::Header`]), or if the system refuses.
+    /// ([`Error::Header`]), if the mode gives read access without write
+    /// access ([`Error::Insecure`], see [`Options::mode`]), or if the system
+    /// refuses.
     pub fn create(path: impl AsRef<Path>, options: &Options) -> Result<Self, Error> {
         let layout = Self::layout_for(options);
         custody::supported()?;
@@ -271,6 +371,15 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
     /// Opens an existing file, checking its header against `T`, `D` and
     /// `B`, with the default [`Options`] (the file must belong to the
     /// calling user).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Insecure`] for a symlink, anything but a regular file, a
+    /// file of another user, or a mode that gives read access without write
+    /// access (see [`Options::mode`]); [`Error::NotDoorway`],
+    /// [`Error::Version`], [`Error::Header`], [`Error::Layout`] or
+    /// [`Error::Length`] for a file that is not one these types read; and
+    /// [`Error::Io`] if the system refuses.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         Self::open_with(path, &Options::new(1))
     }
@@ -314,24 +423,29 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
         let regions = layout.regions()?;
         assert_eq!(size_of::<B>(), regions.block_bytes, "a block kind's size");
         let expected = regions.total as u64;
-        let found = file.metadata()?.len();
+        let meta = file.metadata()?;
+        let found = meta.len();
         if found != expected {
             return Err(Error::Length { found, expected });
         }
         let map = memmap2::MmapOptions::new()
             .len(regions.total)
             .map_raw(&file)?;
+        // The mapping holds the file from now on; no descriptor is kept that
+        // a stray close could end or a reuse could change.
+        drop(file);
         let shared = Self {
             m: Mapped {
                 map,
-                file,
+                id: custody::FileId::of(&meta),
                 layout,
                 regions,
             },
             path: path.to_path_buf(),
             _types: PhantomData,
         };
-        shared.check()?; // resized between the length check and the mapping?
+        // Resized, or replaced, between the open and the mapping?
+        shared.check()?;
         Ok(shared)
     }
 
@@ -340,40 +454,53 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
         self.m.layout
     }
 
-    /// Checks that the file still has the length its header states (a file
-    /// truncated under a mapping makes touching the lost pages raise
-    /// `SIGBUS`).
+    /// Checks that the path this handle was opened with still names the
+    /// mapped file, and that the file still has the length its header states
+    /// (a file truncated under a mapping makes touching the lost pages raise
+    /// `SIGBUS`). One `lstat` of the path.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Replaced`] if the file was removed, renamed away, or
+    /// replaced by another file at its path: newcomers then share another
+    /// file than this handle's members (see the [module
+    /// documentation](super)); [`Error::Length`] if it was truncated or
+    /// extended.
     pub fn check(&self) -> Result<(), Error> {
-        self.m.check_length()
+        self.m.check(&self.path)
     }
 
     /// Claims a participant for this process: a free one, or one whose
     /// owner has died (after clearing its registers by the recovery rule).
     ///
     /// The member opens the file again, by the path it was opened with, for
-    /// an open file description of its own, on which it holds its participant's
-    /// byte lock while it lives (see the [module documentation](super)).
+    /// an open file description of its own, on which it holds its
+    /// participant's byte lock while it lives, through a mapping of one page
+    /// rather than a descriptor (see the [module documentation](super)).
     ///
     /// # Errors
     ///
     /// [`Error::Full`] if every participant was held when asked (by a live owner,
     /// or for an instant by a process claiming it or clearing a dead
-    /// owner's registers); [`Error::Insecure`] if the path no longer names
-    /// this file; [`Error::Io`] if the file cannot be opened again (out of
+    /// owner's registers); [`Error::Interference`] if none could be claimed
+    /// and a lock no member places stands on a participant's byte;
+    /// [`Error::Replaced`] if the path no longer names this file;
+    /// [`Error::Io`] if the file cannot be opened again (out of
     /// descriptors, say) or the kernel refuses to answer for a participant.
     pub fn join(&self) -> Result<Member<'_, T, D, B>, Error> {
-        let description = Description::reopen(&self.path, &self.m.file)?;
+        let custody = Bytes::new(&self.m, &self.path);
         for participant in 0..self.m.layout.participants {
-            if let Some(took_over) = self.claim(participant, &description)? {
-                return Ok(self.member(participant, description, took_over));
+            if let Some(took_over) = self.claim(participant, &custody)? {
+                return Ok(self.member(participant, custody, took_over));
             }
         }
-        Err(Error::Full)
+        Err(custody.trouble().unwrap_or(Error::Full))
     }
 
     /// Claims participant `participant` for this process, as
     /// [`join`](Self::join) does;
-    /// [`Error::Full`] if someone holds it.
+    /// [`Error::Full`] if someone holds it, [`Error::Interference`] if that
+    /// someone is no member.
     ///
     /// # Panics
     ///
@@ -385,28 +512,20 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
             "doorway shm: participant {participant} of a file with {} participants",
             self.m.layout.participants
         );
-        let description = Description::reopen(&self.path, &self.m.file)?;
-        match self.claim(participant, &description)? {
-            Some(took_over) => Ok(self.member(participant, description, took_over)),
-            None => Err(Error::Full),
+        let custody = Bytes::new(&self.m, &self.path);
+        match self.claim(participant, &custody)? {
+            Some(took_over) => Ok(self.member(participant, custody, took_over)),
+            None => Err(custody.trouble().unwrap_or(Error::Full)),
         }
     }
 
-    /// Claims `participant` through `description`: `None` if someone holds it,
+    /// Claims `participant` into `custody`: `None` if someone holds it,
     /// `Some(took_over)` naming the previous owner if it had stopped.
-    fn claim(
-        &self,
-        participant: usize,
-        description: &Description,
-    ) -> Result<Option<Option<u32>>, Error> {
+    fn claim(&self, participant: usize, custody: &Bytes<'_>) -> Result<Option<Option<u32>>, Error> {
         let claims = self.m.claims();
-        let custody = Bytes {
-            m: &self.m,
-            description,
-        };
         let claimed = unstoppable(robust::claim(
             &claims,
-            &custody,
+            custody,
             participant,
             this_process(),
             &mut Unbounded,
@@ -417,17 +536,17 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
         }))
     }
 
-    fn member(
-        &self,
+    fn member<'s>(
+        &'s self,
         participant: usize,
-        description: Description,
+        custody: Bytes<'s>,
         took_over: Option<u32>,
-    ) -> Member<'_, T, D, B> {
+    ) -> Member<'s, T, D, B> {
         Member {
             file: self,
             participant,
             owner: this_process(),
-            description: Some(description),
+            custody,
             born: Born::now(),
             took_over,
             next: None,
@@ -486,27 +605,27 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
     }
 
     /// What every participant's claim word says, with whether someone holds
-    /// each owned one (asked of the kernel, without taking anything).
+    /// each owned one (asked of the kernel, without taking anything, through
+    /// a description opened for the purpose; if the path no longer names the
+    /// file, or no descriptor is to be had, every owned one is reported held).
     pub fn participants(&self) -> Vec<ParticipantState> {
-        let claims = self.m.claims();
+        let asker = Description::open(&self.path, self.m.id).ok();
         (0..self.m.layout.participants)
             .map(|i| {
                 // Relaxed: a report; custody is asked of the kernel below.
-                match claims.claim_word(i).load(Relaxed) {
+                match self.m.claim_word(i).load(Relaxed) {
                     FREE => ParticipantState::Free,
                     word => ParticipantState::Owned {
                         pid: word as u32,
                         // No answer is reported as held: never as dead
                         // without the kernel's word.
-                        alive: custody::is_held(&self.m.file, self.claim_byte(i)).unwrap_or(true),
+                        alive: asker.as_ref().is_none_or(|asker| {
+                            (asker.conflict(self.m.claim_byte(i))).map_or(true, |c| c.is_some())
+                        }),
                     },
                 }
             })
             .collect()
-    }
-
-    fn claim_byte(&self, i: usize) -> u64 {
-        claim_byte(self.m.regions.claims, CLAIM_BYTES, i)
     }
 
     /// Clears the registers of every participant whose owner has stopped
@@ -516,23 +635,42 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
     ///
     /// # Errors
     ///
-    /// As for [`join`](Self::join): it asks through a description of its own.
+    /// [`Error::Interference`] if a lock no member places stands on the byte
+    /// of an owned participant (it could not be recovered if its owner died);
+    /// [`Error::Replaced`] if the path no longer names this file;
+    /// [`Error::Io`] if no description of the file can be opened.
     pub fn recover_dead(&self) -> Result<usize, Error> {
-        let description = Description::reopen(&self.path, &self.m.file)?;
-        let custody = Bytes {
-            m: &self.m,
-            description: &description,
-        };
+        // Opened up front, so that a failure is reported rather than taken for
+        // "nobody to recover"; it asks about the free participants, whose
+        // bytes are never taken (a process may be claiming them).
+        let asker = Description::open(&self.path, self.m.id)?;
+        let custody = Bytes::new(&self.m, &self.path);
         let claims = self.m.claims();
-        Ok((0..self.m.layout.participants)
+        let mut recovered = 0;
+        for i in 0..self.m.layout.participants {
             // Relaxed: a hint of which participants to ask about; custody decides.
-            .filter(|&i| claims.claim_word(i).load(Relaxed) != FREE)
-            .filter(|&i| {
+            if claims.claim_word(i).load(Relaxed) != FREE {
                 let done =
                     robust::recover_if_dead(&claims, &custody, i, this_process(), &mut Unbounded);
-                unstoppable(done)
-            })
-            .count())
+                recovered += usize::from(unstoppable(done));
+            } else {
+                let byte = self.m.claim_byte(i);
+                if let Some(seen) = asker.conflict(byte)?
+                    && seen.is_foreign(byte)
+                {
+                    custody.note(Error::Interference {
+                        participant: i,
+                        write: seen.write,
+                        start: seen.start,
+                        len: seen.len,
+                    });
+                }
+            }
+        }
+        match custody.trouble() {
+            Some(trouble) => Err(trouble),
+            None => Ok(recovered),
+        }
     }
 
     /// The address of the bakery's data in this process's mapping, for
@@ -591,20 +729,21 @@ fn check_types(file: &Layout, mine: &Layout) -> Result<(), Error> {
 /// A participant this process owns in a [`Shared`] file: proposer, replica
 /// and bakery participant [`participant()`](Self::participant).
 ///
-/// It holds its participant through a byte lock on an open file description of its
-/// own, which the kernel gives back when the process exits, is killed or
-/// execs: then the participant is recovered by whoever needs it. Dropping the
+/// It holds its participant through a byte lock on an open file description
+/// of its own, kept by a one-page mapping of it rather than by a descriptor,
+/// so that no `close`, `close_range` or `dup2` in the process can drop it;
+/// the kernel gives it back when the process exits, is killed or execs:
+/// then the participant is recovered by whoever needs it. Dropping the
 /// member gives it back (unless it still holds a ticket, when it stays
 /// held until the process ends). A member belongs to the process that
-/// joined: used in a forked child it panics, and dropped there it leaves
-/// the parent's participant alone (see the [module documentation](super)).
+/// joined: used in a forked child it panics, and the child holds nothing of
+/// it (see the [module documentation](super)).
 pub struct Member<'f, T, D = (), B = NativeBlock> {
     file: &'f Shared<T, D, B>,
     participant: usize,
     owner: Owner,
-    /// Holds the participant's byte lock (and asks for others'); taken only by
-    /// `drop`.
-    description: Option<Description>,
+    /// Holds the participant's byte lock, and takes others' for recovery.
+    custody: Bytes<'f>,
     born: Born,
     took_over: Option<u32>,
     /// The first log slot this member has not passed.
@@ -734,34 +873,57 @@ impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
     ///
     /// # Panics
     ///
-    /// In a forked child (the member is its parent's).
+    /// In a forked child (the member is its parent's); and where
+    /// [`lock_checked`](Self::lock_checked) returns an error, naming it
+    /// (a wait that could never learn of a death, rather than a silent
+    /// stall).
     #[track_caller]
     pub fn lock(&mut self) -> Guard<'_, 'f, T, D, B> {
+        match self.lock_checked() {
+            Ok(guard) => guard,
+            Err(e) => panic!("doorway shm: Member::lock: {e}"),
+        }
+    }
+
+    /// Acquires the bakery as [`lock`](Self::lock) does, or gives up, having
+    /// withdrawn from the line, when a look for the dead in its way finds
+    /// that it could never learn of a death there.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Interference`]: a lock no member places stands on the byte
+    /// of a participant in its way (so its death could never be told);
+    /// [`Error::Replaced`]: the path no longer names the mapped file (so it
+    /// can no longer be asked about, and newcomers use another lock). Only
+    /// a waiter that looks reports them: an acquisition that finds the
+    /// bakery free makes no system call.
+    ///
+    /// # Panics
+    ///
+    /// In a forked child (the member is its parent's).
+    #[track_caller]
+    pub fn lock_checked(&mut self) -> Result<Guard<'_, 'f, T, D, B>, Error> {
         self.born.assert_here();
+        // What an earlier wait met and got past (a lock that went away
+        // before it gave up) is not this wait's to report.
+        drop(self.custody.trouble());
         let claims = self.file.m.claims();
-        let owner_died = unstoppable(robust::lock(
+        let taken = unstoppable(robust::lock(
             &claims,
-            &self.custody(),
+            &self.custody,
             self.participant,
             self.owner,
             &mut Unbounded,
         ));
-        Guard {
-            member: self,
-            owner_died,
-        }
-    }
-}
-
-impl<T, D, B> Member<'_, T, D, B> {
-    /// Custody through this member's own description.
-    fn custody(&self) -> Bytes<'_> {
-        Bytes {
-            m: &self.file.m,
-            description: self
-                .description
-                .as_ref()
-                .unwrap_or_else(|| unreachable!("taken only by drop")),
+        match taken {
+            Some(owner_died) => Ok(Guard {
+                member: self,
+                owner_died,
+            }),
+            None => Err(self
+                .custody
+                .trouble()
+                .unwrap_or_else(|| unreachable!("a wait gives up only on trouble"))),
         }
     }
 }
@@ -769,14 +931,15 @@ impl<T, D, B> Member<'_, T, D, B> {
 impl<T, D, B> Drop for Member<'_, T, D, B> {
     fn drop(&mut self) {
         if !self.born.is_here() {
-            // A forked child: the participant is the parent's. Closing this copy of
-            // the description leaves the parent's lock in place.
+            // A forked child: the participant is the parent's, and the child
+            // has no part of its custody (its hold does nothing here).
             return;
         }
-        if self.file.m.check_length().is_err() {
-            // Truncated under the mapping: reading the registers could raise
-            // SIGBUS. Closing the description gives the slot up; its next
-            // custodian clears it by the recovery rule.
+        if self.file.m.check(&self.file.path).is_err() {
+            // Truncated under the mapping (reading the registers could raise
+            // SIGBUS), or no longer at its path (so its length cannot be
+            // known): the hold, dropped with `custody`, gives the slot up;
+            // its next custodian clears it by the recovery rule.
             return;
         }
         let claims = self.file.m.claims();
@@ -786,11 +949,11 @@ impl<T, D, B> Drop for Member<'_, T, D, B> {
             && claims.choosing(i).load(Relaxed) == 0
             && claims.inside(i).load(Relaxed) == 0;
         if quiet {
-            robust::release(&claims, &self.custody(), i, self.owner);
-        } else {
+            robust::release(&claims, &self.custody, i, self.owner);
+        } else if let Some(hold) = self.custody.take_hold(i) {
             // Still holding a ticket (a guard was leaked): keep the participant
             // held until the process ends, when it is recovered as a death.
-            core::mem::forget(self.description.take());
+            hold.keep_until_exit();
         }
     }
 }

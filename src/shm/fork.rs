@@ -1,18 +1,20 @@
 //! Which process a handle belongs to, across `fork`, without a system call.
 //!
 //! A forked child is a copy of its parent: it has the parent's [`Member`]s
-//! and [`Guard`]s in its memory and shares the parent's open file
-//! descriptions, and so the byte locks that hold the parent's participants (see
-//! [`custody`](super::custody)). If the child acted through them it would be
-//! a second process in the parent's participant: writing the parent's Paxos block,
-//! or releasing the bakery while the parent is inside. So every handle
-//! remembers the *generation* of the process that made it, and refuses to act
-//! in another:
+//! and [`Guard`]s in its memory, but nothing of the custody that holds the
+//! parent's participants (see [`custody`](super::custody): the descriptor
+//! was closed, and the page that holds the description is `MADV_DONTFORK`).
+//! If the child acted through those handles it would be a second process in
+//! the parent's participant: writing the parent's Paxos block, or releasing
+//! the bakery while the parent is inside. So every handle remembers the
+//! *generation* of the process that made it, and refuses to act in another:
 //!
 //! - a [`Member`] or [`Guard`] method called in a forked child panics with a
-//!   message naming fork (the child must open the file and join again);
-//! - dropping one in a child does nothing to the file: the participant and the lock
-//!   stay the parent's.
+//!   message naming fork (the child must join again, and its own member
+//!   works as any newcomer's);
+//! - dropping one in a child does nothing to the file: the participant and the
+//!   lock stay the parent's, and the child's copy of the parent's hold
+//!   unmaps nothing (its address is not the parent's page in the child).
 //!
 //! The generation is a counter that a `pthread_atfork` child handler, set
 //! once per process, increments in every child: checking it is one load, so
@@ -21,10 +23,8 @@
 //! detected; one that calls `exec` at once (`std::process::Command`) never
 //! runs doorway's code.
 //!
-//! While a child lives it holds the descriptions it inherited, so a participant its
-//! parent owned stays held (alive, to everyone) until the child exits or
-//! execs, even if the parent has died: as with `flock`, whose locks are also
-//! shared with children.
+//! When the parent dies, its participants are recovered at once, whatever
+//! its children do (unlike `flock` locks, which children share).
 //!
 //! [`Member`]: super::Member
 //! [`Guard`]: super::Guard

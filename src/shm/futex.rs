@@ -3,11 +3,13 @@
 //! file's page, so processes that map the file wake each other), and a mover
 //! in any process wakes it with `FUTEX_WAKE`.
 //!
-//! Every sleep is bounded by [`LONGEST_SLEEP`](crate::robust::LONGEST_SLEEP):
-//! a process killed between its exit and its wake (or inside) wakes nobody,
-//! and its sleepers must come back to look for the dead.
+//! Every sleep is bounded (by the waiter's patience: near the head of the
+//! line by [`LONGEST_SLEEP`](crate::robust::LONGEST_SLEEP), deeper by
+//! [`LONGEST_DEEP_SLEEP`]): a process killed between its exit and its wake
+//! (or inside) wakes nobody, and its sleepers must come back to look for the
+//! dead.
 
-use crate::robust::LONGEST_SLEEP;
+use crate::robust::LONGEST_DEEP_SLEEP;
 use crate::sync::sleep::Parking;
 use crate::sync::{AtomicU32, Nap};
 use core::time::Duration;
@@ -18,14 +20,14 @@ pub(crate) struct SharedFutex;
 
 impl SharedFutex {
     /// How long a sleep may last: the nap, and never more than
-    /// `LONGEST_SLEEP`.
+    /// `LONGEST_DEEP_SLEEP`.
     fn bound(nap: Nap) -> Duration {
         let nap = match nap {
-            Nap::Unbounded => LONGEST_SLEEP,
+            Nap::Unbounded => LONGEST_DEEP_SLEEP,
             Nap::AtMost(nap) => nap,
             Nap::Until(deadline) => deadline.saturating_duration_since(Instant::now()),
         };
-        nap.min(LONGEST_SLEEP)
+        nap.min(LONGEST_DEEP_SLEEP)
     }
 }
 

@@ -27,17 +27,19 @@
 //!
 //! ```text
 //! header     128 bytes
-//! claims     one 64-byte line per participant: claim word (u64: 0 free,
-//!            else the owner's pid), wake word (u32: 0 awake, else whom it
-//!            sleeps on, plus one), 4 reserved bytes, inside (u32); the
-//!            line's first byte is also the participant's byte lock (`custody`)
-//! bakery     owner_died (u32) and how many sleep (u32) in a line of their
-//!            own; number[P] (u32);
-//!            choosing[P] (u8)
+//! claims     one line per participant (CLAIM_BYTES): at CLAIM_WORD the
+//!            claim word (u64: 0 free, else the owner's pid), at WAKE_WORD
+//!            the wake word (u32: 0 awake, else whom it sleeps on, plus
+//!            one), 4 reserved bytes, at INSIDE inside (u32); the line's
+//!            first byte is also the participant's byte lock
+//!            (`Regions::claim_byte`, see `custody`)
+//! bakery     a line of its own: at OWNER_DIED owner_died (u32), at ASLEEP
+//!            how many sleep (u32); then number[P] (u32); choosing[P] (u8)
 //! data       D, as 32-bit words
 //! registers  1 + capacity registers (the register, then the log's slots),
 //!            each: blocks[P] (8 or 28 bytes), decision (u32), then per
-//!            participant an input: written (u32) and T as 32-bit words
+//!            participant an input: written (u32), then at INPUT_VALUE T as
+//!            32-bit words
 //! ```
 //!
 //! Limits keep every offset far from overflow: at most 255 participants,
@@ -96,7 +98,8 @@ pub struct Layout {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Regions {
     pub(crate) claims: usize,
-    pub(crate) owner_died: usize,
+    /// The bakery's line: `owner_died` and how many sleep.
+    pub(crate) bakery: usize,
     pub(crate) numbers: usize,
     pub(crate) choosing: usize,
     pub(crate) data: usize,
@@ -117,6 +120,40 @@ pub(crate) struct Regions {
 
 /// Bytes of one claim line: claim word, wake word, 4 reserved bytes, inside.
 pub(crate) const CLAIM_BYTES: usize = 64;
+/// Within a claim line: the claim word (u64).
+pub(crate) const CLAIM_WORD: usize = 0;
+/// Within a claim line: the wake word (u32).
+pub(crate) const WAKE_WORD: usize = 8;
+/// Within a claim line: `inside` (u32), after 4 reserved bytes.
+pub(crate) const INSIDE: usize = 16;
+/// Within the bakery's line: `owner_died` (u32).
+pub(crate) const OWNER_DIED: usize = 0;
+/// Within the bakery's line: how many participants sleep (u32).
+pub(crate) const ASLEEP: usize = 4;
+/// Within an input: the written flag (u32) is at 0, the value's words from
+/// here.
+pub(crate) const INPUT_VALUE: usize = 4;
+
+impl Regions {
+    /// Where participant `i`'s claim line begins.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is not below `participants` (a bug in this module).
+    pub(crate) fn claim_line(&self, participants: usize, i: usize) -> usize {
+        assert!(
+            i < participants,
+            "doorway shm: participant {i} of {participants}"
+        );
+        self.claims + i * CLAIM_BYTES
+    }
+
+    /// The byte whose lock is participant `i`'s custody (see `custody`): the
+    /// first of its claim line. The one place this is computed.
+    pub(crate) fn claim_byte(&self, participants: usize, i: usize) -> u64 {
+        self.claim_line(participants, i) as u64
+    }
+}
 
 fn round_up(x: u64, to: u64) -> Option<u64> {
     x.checked_add(to - 1).map(|x| x / to * to)
@@ -152,22 +189,22 @@ impl Layout {
         let fits = |x: Option<u64>| x.filter(|&x| x <= MAX_FILE_BYTES);
         let compute = || -> Option<Regions> {
             let claims = HEADER_BYTES as u64;
-            let owner_died = fits(round_up(claims + p * CLAIM_BYTES as u64, LINE))?;
-            let numbers = owner_died + LINE;
+            let bakery = fits(round_up(claims + p * CLAIM_BYTES as u64, LINE))?;
+            let numbers = bakery + LINE;
             let choosing = fits(round_up(numbers + 4 * p, LINE))?;
             let data = fits(round_up(choosing + p, LINE))?;
             let data_words = words(self.data_size) as u64;
             let registers = fits(round_up(data + 4 * data_words, LINE))?;
             let decision = round_up(p * block, 8)?;
             let inputs = decision + 8;
-            let input_bytes = 4 + 4 * words(self.value_size) as u64;
+            let input_bytes = (INPUT_VALUE + 4 * words(self.value_size)) as u64;
             let register_bytes = fits(round_up(inputs + p * input_bytes, LINE))?;
             let count = 1 + self.log_capacity as u64;
             let total = fits(registers.checked_add(count.checked_mul(register_bytes)?))?;
             let us = |x: u64| usize::try_from(x).ok();
             Some(Regions {
                 claims: us(claims)?,
-                owner_died: us(owner_died)?,
+                bakery: us(bakery)?,
                 numbers: us(numbers)?,
                 choosing: us(choosing)?,
                 data: us(data)?,
@@ -303,7 +340,7 @@ mod tests {
     #[test]
     fn regions_are_in_order_and_in_bounds() {
         let r = layout().regions().unwrap();
-        assert!(r.claims == HEADER_BYTES && r.owner_died >= r.claims + 3 * CLAIM_BYTES);
+        assert!(r.claims == HEADER_BYTES && r.bakery >= r.claims + 3 * CLAIM_BYTES);
         assert!(r.numbers < r.choosing && r.choosing < r.data && r.data < r.registers);
         assert!(r.decision >= 3 * 8 && r.inputs + 3 * r.input_bytes <= r.register_bytes);
         assert_eq!(r.total, r.registers + 6 * r.register_bytes);

@@ -2,17 +2,21 @@
 //! offset comes from it.
 
 use super::Error;
-use super::header::{Layout, Regions};
+use super::custody::{self, FileId};
+use super::header::{ASLEEP, CLAIM_WORD, INSIDE, Layout, OWNER_DIED, Regions, WAKE_WORD};
 use crate::paxos::block::BlockCell;
 use crate::sync::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
 use bytemuck::Pod;
-use std::fs::File;
+use std::path::Path;
 
 /// A mapped file whose layout was checked: every accessor takes an offset
 /// that comes from [`Regions`] and checks it against the mapping's length.
+///
+/// It keeps no descriptor: the mapping holds the file, and `id` names it, so
+/// that every later open by path can be checked to reach this very file.
 pub(crate) struct Mapped {
     pub(crate) map: memmap2::MmapRaw,
-    pub(crate) file: File,
+    pub(crate) id: FileId,
     pub(crate) layout: Layout,
     pub(crate) regions: Regions,
 }
@@ -112,9 +116,45 @@ impl Mapped {
         }
     }
 
-    /// Whether the file still has the length its header states.
-    pub(crate) fn check_length(&self) -> Result<(), Error> {
-        let found = self.file.metadata()?.len();
+    /// Participant `i`'s claim word.
+    pub(crate) fn claim_word(&self, i: usize) -> &AtomicU64 {
+        self.u64_at(self.claim_line(i) + CLAIM_WORD)
+    }
+
+    /// Participant `i`'s wake word, where it sleeps in the bakery.
+    pub(crate) fn wake_word(&self, i: usize) -> &AtomicU32 {
+        self.u32_at(self.claim_line(i) + WAKE_WORD)
+    }
+
+    /// `inside[i]`.
+    pub(crate) fn inside(&self, i: usize) -> &AtomicU32 {
+        self.u32_at(self.claim_line(i) + INSIDE)
+    }
+
+    /// The bakery's `owner_died` flag.
+    pub(crate) fn owner_died(&self) -> &AtomicU32 {
+        self.u32_at(self.regions.bakery + OWNER_DIED)
+    }
+
+    /// How many participants sleep in the bakery.
+    pub(crate) fn asleep(&self) -> &AtomicU32 {
+        self.u32_at(self.regions.bakery + ASLEEP)
+    }
+
+    /// The byte whose lock is participant `i`'s custody.
+    pub(crate) fn claim_byte(&self, i: usize) -> u64 {
+        self.regions.claim_byte(self.layout.participants, i)
+    }
+
+    fn claim_line(&self, i: usize) -> usize {
+        self.regions.claim_line(self.layout.participants, i)
+    }
+
+    /// Whether `path` still names this file ([`Error::Replaced`] if not), and
+    /// the file still has the length its header states. Reads the path's
+    /// metadata (`lstat`): no descriptor.
+    pub(crate) fn check(&self, path: &Path) -> Result<(), Error> {
+        let found = custody::at_path(path, self.id)?.len();
         let expected = self.regions.total as u64;
         if found == expected {
             Ok(())

@@ -71,6 +71,31 @@
 //!   offset comes from the checked layout, and any bytes are a valid `Pod`.
 //!   A register or log operation that meets words no honest participant
 //!   writes returns [`Error::Corrupt`] without deciding.
+//! - [`Options::mode`] refuses a mode that gives anyone read access without
+//!   write access: a reader could place byte locks that keep participants
+//!   from being claimed or recovered. Such a lock, however it got there (a
+//!   process of the same user, or root), is reported as
+//!   [`Error::Interference`] by [`Shared::join`], [`Shared::recover_dead`]
+//!   and a waiter ([`Member::lock_checked`]), never taken for a live member.
+//! - **The path is the lock's name, so the file must stay at it while
+//!   anyone uses it.** A process that removes or renames the file, or puts
+//!   another file at its path (`rm`, `mv`, a new `create` after a removal),
+//!   splits the processes in two: the members already in keep the old file,
+//!   newcomers open the new one, and two locks and two registers run side by
+//!   side, each unaware of the other. doorway cannot prevent it (anyone who
+//!   may write the directory may do it); it notices it wherever that costs
+//!   nothing on the lock path: [`Shared::check`] (one `lstat`),
+//!   [`Shared::join`], [`Shared::recover_dead`] and a waiter that looks for
+//!   the dead report [`Error::Replaced`]. So a service should place its
+//!   file in a directory of its own that only its user can write (not a
+//!   shared `/tmp`; under `$XDG_RUNTIME_DIR` or `/run/<service>`, say), open
+//!   it with [`Shared::open_or_create`] and never remove it while it may be
+//!   in use: leave it in place between runs (its participants are recovered
+//!   as their owners die), and remove it, if at all, only once every process
+//!   that uses it is known to be gone (at the service's uninstall, or from a
+//!   supervisor that has stopped them all). A process that wants to know can
+//!   call [`Shared::check`] now and then, and treat [`Error::Replaced`] as a
+//!   reason to stop.
 //! - Not covered: a process that truncates the file while others have it
 //!   mapped makes their next touch of a lost page raise `SIGBUS` (the
 //!   kernel's rule for shared file mappings); such a process runs as the
@@ -83,16 +108,24 @@
 //!
 //! A process owns a participant by holding an open-file-description lock
 //! (`F_OFD_SETLK`) on one byte of the file, the participant's, for as long as
-//! it owns it, on a descriptor of its own opened `O_CLOEXEC`. The kernel
-//! gives the lock back when the process lets go, exits, is killed or execs,
-//! and only then; another process learns of a death only by being granted
-//! that byte without waiting, and the grant makes it the participant's only
-//! custodian while it clears the registers. Nothing reads `/proc`, a pid, a
-//! start time, a boot id or a clock, so pid and time namespaces, `hidepid`,
-//! running out of descriptors after joining, and a holder whose main thread
-//! has exited change nothing: a live process, stopped or not, is never
-//! judged dead. Lock and unlock make no system call; a waiter asks the
-//! kernel about the participants holding it up only after waiting a while.
+//! it owns it, on an open file description of its own that it holds by a
+//! one-page mapping (`PROT_NONE`, `MADV_DONTFORK`), not by a descriptor: the
+//! descriptor is closed right after the lock is granted. So no descriptor
+//! operation of the process (`close`, `close_range`, `dup2` over it, a
+//! library that closes every descriptor) can give the lock back; doorway
+//! keeps no descriptor at all once a call returns. The kernel gives the
+//! lock back when the process lets go (an `munmap`), exits, is killed or
+//! execs, and only then; another process learns of a death only by being
+//! granted that byte without waiting, and the grant makes it the
+//! participant's only custodian while it clears the registers. Nothing
+//! reads `/proc`, a pid, a start time, a boot id or a clock, so pid and time
+//! namespaces, `hidepid`, and a holder whose main thread has exited change
+//! nothing: a live process, stopped or not, is never judged dead. Lock and
+//! unlock make no system call; a waiter asks the kernel about the
+//! participants holding it up only after waiting a while, on a description
+//! it opens by path for each look (a waiter out of descriptors cannot ask,
+//! and so cannot clear the dead until it can; it never takes anyone for
+//! dead).
 //!
 //! Other systems have no such locks: there [`Shared::create`] and
 //! [`Shared::open`] return [`Error::Unsupported`].
@@ -107,8 +140,15 @@
 //!   wrote stays (a value others may have adopted is never overwritten).
 //! - **Bakery**: waiters sleep on a futex word of their own in the file
 //!   (shared between processes), woken by the process whose exit lets them
-//!   through; every sleep lasts 2 ms at most, so a waker killed between its
-//!   exit and its wake strands nobody. A process that dies holding or
+//!   through. A sleeper with at most two tickets ahead of it (the holder's
+//!   and the next waiter's) sleeps 2 ms at most, so a waker killed between its exit and its wake (or a
+//!   waiter killed just ahead of it) strands nobody; deeper sleepers sleep up
+//!   to 100 ms, and a process that takes the lock nudges the sleepers on
+//!   itself and on the waiter just behind it, whose places have just come
+//!   near the head (so 64 sleepers cost a few thousand wakes a second, not
+//!   32,000). A death deeper in line holds nobody up until it is near the
+//!   head; a sleeper that missed its nudge in a race learns of it at its
+//!   100 ms bound. A process that dies holding or
 //!   waiting leaves its ticket (or `choosing`) behind; a waiter that waits
 //!   long, and every waiter before and after each sleep, asks the kernel for
 //!   the byte of the participant at the head of the line and of any in its
@@ -122,15 +162,17 @@
 //!   stays: a process killed while asleep leaves the file's count of
 //!   sleepers raised, so from then on every exit reads each participant's
 //!   wake word (loads, no system call) before it finds nobody to wake.
-//! - **exec**: the member's descriptor closes, so a process that execs leaves
-//!   its participants as a death does (a robust pthread mutex is released at exec
-//!   too); the new program is not a participant.
-//! - **fork**: a child shares its parent's descriptors and so holds the
-//!   parent's participants with it, but a [`Member`] or [`Guard`] refuses to act in
-//!   the child (it panics, naming fork) and its drop there leaves the file
-//!   alone; the child opens the file and joins for a participant of its own.
-//!   While the child lives, its parent's participants stay held, even past the parent's
-//!   death, as `flock` locks do.
+//! - **exec**: the address space goes, and the mapping that held the
+//!   member's description with it, so a process that execs leaves its
+//!   participants as a death does (a robust pthread mutex is released at
+//!   exec too); the new program is not a participant.
+//! - **fork**: a child inherits nothing of its parent's custody (the
+//!   descriptor is closed, the page is `MADV_DONTFORK`), so a parent's
+//!   participants are its own: when the parent dies they are recovered,
+//!   children alive or not. A [`Member`] or [`Guard`] refuses to act in the
+//!   child (it panics, naming fork) and its drop there leaves the file alone;
+//!   the child opens the file (or uses the inherited [`Shared`]) and joins
+//!   for a participant of its own, as any newcomer does.
 //! - **Stopped** (`SIGSTOP`, a debugger): a stopped process is alive. A
 //!   stopped holder blocks the bakery, and so does a stopped waiter that is
 //!   first in line, since a first-come-first-served lock serves it next (a
@@ -160,6 +202,7 @@ pub use header::{
 
 use core::fmt;
 use std::io;
+use std::string::ToString;
 
 /// Why a shared file could not be opened or used.
 #[derive(Debug)]
@@ -200,6 +243,26 @@ pub enum Error {
     Insecure(&'static str),
     /// Every participant has a live owner.
     Full,
+    /// The path no longer names the file this handle mapped: it was removed,
+    /// renamed away, or replaced by another file. Processes that open the
+    /// path now share another file, and another lock, than this handle's
+    /// members (see the module documentation's security model).
+    Replaced(&'static str),
+    /// A lock that no member places stands on a participant's byte: a read
+    /// lock, or a lock on another range than the one byte a member locks
+    /// (the whole file, say). While it stands, the participant can be neither
+    /// claimed nor recovered. Placed by a process that opened the file
+    /// (for reading is enough for a read lock), not by doorway.
+    Interference {
+        /// The participant whose byte it covers.
+        participant: usize,
+        /// A write lock (else a read lock).
+        write: bool,
+        /// Its first byte.
+        start: u64,
+        /// Its length in bytes; 0: to the end of the file.
+        len: u64,
+    },
     /// The file holds words no honest participant writes.
     Corrupt {
         /// Where: "block", "decision", "input", "own block".
@@ -242,6 +305,23 @@ impl fmt::Display for Error {
             Error::Full => {
                 f.write_str("every participant of the doorway shared file has a live owner")
             }
+            Error::Replaced(why) => write!(f, "doorway shared file replaced: {why}"),
+            Error::Interference {
+                participant,
+                write,
+                start,
+                len,
+            } => write!(
+                f,
+                "doorway shared file: interference: a {} lock on bytes {start}..{} that no \
+                 member places stands on participant {participant}'s byte",
+                if *write { "write" } else { "read" },
+                if *len == 0 {
+                    "end".to_string()
+                } else {
+                    (start + len).to_string()
+                }
+            ),
             Error::Corrupt { what, at } => write!(
                 f,
                 "doorway shared file is corrupt: a {what} at {at} holds words no participant writes"

@@ -23,7 +23,8 @@
 //!
 //! `O_NOFOLLOW`; then only a regular file, owned by the calling user unless
 //! the caller allows other owners, at least a header long, whose header
-//! checks out.
+//! checks out, and whose mode gives no one read access without write access
+//! ([`check_mode`]).
 
 use super::Error;
 use super::custody::{CREATING_BYTE, Description};
@@ -41,6 +42,28 @@ const TEMP_SUFFIX: &str = ".tmp";
 /// How many temporary names a creator tries before giving up.
 const ATTEMPTS: u32 = 16;
 
+/// Refuses a mode that lets the owner, the group or others read the file
+/// without writing it. Read access is enough to place read locks
+/// (`F_OFD_SETLK` with `F_RDLCK` on a descriptor opened for reading), which
+/// refuse every member's write lock on the bytes they cover: on a free
+/// participant's byte they keep it from being claimed, on a dead one's they
+/// keep it from being recovered, and a waiter behind it can only give up
+/// (with [`Error::Interference`]). Through doorway a reader can do nothing
+/// else (every handle opens the file for reading and writing), and what it
+/// could read (every value and the bakery's data) is the members' own.
+pub(crate) fn check_mode(mode: u32) -> Result<(), Error> {
+    let read_without_write = [(0o400, 0o200), (0o040, 0o020), (0o004, 0o002)]
+        .into_iter()
+        .any(|(read, write)| mode & read != 0 && mode & write == 0);
+    if read_without_write {
+        return Err(Error::Insecure(
+            "a mode that gives read access without write access (a reader can place byte \
+             locks that keep participants from being claimed or recovered)",
+        ));
+    }
+    Ok(())
+}
+
 /// Writes a complete file under a temporary name in `path`'s directory and
 /// links it to `path`, which fails if anything is there.
 pub(crate) fn create_file(
@@ -49,6 +72,7 @@ pub(crate) fn create_file(
     len: u64,
     mode: u32,
 ) -> Result<File, Error> {
+    check_mode(mode)?;
     if path.file_name().is_none() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "no file name").into());
     }
@@ -202,6 +226,8 @@ pub(crate) fn open_file(path: &Path, allow_other_owner: bool) -> Result<(File, L
     let mut header = [0u8; HEADER_BYTES];
     file.read_exact_at(&mut header, 0)?;
     let layout = Layout::from_header(&header)?;
+    // After the header: a file that is no doorway file is named as such.
+    check_mode(meta.mode())?;
     Ok((file, layout))
 }
 

@@ -30,6 +30,7 @@
 //! the `Acquire` load of the block or decision that named them.
 
 use super::Error;
+use super::header::INPUT_VALUE;
 use super::mapping::Mapped;
 use crate::paxos::ballot::{Ballot, Block, MAX_PROPOSERS};
 use crate::paxos::block::BlockCell;
@@ -130,7 +131,7 @@ impl<'m, T: Pod, B: BlockCell> FileRegister<'m, T, B> {
         if !self.input_written(j)? {
             return Err(self.corrupt("input"));
         }
-        Ok(self.m.load_pod(self.input_offset(j) + 4))
+        Ok(self.m.load_pod(self.input_offset(j) + INPUT_VALUE))
     }
 
     /// The decided value, if any: one load, checked.
@@ -208,7 +209,7 @@ impl<T: Pod, B: BlockCell> Disk for FileRegister<'_, T, B> {
 
     fn publish(&self, me: usize, value: T) {
         let at = self.input_offset(me);
-        self.m.store_pod(at + 4, &value);
+        self.m.store_pod(at + INPUT_VALUE, &value);
         // Relaxed: the block store that first names this input is `Release`
         // and comes after (invariant 4 of the register).
         self.m.u32_at(at).store(1, Relaxed);
