@@ -47,6 +47,7 @@
 mod boot;
 mod hart;
 mod machine;
+mod tasks;
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU32, Ordering::*};
@@ -201,6 +202,12 @@ extern "C" fn start(hart: usize) -> ! {
         |b| add(b.hart),
         check_adds,
     );
+    passed &= phase(
+        &mut barrier,
+        "async lock",
+        |b| tasks::run(b.hart),
+        || Outcome::Async(tasks::check()),
+    );
 
     if hart == 0 {
         if !passed {
@@ -255,6 +262,8 @@ enum Outcome {
     /// The critical-section counter; the adds made by the harts' thread code
     /// and by their timer interrupts (in every phase so far).
     Adds { total: u32, added: u32, ticks: u32 },
+    /// The async lock's counter and audit (see [`tasks`]).
+    Async(tasks::Figures),
 }
 
 impl Outcome {
@@ -267,6 +276,7 @@ impl Outcome {
                 added,
                 ticks,
             } => added >= HARTS as u32 * K && ticks > 0 && total == added + ticks,
+            Outcome::Async(ref figures) => figures.passed(),
         }
     }
 }
@@ -294,6 +304,23 @@ impl fmt::Display for Outcome {
                 "{HARTS} harts x >={K} fetch_add = {added}, + {ticks} in timer interrupts, \
                  counter = {total} (expected {})",
                 added + ticks
+            ),
+            Outcome::Async(ref x) => write!(
+                f,
+                "{} tasks ({} per hart) x {} acquisitions, counter = {} (expected {}), \
+                 per task {}..{}, {} waited, {} FIFO overtakes, {} handoffs, {} polls{}",
+                tasks::TASKS,
+                tasks::TASKS_PER_HART,
+                tasks::K_ASYNC,
+                x.total,
+                tasks::TASKS as u32 * tasks::K_ASYNC,
+                x.fewest,
+                x.most,
+                x.waited,
+                x.overtakes,
+                x.handoffs,
+                x.polls,
+                if x.free { "" } else { ", NOT FREE at the end" }
             ),
         }
     }
