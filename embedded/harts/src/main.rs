@@ -2,7 +2,7 @@
 //! no atomic instruction at all (no A extension), so no compare-and-swap, no
 //! `fetch_add`, no LR/SC; only loads, stores and fences.
 //!
-//! In six phases, each between two barriers:
+//! In seven phases, each between two barriers:
 //!
 //! 1. to 4. every hart takes each of doorway's load/store locks
 //!    (`Bakery<4>`, `FastBakery<4>`, `PerCore<4>`, `Tournament<4>`) [`K`]
@@ -10,7 +10,10 @@
 //! 5. the four harts decide [`PAXOS_ROUNDS`] Paxos registers, one per round;
 //! 6. every hart adds to a `portable_atomic::AtomicU32` at least [`K`]
 //!    times: its `fetch_add` goes through `critical-section`, which doorway's
-//!    [`HartCriticalSection`] implements.
+//!    [`HartCriticalSection`] implements;
+//! 7. two async tasks per hart take doorway's `AsyncLock` [`tasks::K_ASYNC`]
+//!    times each around a non-atomic counter, holding it across a yield,
+//!    under a small executor of the image's own (see [`tasks`]).
 //!
 //! During every phase each hart's machine timer interrupts it every 100 µs,
 //! and the handler adds to the same `portable_atomic` counter (so the

@@ -170,7 +170,10 @@ pub fn run(hart: usize) {
         } else if machine::now() - last_poll > STALL_TIMEOUT {
             crate::say(
                 hart,
-                format_args!("FAIL: hart {hart}: tasks stranded, no wake for 5 s"),
+                format_args!(
+                    "FAIL: hart {hart}: tasks stranded, no wake for {} s",
+                    STALL_TIMEOUT / machine::TIMER_HZ
+                ),
             );
             machine::exit(false, STRANDED);
         } else {
