@@ -55,7 +55,7 @@ pub const K_ASYNC: u32 = 1000;
 
 /// How long a hart may find none of its tasks woken before it declares them
 /// stranded (QEMU's clock; every phase takes well under a second).
-const STALL_TIMEOUT: u64 = 5 * machine::TIMER_HZ;
+const STALL_TIMEOUT: u64 = 10 * machine::TIMER_HZ;
 
 /// Exit code for QEMU when a hart's tasks are stranded.
 const STRANDED: u16 = 5;
