@@ -102,18 +102,25 @@ impl Tally {
 
 /// What hart 0 found after the phase.
 pub struct Figures {
+    /// The counter.
     pub total: u32,
+    /// The fewest and the most acquisitions made by one task.
     pub fewest: u32,
     pub most: u32,
+    /// Acquisitions whose first poll returned `Pending`.
     pub waited: u32,
+    /// Entries before a task that was in line earlier.
     pub overtakes: u32,
+    /// Acquisitions by another task than the one before.
     pub handoffs: u32,
+    /// Polls made by all four executors.
     pub polls: u32,
     /// The lock was free with nobody in line at the end.
     pub free: bool,
 }
 
 impl Figures {
+    /// Every count exact, no overtake, and the lock free at the end.
     pub fn passed(&self) -> bool {
         self.free
             && self.total == TASKS as u32 * K_ASYNC
