@@ -2,7 +2,7 @@
 //! no atomic instruction at all (no A extension), so no compare-and-swap, no
 //! `fetch_add`, no LR/SC; only loads, stores and fences.
 //!
-//! In six phases, each between two barriers:
+//! In seven phases, each between two barriers:
 //!
 //! 1. to 4. every hart takes each of doorway's load/store locks
 //!    (`Bakery<4>`, `FastBakery<4>`, `PerCore<4>`, `Tournament<4>`) [`K`]
@@ -10,7 +10,10 @@
 //! 5. the four harts decide [`PAXOS_ROUNDS`] Paxos registers, one per round;
 //! 6. every hart adds to a `portable_atomic::AtomicU32` at least [`K`]
 //!    times: its `fetch_add` goes through `critical-section`, which doorway's
-//!    [`HartCriticalSection`] implements.
+//!    [`HartCriticalSection`] implements;
+//! 7. two async tasks per hart take doorway's `AsyncLock` [`tasks::K_ASYNC`]
+//!    times each around a non-atomic counter, holding it across a yield,
+//!    under a small executor of the image's own (see [`tasks`]).
 //!
 //! During every phase each hart's machine timer interrupts it every 100 µs,
 //! and the handler adds to the same `portable_atomic` counter (so the
@@ -47,6 +50,7 @@
 mod boot;
 mod hart;
 mod machine;
+mod tasks;
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU32, Ordering::*};
@@ -201,6 +205,12 @@ extern "C" fn start(hart: usize) -> ! {
         |b| add(b.hart),
         check_adds,
     );
+    passed &= phase(
+        &mut barrier,
+        "async lock",
+        |b| tasks::run(b.hart),
+        || Outcome::Async(tasks::check()),
+    );
 
     if hart == 0 {
         if !passed {
@@ -255,6 +265,8 @@ enum Outcome {
     /// The critical-section counter; the adds made by the harts' thread code
     /// and by their timer interrupts (in every phase so far).
     Adds { total: u32, added: u32, ticks: u32 },
+    /// The async lock's counter and audit (see [`tasks`]).
+    Async(tasks::Figures),
 }
 
 impl Outcome {
@@ -267,6 +279,7 @@ impl Outcome {
                 added,
                 ticks,
             } => added >= HARTS as u32 * K && ticks > 0 && total == added + ticks,
+            Outcome::Async(ref figures) => figures.passed(),
         }
     }
 }
@@ -294,6 +307,23 @@ impl fmt::Display for Outcome {
                 "{HARTS} harts x >={K} fetch_add = {added}, + {ticks} in timer interrupts, \
                  counter = {total} (expected {})",
                 added + ticks
+            ),
+            Outcome::Async(ref x) => write!(
+                f,
+                "{} tasks ({} per hart) x {} acquisitions, counter = {} (expected {}), \
+                 per task {}..{}, {} waited, {} FIFO overtakes, {} handoffs, {} polls{}",
+                tasks::TASKS,
+                tasks::TASKS_PER_HART,
+                tasks::K_ASYNC,
+                x.total,
+                tasks::TASKS as u32 * tasks::K_ASYNC,
+                x.fewest,
+                x.most,
+                x.waited,
+                x.overtakes,
+                x.handoffs,
+                x.polls,
+                if x.free { "" } else { ", NOT FREE at the end" }
             ),
         }
     }
