@@ -407,8 +407,9 @@ pub(crate) fn leave_pinned(seats: &[Seat], participant: usize) {
 /// that guard gives it back.
 pub(crate) fn unpin(seats: &[Seat], participant: usize) {
     let seat = &seats[participant];
-    // Release: as in `give_back`, for a seat left idle.
-    seat.0.store(seat.word() & !PINNED, Release);
+    // As in `give_back` (the same named ordering, so the sweep weakens
+    // both): a seat left idle publishes the pinned thread's last use.
+    seat.0.store(seat.word() & !PINNED, GIVE_BACK.order());
     wake_a_seatless_thread(seats);
 }
 
