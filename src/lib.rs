@@ -110,6 +110,15 @@
 //! Timed waits sleep until their deadline. Without `std` waiters spin with
 //! backoff, and unlock is as it was.
 //!
+//! Each lock keeps its own count of sleepers (threads waiting for a seat
+//! included), so threads asleep at one lock cost the unlocks of another
+//! nothing. If `membarrier` fails after the process registered for it (a
+//! seccomp filter installed later), unlockers may have skipped their fence,
+//! so from then on a sleeper cannot trust a sleep to be woken: every sleeper
+//! naps at most 1 ms and looks again. Waiting stays correct, but each sleeper
+//! then wakes about a thousand times a second while it waits (16 sleepers
+//! behind a 200 ms hold: about 3,000 wakes).
+//!
 //! # Raw locks
 //!
 //! Every lock implements [`RawLock`] (lock, try_lock, unlock, is_locked, each
