@@ -100,9 +100,11 @@ pub(crate) use protocol::{Parking, sleep_on, wake_sleepers_on};
 pub(crate) use words::{Beds, WakeWord, WakeWords, fence_before_waking};
 
 #[cfg(any(std_or_loom, target_has_atomic = "32"))]
-pub(crate) use env::Lobby;
+mod lobby;
 #[cfg(not(std_or_loom))]
 pub(crate) use env::{Beds, WakeWords, fence_before_waking};
+#[cfg(any(std_or_loom, target_has_atomic = "32"))]
+pub(crate) use lobby::Lobby;
 
 /// The protocol's halves over two participants' wake words, for doorway's
 /// loom models of it (with the test hooks): the very code the locks run.
