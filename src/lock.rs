@@ -377,7 +377,7 @@ impl<R: RawLock, T: ?Sized> Participant<'_, R, T> {
         locked.then(|| Guard::new(self.lock, self.index))
     }
 
-    /// This participant's index.
+    /// This participant's index, `0..N`.
     pub fn index(&self) -> usize {
         self.index
     }
@@ -435,9 +435,17 @@ impl<'a, R: RawLock, T: ?Sized> Guard<'a, R, T> {
         }
     }
 
-    /// The index of the participant holding the lock.
-    pub fn participant(&self) -> usize {
+    /// The participant index of the holder: the participant whose registers
+    /// this acquisition uses.
+    pub fn index(&self) -> usize {
         self.me
+    }
+
+    /// The participant index of the holder; renamed [`index`](Self::index),
+    /// as on [`Participant`].
+    #[deprecated(since = "0.2.0", note = "renamed `index`, as on `Participant`")]
+    pub fn participant(&self) -> usize {
+        self.index()
     }
 }
 

@@ -116,9 +116,16 @@ pub struct SeatGuard {
 }
 
 impl SeatGuard {
-    /// The participant this acquisition holds.
-    pub fn participant(&self) -> usize {
+    /// The participant index this acquisition holds.
+    pub fn index(&self) -> usize {
         self.sitting.participant
+    }
+
+    /// The participant index this acquisition holds; renamed
+    /// [`index`](Self::index).
+    #[deprecated(since = "0.2.0", note = "renamed `index`, as on `Participant`")]
+    pub fn participant(&self) -> usize {
+        self.index()
     }
 }
 

@@ -239,11 +239,11 @@ impl Seat {
         self.word() & !FLAGS == token
     }
 
-    /// Whether the thread of token `me` could take the seat now: it is not
-    /// busy, and pinned (if at all) by `me`.
-    fn is_takeable_by(&self, me: usize) -> bool {
+    /// Whether the thread of `token` could take the seat now: it is not
+    /// busy, and pinned (if at all) by that thread.
+    fn is_takeable_by(&self, token: usize) -> bool {
         let word = self.word();
-        word & BUSY == 0 && (word & PINNED == 0 || word & !FLAGS == me)
+        word & BUSY == 0 && (word & PINNED == 0 || word & !FLAGS == token)
     }
 }
 
@@ -414,16 +414,13 @@ fn reentry_panic<R: ?Sized>() -> ! {
 /// asks `patience` between looks.
 #[inline]
 fn take(seats: Table<'_>, patience: &mut impl Patience) -> Result<Taken, NoSeat> {
-    let me = current_token();
+    let token = current_token();
     if let Some(participant) = remembered(&seats)
-        && seats[participant].swap(me, me | BUSY)
+        && seats[participant].swap(token, token | BUSY)
     {
-        return Ok(Taken {
-            participant,
-            token: me,
-        });
+        return Ok(Taken { participant, token });
     }
-    take_slowly(seats, me, patience)
+    take_slowly(seats, token, patience)
 }
 
 /// Gives back a seat taken for an acquisition that is over (invariant 2): the
@@ -459,30 +456,31 @@ fn wake_a_seatless_thread(seats: Table<'_>) {
 }
 
 #[cold]
-fn take_slowly(seats: Table<'_>, me: usize, patience: &mut impl Patience) -> Result<Taken, NoSeat> {
+fn take_slowly(
+    seats: Table<'_>,
+    token: usize,
+    patience: &mut impl Patience,
+) -> Result<Taken, NoSeat> {
     if seats
         .iter()
-        .any(|seat| seat.word() == me | BUSY || seat.word() == me | PINNED | BUSY)
+        .any(|seat| seat.word() == token | BUSY || seat.word() == token | PINNED | BUSY)
     {
         return Err(NoSeat::Reentry);
     }
     let mut relax = Relax::new();
     loop {
-        if let Some(participant) = own_seat(&seats, me)
-            .or_else(|| free_seat(&seats, me))
-            .or_else(|| idle_seat(&seats, me))
+        if let Some(participant) = own_seat(&seats, token)
+            .or_else(|| free_seat(&seats, token))
+            .or_else(|| idle_seat(&seats, token))
         {
             remember(&seats, participant);
-            return Ok(Taken {
-                participant,
-                token: me,
-            });
+            return Ok(Taken { participant, token });
         }
         if patience.exhausted() {
             return Err(NoSeat::GaveUp);
         }
         if relax.turn() == Turn::Sleep {
-            let none_to_take = || !seats.iter().any(|seat| seat.is_takeable_by(me));
+            let none_to_take = || !seats.iter().any(|seat| seat.is_takeable_by(token));
             seats
                 .lobby
                 .sleep(key(&seats), 0, none_to_take, patience.nap());
@@ -491,25 +489,25 @@ fn take_slowly(seats: Table<'_>, me: usize, patience: &mut impl Patience) -> Res
 }
 
 /// Takes the seat this thread left idle or holds pinned, if any.
-fn own_seat(seats: &[Seat], me: usize) -> Option<usize> {
+fn own_seat(seats: &[Seat], token: usize) -> Option<usize> {
     seats.iter().position(|seat| {
         let word = seat.word();
-        (word == me || word == me | PINNED) && seat.swap(word, word | BUSY)
+        (word == token || word == token | PINNED) && seat.swap(word, word | BUSY)
     })
 }
 
-fn free_seat(seats: &[Seat], me: usize) -> Option<usize> {
+fn free_seat(seats: &[Seat], token: usize) -> Option<usize> {
     seats
         .iter()
-        .position(|seat| seat.word() == FREE && seat.swap(FREE, me | BUSY))
+        .position(|seat| seat.word() == FREE && seat.swap(FREE, token | BUSY))
 }
 
 /// Takes a seat another thread left idle: its sitter is not inside `lock` or
 /// the critical section, so its registers are free (invariant 3).
-fn idle_seat(seats: &[Seat], me: usize) -> Option<usize> {
+fn idle_seat(seats: &[Seat], token: usize) -> Option<usize> {
     seats.iter().position(|seat| {
         let word = seat.word();
-        word != FREE && word & FLAGS == 0 && seat.swap(word, me | BUSY)
+        word != FREE && word & FLAGS == 0 && seat.swap(word, token | BUSY)
     })
 }
 
@@ -517,16 +515,16 @@ fn idle_seat(seats: &[Seat], me: usize) -> Option<usize> {
 /// kept until [`unpin`]. Fails with the seat the thread already sits at or
 /// holds pinned, or with `None` when another thread holds the seat.
 pub(crate) fn pin(seats: Table<'_>, participant: usize) -> Result<(), Option<usize>> {
-    let me = current_token();
+    let token = current_token();
     if let Some(held) = seats
         .iter()
-        .position(|seat| seat.is_of(me) && seat.word() & FLAGS != 0)
+        .position(|seat| seat.is_of(token) && seat.word() & FLAGS != 0)
     {
         return Err(Some(held));
     }
     let seat = &seats[participant];
     let word = seat.word();
-    if word & FLAGS == 0 && seat.swap(word, me | PINNED) {
+    if word & FLAGS == 0 && seat.swap(word, token | PINNED) {
         // `take`'s fast path tries the remembered seat without the re-entry
         // check: were it an idle seat of this thread's from before, a
         // `Lock::lock` made while the handle holds the lock would take it
