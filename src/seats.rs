@@ -50,6 +50,24 @@
 //!    thread-local nor a search; a guard kept in a thread-local and dropped
 //!    during the thread's exit still gives back the right seat.
 //!
+//! # One way in
+//!
+//! [`Lock`](crate::Lock)'s `lock`, `try_lock` and timed locks, the
+//! `raw_mutex` adapters and the per-core [`Pinned`](crate::percore::Pinned)
+//! handles all acquire through one function, `acquire`: it takes a seat (or
+//! enters the caller's pinned one), makes the one re-entry check, runs the
+//! acquisition as the seat's participant, and gives the seat back if that
+//! fails; a lock with no seats admits every thread as participant 0 there.
+//!
+//! # Waiting for a seat
+//!
+//! A thread that finds no seat it can take sleeps in its lock's own lobby
+//! (one per lock, beside the seats) until a seat becomes takeable: a
+//! give-back that leaves a seat idle, or an unpin. A give-back that leaves
+//! the seat pinned wakes nobody, since only the pinning thread may take it
+//! and that thread never waits for it; so a thread waiting at a per-core lock
+//! whose every core is pinned sleeps through the pinned handles' unlocks.
+//!
 //! # Fairness
 //!
 //! Threads that hold seats are served in the lock's own order (first come,

@@ -55,7 +55,10 @@
 //! (`LOBBY_WAKE`), and only if the count is not zero wakes the sleeper its
 //! move lets through (the next ticket), or one sleeper (a freed seat). The
 //! same store buffering as above makes a lost wakeup impossible; the count
-//! keeps a move that nobody waits for at a fence and a load.
+//! keeps a move that nobody waits for at a fence and a load. A lobby is one
+//! per lock, so that count is written only by that lock's sleepers; it is
+//! written once (`lobby.rs`) over each environment's backend, the same code
+//! on threads, in loom's models and (compiled to nothing) on bare targets.
 //!
 //! # Room for async
 //!
