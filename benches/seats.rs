@@ -13,7 +13,20 @@
 //!   `lock()` thread's acquisitions per second, the worst wait it saw, and the
 //!   ratio (goal: at least one half).
 //!
-//! Run with `cargo bench --bench seats`.
+//! - **Beside sleepers**: one thread's uncontended `Lock::lock` on an idle
+//!   `Bakery<2>` and `PerCore<4>`, with 0, 1 and 64 threads asleep waiting
+//!   for the seat of another lock (a `Bakery<1>` held by a parked thread),
+//!   the three cases interleaved in one run (goal: the same cost in each:
+//!   every lock has its own lobby).
+//! - **Waiting for a pinned seat**: on a `MachinePerCore` whose every core is
+//!   pinned, a thread calls `Lock::lock` while the pinned handles lock and
+//!   unlock for 300 ms; the CPU time that waiter spent, against the pinned
+//!   unlocks it sat through (goal: a short spin and a few wakes, not one per
+//!   unlock).
+//!
+//! Run with `cargo bench --bench seats`; `cargo bench --bench seats --
+//! sleepers pinned` runs only the sections named (`kept`, `taken`, `storm`,
+//! `sleepers`, `pinned`).
 
 use doorway::{Lock, bakery::Bakery, percore::PerCore, peterson::Peterson};
 use doorway_harness::bench::pool::{Pool, Stop};
@@ -33,10 +46,177 @@ fn main() {
     if std::env::args().any(|arg| arg == "--list") {
         return; // `cargo bench -- --list` lists criterion benches; nothing here.
     }
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    let run = |section: &str| named.is_empty() || named.iter().any(|name| name == section);
     println!("seats: {}", machine());
-    seat_kept();
-    seat_taken_over();
-    try_lock_storm();
+    if run("kept") {
+        seat_kept();
+    }
+    if run("taken") {
+        seat_taken_over();
+    }
+    if run("storm") {
+        try_lock_storm();
+    }
+    if run("sleepers") {
+        beside_sleepers();
+    }
+    if run("pinned") {
+        waiting_for_a_pinned_seat();
+    }
+}
+
+/// `sleepers` threads asleep waiting for the one seat of a lock that a
+/// parked thread holds, until dropped.
+struct Sleepers {
+    release: std::sync::mpsc::Sender<()>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Sleepers {
+    fn start(sleepers: usize) -> Self {
+        let other = Arc::new(Lock::<Bakery<1>, u64>::new(0));
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (held, holding) = std::sync::mpsc::channel::<()>();
+        let mut threads = vec![{
+            let other = other.clone();
+            std::thread::spawn(move || {
+                let guard = other.lock();
+                held.send(()).unwrap();
+                let _ = released.recv();
+                drop(guard);
+            })
+        }];
+        holding.recv().unwrap();
+        for _ in 0..sleepers {
+            let other = other.clone();
+            threads.push(std::thread::spawn(move || *other.lock() += 1));
+        }
+        // A waiter sleeps after about 50 µs of spinning and yielding.
+        std::thread::sleep(Duration::from_millis(if sleepers == 0 { 1 } else { 200 }));
+        Self { release, threads }
+    }
+}
+
+impl Drop for Sleepers {
+    fn drop(&mut self) {
+        let _ = self.release.send(());
+        for thread in self.threads.drain(..) {
+            thread.join().unwrap();
+        }
+    }
+}
+
+fn beside_sleepers() {
+    const CASES: [usize; 3] = [0, 1, 64];
+    const REPEATS: usize = 5;
+    let mut table = Table::new(&[
+        "lock",
+        "0 asleep elsewhere",
+        "1 asleep elsewhere",
+        "64 asleep elsewhere",
+        "64 / 0",
+    ]);
+    macro_rules! compare {
+        ($name:expr, $lock:ty) => {{
+            let idle = Lock::<$lock, u64>::new(0);
+            let mut medians: [Vec<f64>; 3] = Default::default();
+            for _ in 0..REPEATS {
+                for (case, &sleepers) in CASES.iter().enumerate() {
+                    let _asleep = Sleepers::start(sleepers);
+                    let mut rounds: Vec<f64> = (0..ROUNDS)
+                        .map(|_| round(|| *black_box(&idle).lock() += 1))
+                        .collect();
+                    medians[case].push(median(&mut rounds));
+                }
+            }
+            let ns = medians.map(|mut runs| median(&mut runs));
+            table.row(vec![
+                $name.to_string(),
+                format!("{:.2} ns", ns[0]),
+                format!("{:.2} ns", ns[1]),
+                format!("{:.2} ns", ns[2]),
+                format!("{:.2}×", ns[2] / ns[0]),
+            ]);
+        }};
+    }
+    compare!("Bakery<2>", Bakery<2>);
+    compare!("PerCore<4>", PerCore<4>);
+    println!(
+        "\nbeside sleepers: uncontended Lock::lock + unlock of an idle lock while threads \
+         sleep waiting for a seat of another lock; medians of {REPEATS} runs (each the \
+         median of {ROUNDS} rounds), the cases interleaved:\n{}",
+        table.render()
+    );
+}
+
+/// The calling thread's CPU time.
+#[cfg(target_os = "linux")]
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for the call to fill.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn waiting_for_a_pinned_seat() {
+    println!("\nwaiting for a pinned seat: Linux only (thread CPU time)");
+}
+
+#[cfg(target_os = "linux")]
+fn waiting_for_a_pinned_seat() {
+    use doorway::percore::MachinePerCore;
+    use std::sync::atomic::AtomicBool;
+    const HOLD: Duration = Duration::from_millis(300);
+    let lock = Lock::from_raw(MachinePerCore::new(), 0u64);
+    let cores = lock.raw().cores();
+    let stop = AtomicBool::new(false);
+    let unlocks = AtomicU64::new(0);
+    let pinned = std::sync::Barrier::new(cores + 1);
+    let (waited, cpu) = std::thread::scope(|s| {
+        for core in 0..cores {
+            let (lock, stop, unlocks, pinned) = (&lock, &stop, &unlocks, &pinned);
+            s.spawn(move || {
+                let Ok(mut handle) = lock.pin(core) else {
+                    pinned.wait();
+                    return;
+                };
+                pinned.wait();
+                while !stop.load(Ordering::Relaxed) {
+                    *handle.lock() += 1;
+                    unlocks.fetch_add(1, Ordering::Relaxed);
+                    std::thread::yield_now();
+                }
+            });
+        }
+        pinned.wait();
+        let waiter = s.spawn(|| {
+            let (asked, cpu) = (Instant::now(), thread_cpu_time());
+            *lock.lock() += 1;
+            (asked.elapsed(), thread_cpu_time() - cpu)
+        });
+        std::thread::sleep(HOLD);
+        stop.store(true, Ordering::Relaxed);
+        waiter.join().unwrap()
+    });
+    println!(
+        "\nwaiting for a pinned seat: MachinePerCore, all {cores} cores pinned, their handles \
+         locking for {} ms ({} pinned unlocks); a thread in Lock::lock waited {:.0} ms and \
+         used {:.3} ms of CPU ({:.4} of a core)",
+        HOLD.as_millis(),
+        unlocks.load(Ordering::Relaxed),
+        waited.as_secs_f64() * 1e3,
+        cpu.as_secs_f64() * 1e3,
+        cpu.as_secs_f64() / waited.as_secs_f64()
+    );
 }
 
 /// Nanoseconds per lock+unlock of `body`, run `ROUND` times.

@@ -6,7 +6,7 @@
 //! each participant did and checks the total.
 //!
 //! ```text
-//! cargo run --release --example bakery -- [--threads N] [--acquisitions N]
+//! cargo run --release -p doorway --example bakery -- [--threads N] [--acquisitions N]
 //! ```
 
 mod cli;

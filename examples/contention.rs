@@ -3,7 +3,7 @@
 //! run the same contended counter in turn, on a pool of pinned threads.
 //!
 //! ```text
-//! cargo run --release --example contention -- [--threads N] [--duration SECS] [--cs NS] [--csv FILE]
+//! cargo run --release -p doorway --example contention -- [--threads N] [--duration SECS] [--cs NS] [--csv FILE]
 //! ```
 //!
 //! At the end it prints, per lock: throughput, the ratio to the ticket lock,

@@ -10,7 +10,7 @@
 //! and learns the same leader.
 //!
 //! ```text
-//! cargo run --release --example leader_election
+//! cargo run --release -p doorway --example leader_election
 //! ```
 //!
 //! Whether an attempt is preempted depends on the threads' timing; a round in

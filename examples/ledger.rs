@@ -11,7 +11,7 @@
 //! lost.
 //!
 //! ```text
-//! cargo run --release --example ledger -- [--transfers N]
+//! cargo run --release -p doorway --example ledger -- [--transfers N]
 //! ```
 
 mod cli;

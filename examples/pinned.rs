@@ -8,7 +8,7 @@
 //! each core did and checks the total.
 //!
 //! ```text
-//! cargo run --release --example pinned -- [--acquisitions N]
+//! cargo run --release -p doorway --example pinned -- [--acquisitions N]
 //! ```
 
 mod cli;

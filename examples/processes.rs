@@ -4,7 +4,7 @@
 //! frozen along the way.
 //!
 //! ```text
-//! cargo run --release --example processes
+//! cargo run --release -p doorway --example processes
 //! ```
 //!
 //! Run plainly, this program is the supervisor: it creates the file and

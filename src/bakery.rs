@@ -168,7 +168,7 @@ pub(crate) struct BakeryRegisters<const N: usize> {
     wake: WakeWords<N>,
     /// Threads that lock without a participant handle take one of these.
     #[cfg(feature = "std")]
-    pub(crate) seats: [crate::seats::Seat; N],
+    pub(crate) seats: crate::seats::Seats<N>,
 }
 
 impl<const N: usize> BakeryRegisters<N> {
@@ -181,7 +181,7 @@ impl<const N: usize> BakeryRegisters<N> {
                 ticket_limit,
                 wake: WakeWords::new(),
                 #[cfg(feature = "std")]
-                seats: array_of![crate::seats::Seat::new(); N],
+                seats: crate::seats::Seats::new(),
             }
         }
     }
@@ -620,8 +620,8 @@ impl<const N: usize> ConstInit for Bakery<N> {
 #[cfg(feature = "std")]
 impl<const N: usize> crate::seats::sealed::HasSeats for Bakery<N> {
     #[inline(always)]
-    fn seats(&self) -> &[crate::seats::Seat] {
-        &self.registers().seats
+    fn seats(&self) -> crate::seats::Table<'_> {
+        self.registers().seats.table()
     }
 }
 

@@ -578,8 +578,8 @@ impl<const N: usize> ConstInit for FastBakery<N> {
 #[cfg(feature = "std")]
 impl<const N: usize> crate::seats::sealed::HasSeats for FastBakery<N> {
     #[inline(always)]
-    fn seats(&self) -> &[crate::seats::Seat] {
-        &self.registers().queue.seats
+    fn seats(&self) -> crate::seats::Table<'_> {
+        self.registers().queue.seats.table()
     }
 }
 

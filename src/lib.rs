@@ -48,12 +48,20 @@
 //!
 //! # Glossary
 //!
-//! - **participant**: one set of a lock's registers, numbered `0..N`; the
-//!   algorithms write only their own participant's registers. In code the
-//!   acting participant's number is `me`, another's `j`.
+//! - **participant**: one set of a lock's registers; the algorithms write
+//!   only their own participant's registers.
+//! - **participant index**: a participant's number, `0..N`. Every public
+//!   accessor for it is named `index()` ([`Participant::index`],
+//!   [`Guard::index`], a Paxos proposer's or replica's). In code the acting
+//!   participant's index is `me` (and `me` is never anything else), another's
+//!   `j`.
 //! - **seat** (`std`): a participant taken by a thread for one acquisition,
 //!   so that any number of threads can share `N` participants (see
-//!   [`seats`]).
+//!   [`seats`]). A thread is known at a seat by its **token**, drawn once and
+//!   never reused.
+//! - **custodian** (`shm`): the process that holds a participant's claim
+//!   byte in a shared file, and so answers for that participant's registers;
+//!   a custodian is known by its **owner** word, never by `me`.
 //! - **doorway** and **waiting room**: the two halves of a first-come,
 //!   first-served acquisition ([`FifoLock`]): the doorway takes a place in
 //!   line, a bounded number of steps; the waiting room waits for its turn.
@@ -109,6 +117,15 @@
 //! it (the sleepers' `membarrier` stands in), elsewhere one `SeqCst` fence.
 //! Timed waits sleep until their deadline. Without `std` waiters spin with
 //! backoff, and unlock is as it was.
+//!
+//! Each lock keeps its own count of sleepers (threads waiting for a seat
+//! included), so threads asleep at one lock cost the unlocks of another
+//! nothing. If `membarrier` fails after the process registered for it (a
+//! seccomp filter installed later), unlockers may have skipped their fence,
+//! so from then on a sleeper cannot trust a sleep to be woken: every sleeper
+//! naps at most 1 ms and looks again. Waiting stays correct, but each sleeper
+//! then wakes about a thousand times a second while it waits (16 sleepers
+//! behind a 200 ms hold: about 3,000 wakes).
 //!
 //! # Raw locks
 //!

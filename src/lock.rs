@@ -168,7 +168,7 @@ impl<R: RawLock, T: ?Sized> Lock<R, T> {
 mod seated {
     use super::{Guard, Lock};
     use crate::raw::{Seated, Withdraw};
-    use crate::seats::{self, NoSeat};
+    use crate::seats::{self, OnReentry, Place};
     use crate::sync::{Forever, Patience, Until};
     use std::time::{Duration, Instant};
 
@@ -203,8 +203,15 @@ mod seated {
         #[track_caller]
         #[inline]
         pub fn lock(&self) -> Guard<'_, R, T> {
-            self.lock_seated(&mut Forever)
-                .unwrap_or_else(|_| unreachable!("a lock that never gives up"))
+            let sitting =
+                seats::acquire(&self.raw, Place::Any, Forever, OnReentry::Panic, |me, _| {
+                    // SAFETY: the seat is this thread's until it is given back (or
+                    // the lock's participants are anonymous), and no handle from
+                    // `participants` can coexist with `&self`.
+                    unsafe { self.raw.lock(me) };
+                    true
+                });
+            Guard::seated(self, sitting.expect("a lock that never gives up"))
         }
 
         /// Tries once to lock from any thread, without waiting for anyone.
@@ -219,39 +226,15 @@ mod seated {
             if self.raw.is_locked() {
                 return None;
             }
-            let seats = self.raw.seats();
-            if seats.is_empty() {
-                // SAFETY: an anonymous lock admits any thread as participant 0.
-                return unsafe { self.raw.try_lock(0) }.then(|| Guard::new(self, 0, None));
-            }
-            let taken = seats::acquire_seated(seats, seats::try_take(seats), |me| {
-                // SAFETY: the seat is this thread's until it is given back,
-                // and no handle from `participants` can coexist with `&self`.
-                unsafe { self.raw.try_lock(me) }
-            })?;
-            Some(Guard::new(self, taken.participant, Some((seats, taken))))
-        }
-
-        /// Takes a seat and locks as its participant; `Err` only when
-        /// `patience` ran out, or, for `lock`, never.
-        #[track_caller]
-        #[inline]
-        fn lock_seated(&self, patience: &mut impl Patience) -> Result<Guard<'_, R, T>, ()> {
-            let seats = self.raw.seats();
-            if seats.is_empty() {
-                // SAFETY: an anonymous lock admits any thread as participant 0.
-                unsafe { self.raw.lock(0) };
-                return Ok(Guard::new(self, 0, None));
-            }
-            let taken = match seats::take(seats, patience) {
-                Ok(taken) => taken,
-                Err(NoSeat::Reentry) => reentry_panic::<R>(),
-                Err(NoSeat::GaveUp) => return Err(()),
-            };
-            // SAFETY: the seat is this thread's until it is given back, and no
-            // handle from `participants` can coexist with `&self`.
-            unsafe { self.raw.lock(taken.participant) };
-            Ok(Guard::new(self, taken.participant, Some((seats, taken))))
+            let sitting = seats::acquire(
+                &self.raw,
+                Place::Any,
+                seats::at_once(),
+                OnReentry::Fail,
+                // SAFETY: as in `lock`.
+                |me, _| unsafe { self.raw.try_lock(me) },
+            )?;
+            Some(Guard::seated(self, sitting))
         }
     }
 
@@ -288,30 +271,17 @@ mod seated {
 
         /// Like `lock`, but `None` on re-entry, and withdrawing once
         /// `patience` runs out (a waiter sleeps until its deadline at most).
-        fn try_lock_held_or(&self, mut patience: impl Patience) -> Option<Guard<'_, R, T>> {
-            let seats = self.raw.seats();
-            if seats.is_empty() {
-                // SAFETY: an anonymous lock admits any thread as participant 0.
-                let locked = unsafe { self.raw.lock_patiently(0, patience) };
-                return locked.then(|| Guard::new(self, 0, None));
-            }
-            let taken = seats::take(seats, &mut patience);
-            // SAFETY: as in `lock_seated`.
-            let taken = seats::acquire_seated(seats, taken, |me| unsafe {
-                self.raw.lock_patiently(me, patience)
-            })?;
-            Some(Guard::new(self, taken.participant, Some((seats, taken))))
+        fn try_lock_held_or(&self, patience: impl Patience) -> Option<Guard<'_, R, T>> {
+            let sitting = seats::acquire(
+                &self.raw,
+                Place::Any,
+                patience,
+                OnReentry::Fail,
+                // SAFETY: as in `lock`.
+                |me, patience| unsafe { self.raw.lock_patiently(me, patience) },
+            )?;
+            Some(Guard::seated(self, sitting))
         }
-    }
-
-    #[cold]
-    #[track_caller]
-    fn reentry_panic<R>() -> ! {
-        panic!(
-            "doorway: this thread already holds this {} (re-entry, or a leaked guard); \
-             it would wait for itself forever",
-            core::any::type_name::<R>()
-        )
     }
 }
 
@@ -360,7 +330,7 @@ impl<R: RawLock, T: ?Sized> Participant<'_, R, T> {
         // SAFETY: this participant is the only one with its index (see the
         // constructors), and `&mut self` keeps it to one call at a time.
         unsafe { self.lock.raw.lock(self.index) };
-        Guard::new(self.lock, self.index, None)
+        Guard::new(self.lock, self.index)
     }
 
     /// Tries once to lock, without waiting for anyone.
@@ -368,8 +338,7 @@ impl<R: RawLock, T: ?Sized> Participant<'_, R, T> {
     #[inline]
     pub fn try_lock(&mut self) -> Option<Guard<'_, R, T>> {
         // SAFETY: as in `lock`.
-        unsafe { self.lock.raw.try_lock(self.index) }
-            .then(|| Guard::new(self.lock, self.index, None))
+        unsafe { self.lock.raw.try_lock(self.index) }.then(|| Guard::new(self.lock, self.index))
     }
 
     /// Locks, asking `give_up` between looks while it waits; once it returns
@@ -382,7 +351,7 @@ impl<R: RawLock, T: ?Sized> Participant<'_, R, T> {
     {
         // SAFETY: as in `lock`.
         unsafe { self.lock.raw.lock_unless(self.index, give_up) }
-            .then(|| Guard::new(self.lock, self.index, None))
+            .then(|| Guard::new(self.lock, self.index))
     }
 
     /// Locks, waiting at most `timeout`; `None` if the time ran out.
@@ -405,10 +374,10 @@ impl<R: RawLock, T: ?Sized> Participant<'_, R, T> {
                     .lock_patiently(self.index, crate::sync::Forever)
             },
         };
-        locked.then(|| Guard::new(self.lock, self.index, None))
+        locked.then(|| Guard::new(self.lock, self.index))
     }
 
-    /// This participant's index.
+    /// This participant's index, `0..N`.
     pub fn index(&self) -> usize {
         self.index
     }
@@ -422,13 +391,6 @@ impl<R, T: ?Sized> fmt::Debug for Participant<'_, R, T> {
     }
 }
 
-/// The seat a guard gives back: the lock's seat table and the seat taken.
-#[cfg(feature = "std")]
-pub(crate) type SeatOf<'a> = (&'a [crate::seats::Seat], crate::seats::Taken);
-/// Without `std` there are no seats.
-#[cfg(not(feature = "std"))]
-pub(crate) type SeatOf<'a> = core::marker::PhantomData<&'a ()>;
-
 /// Access to the data of a locked [`Lock`]; unlocks when dropped.
 ///
 /// Not `Send`: a guard from [`Lock::lock`] holds its thread's seat.
@@ -436,9 +398,10 @@ pub(crate) type SeatOf<'a> = core::marker::PhantomData<&'a ()>;
 pub struct Guard<'a, R: RawLock, T: ?Sized> {
     lock: &'a Lock<R, T>,
     me: usize,
-    /// The seat this acquisition took, for a guard made by `Lock::lock`.
+    /// The seat this acquisition took, for a guard made by `Lock::lock` or
+    /// a pinned handle.
     #[cfg(feature = "std")]
-    seat: Option<SeatOf<'a>>,
+    seat: Option<crate::seats::Sitting<'a>>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -446,24 +409,43 @@ pub struct Guard<'a, R: RawLock, T: ?Sized> {
 unsafe impl<R: RawLock, T: ?Sized + Sync> Sync for Guard<'_, R, T> {}
 
 impl<'a, R: RawLock, T: ?Sized> Guard<'a, R, T> {
-    /// A guard for `me`, which must have just acquired `lock`'s raw lock
-    /// (through `seat`, if it took one).
+    /// A guard for `me`, a participant handed out by `participants` that
+    /// must have just acquired `lock`'s raw lock.
     #[inline]
-    pub(crate) fn new(lock: &'a Lock<R, T>, me: usize, seat: Option<SeatOf<'a>>) -> Self {
-        #[cfg(not(feature = "std"))]
-        let _: Option<SeatOf<'a>> = seat;
+    pub(crate) fn new(lock: &'a Lock<R, T>, me: usize) -> Self {
         Self {
             lock,
             me,
             #[cfg(feature = "std")]
-            seat,
+            seat: None,
             _not_send: PhantomData,
         }
     }
 
-    /// The index of the participant holding the lock.
-    pub fn participant(&self) -> usize {
+    /// A guard for a seated acquisition of `lock`'s raw lock that just
+    /// succeeded; dropping it gives the seat back.
+    #[cfg(feature = "std")]
+    #[inline]
+    pub(crate) fn seated(lock: &'a Lock<R, T>, sitting: crate::seats::Sitting<'a>) -> Self {
+        Self {
+            lock,
+            me: sitting.participant,
+            seat: Some(sitting),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The participant index of the holder: the participant whose registers
+    /// this acquisition uses.
+    pub fn index(&self) -> usize {
         self.me
+    }
+
+    /// The participant index of the holder; renamed [`index`](Self::index),
+    /// as on [`Participant`].
+    #[deprecated(since = "0.2.0", note = "renamed `index`, as on `Participant`")]
+    pub fn participant(&self) -> usize {
+        self.index()
     }
 }
 
@@ -493,8 +475,8 @@ impl<R: RawLock, T: ?Sized> Drop for Guard<'_, R, T> {
         // released it; the guard is dropped once.
         unsafe { self.lock.raw.unlock(self.me) };
         #[cfg(feature = "std")]
-        if let Some((seats, taken)) = self.seat {
-            crate::seats::give_back(seats, taken);
+        if let Some(sitting) = self.seat {
+            sitting.leave();
         }
     }
 }

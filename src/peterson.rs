@@ -176,7 +176,7 @@ struct PetersonRegisters {
     duel: Duel,
     /// Threads that lock without a participant handle take one of these.
     #[cfg(feature = "std")]
-    seats: [crate::seats::Seat; 2],
+    seats: crate::seats::Seats<2>,
 }
 
 impl PetersonRegisters {
@@ -185,7 +185,7 @@ impl PetersonRegisters {
             Self {
                 duel: Duel::new(),
                 #[cfg(feature = "std")]
-                seats: array_of![crate::seats::Seat::new(); 2],
+                seats: crate::seats::Seats::new(),
             }
         }
     }
@@ -472,8 +472,8 @@ impl ConstInit for Peterson {
 #[cfg(feature = "std")]
 impl crate::seats::sealed::HasSeats for Peterson {
     #[inline(always)]
-    fn seats(&self) -> &[crate::seats::Seat] {
-        &self.registers.get().seats
+    fn seats(&self) -> crate::seats::Table<'_> {
+        self.registers.get().seats.table()
     }
 }
 

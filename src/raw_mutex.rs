@@ -68,8 +68,8 @@
 //! its guards are `Send`; re-entry deadlocks, as with `parking_lot`.
 
 use crate::raw::{ConstInit, FifoLock, Seated, Withdraw};
-use crate::seats::{self, NoSeat, Seat, Taken};
-use crate::sync::{Forever, Until};
+use crate::seats::{self, Detached, OnReentry, Place};
+use crate::sync::{Forever, Patience, Until};
 use crate::{
     bakery::Bakery, fastbakery::FastBakery, percore::PerCore, peterson::Peterson,
     tournament::Tournament,
@@ -110,50 +110,54 @@ impl<R: fmt::Debug> fmt::Debug for RawSeated<R> {
 /// The guard state of a [`RawSeated`] mutex: the seat the locking thread
 /// took. Not `Send`, which makes lock_api's guards not `Send` either.
 pub struct SeatGuard {
-    taken: Taken,
+    /// The acquisition's participant and seat.
+    sitting: Detached,
     _not_send: lock_api::GuardNoSend,
 }
 
 impl SeatGuard {
-    fn new(taken: Taken) -> Self {
-        Self {
-            taken,
-            _not_send: lock_api::GuardNoSend::new(),
-        }
+    /// The participant index this acquisition holds.
+    pub fn index(&self) -> usize {
+        self.sitting.participant
     }
 
-    /// The participant this acquisition holds.
+    /// The participant index this acquisition holds; renamed
+    /// [`index`](Self::index).
+    #[deprecated(since = "0.2.0", note = "renamed `index`, as on `Participant`")]
     pub fn participant(&self) -> usize {
-        self.taken.participant
+        self.index()
     }
 }
 
 impl fmt::Debug for SeatGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("SeatGuard")
-            .field(&self.taken.participant)
+            .field(&self.sitting.participant)
             .finish()
     }
 }
 
 impl<R: Seated> RawSeated<R> {
-    /// The lock's seats; a lock without any (the ticket lock, which ignores
-    /// who calls) has its own mutex and is refused here, where it would wait
-    /// for a seat forever.
+    /// Takes a seat and runs `acquire` as its participant (see
+    /// [`seats::acquire`]). A lock without seats (the ticket lock, which
+    /// ignores who calls) has its own mutex and is refused here: a drop-in
+    /// mutex named for seats that took none would be a surprise.
     #[track_caller]
-    fn seats(&self) -> &[Seat] {
-        let seats = self.0.seats();
-        if seats.is_empty() {
+    #[inline]
+    fn acquire<P: Patience>(
+        &self,
+        patience: P,
+        on_reentry: OnReentry,
+        acquire: impl FnOnce(usize, P) -> bool,
+    ) -> Option<SeatGuard> {
+        if self.0.seats().is_empty() {
             no_seats_panic::<R>();
         }
-        seats
-    }
-
-    /// Locks as `taken`'s participant, or gives the seat back.
-    fn lock_as(&self, taken: Taken) -> SeatGuard {
-        // SAFETY: the seat is this thread's until it is given back.
-        unsafe { self.0.lock(taken.participant) };
-        SeatGuard::new(taken)
+        let sitting = seats::acquire(&self.0, Place::Any, patience, on_reentry, acquire)?;
+        Some(SeatGuard {
+            sitting: sitting.detach(),
+            _not_send: lock_api::GuardNoSend::new(),
+        })
     }
 }
 
@@ -172,11 +176,12 @@ unsafe impl<R: Seated + ConstInit> lock_api::RawMutex for RawSeated<R> {
 
     #[inline]
     fn lock(&self) -> SeatGuard {
-        match seats::take(self.seats(), &mut Forever) {
-            Ok(taken) => self.lock_as(taken),
-            Err(NoSeat::Reentry) => reentry_panic::<R>(),
-            Err(NoSeat::GaveUp) => unreachable!("a lock that never gives up"),
-        }
+        self.acquire(Forever, OnReentry::Panic, |me, _| {
+            // SAFETY: the seat is this thread's until it is given back.
+            unsafe { self.0.lock(me) };
+            true
+        })
+        .expect("a lock that never gives up")
     }
 
     #[inline]
@@ -186,20 +191,18 @@ unsafe impl<R: Seated + ConstInit> lock_api::RawMutex for RawSeated<R> {
         if self.0.is_locked() {
             return None;
         }
-        let seats = self.seats();
         // SAFETY: as in `lock`.
-        let taken = seats::acquire_seated(seats, seats::try_take(seats), |me| unsafe {
+        self.acquire(seats::at_once(), OnReentry::Fail, |me, _| unsafe {
             self.0.try_lock(me)
-        })?;
-        Some(SeatGuard::new(taken))
+        })
     }
 
     #[inline]
     unsafe fn unlock(&self, guard: SeatGuard) {
         // SAFETY: `guard` is the state of this thread's acquisition of this
         // mutex (lock_api's contract), and `SeatGuard` is not `Send`.
-        unsafe { self.0.unlock(guard.taken.participant) };
-        seats::give_back(self.seats(), guard.taken);
+        unsafe { self.0.unlock(guard.sitting.participant) };
+        guard.sitting.leave(&self.0);
     }
 
     fn is_locked(&self) -> bool {
@@ -213,15 +216,6 @@ fn no_seats_panic<R>() -> ! {
     panic!(
         "doorway: {} has no seats, so RawSeated cannot take one for it; \
          use its own mutex (raw_mutex::TicketMutex for the ticket lock)",
-        core::any::type_name::<R>()
-    )
-}
-
-#[cold]
-fn reentry_panic<R>() -> ! {
-    panic!(
-        "doorway: this thread already holds this {} mutex (re-entry, or a leaked guard); \
-         it would wait for itself forever",
         core::any::type_name::<R>()
     )
 }
@@ -249,14 +243,10 @@ unsafe impl<R: Withdraw + Seated + ConstInit> lock_api::RawMutexTimed for RawSea
     }
 
     fn try_lock_until(&self, deadline: std::time::Instant) -> Option<SeatGuard> {
-        let mut patience = Until(deadline);
-        let seats = self.seats();
-        let taken = seats::take(seats, &mut patience);
         // SAFETY: as in `RawMutex::lock`.
-        let taken = seats::acquire_seated(seats, taken, |me| unsafe {
+        self.acquire(Until(deadline), OnReentry::Fail, |me, patience| unsafe {
             self.0.lock_patiently(me, patience)
-        })?;
-        Some(SeatGuard::new(taken))
+        })
     }
 }
 

@@ -18,7 +18,7 @@
 //! - **claim**: take the participant's byte without waiting. Refused: someone alive
 //!   has the participant. Granted: if the claim word is not free, the previous
 //!   custodian stopped without finishing (died owning it, or died
-//!   recovering it), so apply the recovery rule first; then write `me` into
+//!   recovering it), so apply the recovery rule first; then write its `owner` word into
 //!   the claim word and keep the byte for as long as the participant is owned.
 //! - **recover** (a waiter, or a supervisor): take the byte of a participant in its
 //!   way without waiting; granted and not free: apply the recovery rule,
@@ -176,31 +176,31 @@ pub(crate) trait Custody {
     }
 }
 
-/// Records `me` as participant `i`'s custodian (loom models only).
+/// Records `owner` as participant `i`'s custodian (loom models only).
 #[inline(always)]
-fn take_custody<S: Claims + ?Sized>(claims: &S, i: usize, me: Owner) {
+fn take_custody<S: Claims + ?Sized>(claims: &S, i: usize, owner: Owner) {
     #[cfg(loom_hooks)]
     // SAFETY: a loom-checked cell; loom reports any access that is not
     // ordered after the previous custodian's, which is the point.
-    claims.custody(i).with_mut(|who| unsafe { *who = me });
+    claims.custody(i).with_mut(|who| unsafe { *who = owner });
     #[cfg(not(loom_hooks))]
-    let _ = (claims, i, me);
+    let _ = (claims, i, owner);
 }
 
-/// Checks that `me` still has custody of participant `i` (loom models only).
+/// Checks that `owner` still has custody of participant `i` (loom models only).
 #[inline(always)]
-fn check_custody<S: Claims + ?Sized>(claims: &S, i: usize, me: Owner) {
+fn check_custody<S: Claims + ?Sized>(claims: &S, i: usize, owner: Owner) {
     #[cfg(loom_hooks)]
     {
         // SAFETY: as in `take_custody`.
         let who = claims.custody(i).with(|who| unsafe { *who });
         assert_eq!(
-            who, me,
+            who, owner,
             "mutual exclusion violated: participant {i} changed custodian mid-turn"
         );
     }
     #[cfg(not(loom_hooks))]
-    let _ = (claims, i, me);
+    let _ = (claims, i, owner);
 }
 
 /// How a participant was claimed.
@@ -213,12 +213,12 @@ pub(crate) enum Claimed {
     FromDead(Owner),
 }
 
-/// Claims participant `i` for `me` (nonzero): `Ok(None)` if someone holds it.
+/// Claims participant `i` for `owner` (nonzero): `Ok(None)` if someone holds it.
 pub(crate) fn claim<S, C, St>(
     claims: &S,
     custody: &C,
     i: usize,
-    me: Owner,
+    owner: Owner,
     steps: &mut St,
 ) -> Result<Result<Option<Claimed>, C::Error>, St::Stop>
 where
@@ -226,13 +226,13 @@ where
     C: Custody + ?Sized,
     St: Steps,
 {
-    debug_assert!(me != FREE);
+    debug_assert!(owner != FREE);
     match custody.try_take(i) {
         Ok(true) => {}
         Ok(false) => return Ok(Ok(None)),
         Err(e) => return Ok(Err(e)),
     }
-    take_custody(claims, i, me);
+    take_custody(claims, i, owner);
     let claimed = match clear_if_stopped(claims, i, steps)? {
         None => Claimed::Free,
         Some(dead) => Claimed::FromDead(dead),
@@ -240,18 +240,18 @@ where
     steps.take()?;
     // Relaxed: read by the next custodian only, after its grant (invariant
     // 4); written before any register (invariant 5).
-    claims.claim_word(i).store(me, Relaxed);
+    claims.claim_word(i).store(owner, Relaxed);
     Ok(Ok(Some(claimed)))
 }
 
 /// Recovers participant `i` if its custodian is gone, leaving it free; `true` if
-/// this call cleared a stopped custodian's registers. `me` only names the
+/// this call cleared a stopped custodian's registers. `owner` only names the
 /// recoverer in the models' custody cells.
 pub(crate) fn recover_if_dead<S, C, St>(
     claims: &S,
     custody: &C,
     i: usize,
-    me: Owner,
+    owner: Owner,
     steps: &mut St,
 ) -> Result<bool, St::Stop>
 where
@@ -261,14 +261,14 @@ where
 {
     // Refused, or no answer: someone may be alive there, so leave it.
     if custody.try_take(i).unwrap_or(false) {
-        take_custody(claims, i, me);
+        take_custody(claims, i, owner);
         let recovered = clear_if_stopped(claims, i, steps)?.is_some();
         if recovered {
             steps.take()?;
             // Relaxed: as in `claim`; after the clearing (invariant 5).
             claims.claim_word(i).store(FREE, Relaxed);
         }
-        check_custody(claims, i, me);
+        check_custody(claims, i, owner);
         custody.give_back(i);
         return Ok(recovered);
     }

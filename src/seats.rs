@@ -50,6 +50,24 @@
 //!    thread-local nor a search; a guard kept in a thread-local and dropped
 //!    during the thread's exit still gives back the right seat.
 //!
+//! # One way in
+//!
+//! [`Lock`](crate::Lock)'s `lock`, `try_lock` and timed locks, the
+//! `raw_mutex` adapters and the per-core [`Pinned`](crate::percore::Pinned)
+//! handles all acquire through one function, `acquire`: it takes a seat (or
+//! enters the caller's pinned one), makes the one re-entry check, runs the
+//! acquisition as the seat's participant, and gives the seat back if that
+//! fails; a lock with no seats admits every thread as participant 0 there.
+//!
+//! # Waiting for a seat
+//!
+//! A thread that finds no seat it can take sleeps in its lock's own lobby
+//! (one per lock, beside the seats) until a seat becomes takeable: a
+//! give-back that leaves a seat idle, or an unpin. A give-back that leaves
+//! the seat pinned wakes nobody, since only the pinning thread may take it
+//! and that thread never waits for it; so a thread waiting at a per-core lock
+//! whose every core is pinned sleeps through the pinned handles' unlocks.
+//!
 //! # Fairness
 //!
 //! Threads that hold seats are served in the lock's own order (first come,
@@ -76,16 +94,65 @@ const GIVE_BACK: Access = Access::edge("seats: give the seat back", Release);
 #[cfg(hooks)]
 pub const ORDERINGS: [Access; 2] = [TAKE, GIVE_BACK];
 
-pub(crate) use sealed::Seat;
+pub(crate) use sealed::{Seat, Table};
 
-// Where seatless threads sleep until a seat is given back: one lobby for
-// every lock of the process, keyed by the lock's seat table. Its count is
-// read by every give-back and written only by sleepers.
+/// A lock's seats, and its lobby: where threads that find every seat busy
+/// or pinned sleep until one is given back. One lobby per lock, so that a
+/// give-back reads a count that only this lock's sleepers write: an idle
+/// lock pays nothing for threads asleep at other locks.
+pub(crate) struct Seats<const N: usize> {
+    seats: [Seat; N],
+    lobby: Lobby,
+}
+
+impl<const N: usize> Seats<N> {
+    crate::sync::const_fn_unless_loom! {
+        pub(crate) fn new() -> Self {
+            Self {
+                seats: crate::sync::array_of![Seat::new(); N],
+                lobby: Lobby::new(),
+            }
+        }
+    }
+
+    /// The seats and the lobby, as the seat functions take them.
+    #[inline(always)]
+    pub(crate) fn table(&self) -> Table<'_> {
+        Table::of(&self.seats, &self.lobby)
+    }
+}
+
+/// The lobby of a lock with no seats, where nobody ever sleeps.
 #[cfg(not(loom))]
-static LOBBY: Lobby = Lobby::new();
+static NO_LOBBY: Lobby = Lobby::new();
 #[cfg(loom)]
 loom::lazy_static! {
-    static ref LOBBY: Lobby = Lobby::new();
+    static ref NO_LOBBY: Lobby = Lobby::new();
+}
+
+impl<'a> Table<'a> {
+    /// A lock's seats and its lobby, kept wherever the lock keeps them.
+    #[inline(always)]
+    pub(crate) fn of(seats: &'a [Seat], lobby: &'a Lobby) -> Self {
+        Self { seats, lobby }
+    }
+
+    /// The table of a lock with no seats (participants anonymous).
+    pub(crate) fn none() -> Self {
+        Self {
+            seats: &[],
+            lobby: &NO_LOBBY,
+        }
+    }
+}
+
+impl core::ops::Deref for Table<'_> {
+    type Target = [Seat];
+
+    #[inline(always)]
+    fn deref(&self) -> &[Seat] {
+        self.seats
+    }
 }
 
 /// The lobby's key for a seat table: its address.
@@ -104,7 +171,14 @@ pub(crate) mod sealed {
     /// threads may use as participant 0 at once.
     pub trait HasSeats {
         #[doc(hidden)]
-        fn seats(&self) -> &[Seat];
+        fn seats(&self) -> Table<'_>;
+    }
+
+    /// A lock's seats and its lobby (see [`Seats`](super::Seats)).
+    #[derive(Clone, Copy)]
+    pub struct Table<'a> {
+        pub(super) seats: &'a [Seat],
+        pub(super) lobby: &'a crate::sync::Lobby,
     }
 
     /// One seat of a lock: a word naming the thread that sat there last (see
@@ -183,11 +257,11 @@ impl Seat {
         self.word() & !FLAGS == token
     }
 
-    /// Whether the thread of token `me` could take the seat now: it is not
-    /// busy, and pinned (if at all) by `me`.
-    fn is_takeable_by(&self, me: usize) -> bool {
+    /// Whether the thread of `token` could take the seat now: it is not
+    /// busy, and pinned (if at all) by that thread.
+    fn is_takeable_by(&self, token: usize) -> bool {
         let word = self.word();
-        word & BUSY == 0 && (word & PINNED == 0 || word & !FLAGS == me)
+        word & BUSY == 0 && (word & PINNED == 0 || word & !FLAGS == token)
     }
 }
 
@@ -212,7 +286,7 @@ pub(crate) struct Taken {
 
 /// Why no seat was taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum NoSeat {
+enum NoSeat {
     /// The calling thread already sits at this lock: re-entry, or a guard of
     /// this thread was leaked (invariant 4).
     Reentry,
@@ -220,52 +294,158 @@ pub(crate) enum NoSeat {
     GaveUp,
 }
 
-/// Takes a seat of `seats` for the calling thread, waiting (past the spin,
-/// asleep until a seat is given back) while every seat is busy or pinned;
-/// asks `patience` between looks.
+/// Which seat an acquisition sits at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// Any seat the thread can take: its own idle one first, else a free or
+    /// an idle one, waiting (asleep past the spin) while none is takeable.
+    Any,
+    /// Participant `p`'s seat, which the calling thread holds pinned (a
+    /// per-core handle): marked busy for the acquisition, the pin kept.
+    Pinned(usize),
+}
+
+/// What an acquisition does when the calling thread already sits at the
+/// lock (invariant 4): it would wait for itself forever.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OnReentry {
+    /// Panics, naming the lock (`lock`).
+    Panic,
+    /// Fails (`try_lock` and the timed locks).
+    Fail,
+}
+
+/// One seated acquisition: the participant it acts as, and the seat it gives
+/// back when it is over (none for a lock whose participants are anonymous).
+#[derive(Clone, Copy)]
+pub(crate) struct Sitting<'s> {
+    pub(crate) participant: usize,
+    seat: Option<(Table<'s>, Taken)>,
+}
+
+impl Sitting<'_> {
+    /// Ends the acquisition after the caller released the lock (or failed to
+    /// take it) and put the seat's registers back to "not interested": gives
+    /// the seat back, if it took one.
+    #[inline]
+    pub(crate) fn leave(self) {
+        if let Some((seats, taken)) = self.seat {
+            give_back(seats, taken);
+        }
+    }
+}
+
+/// A [`Sitting`] without its borrow of the seat table, for guard state that
+/// carries no lifetime (lock_api's): [`leave`](Self::leave) finds the table
+/// again in the lock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Detached {
+    pub(crate) participant: usize,
+    taken: Option<Taken>,
+}
+
+impl Sitting<'_> {
+    /// The sitting, with the seat table left to be found again.
+    #[inline]
+    pub(crate) fn detach(self) -> Detached {
+        Detached {
+            participant: self.participant,
+            taken: self.seat.map(|(_, taken)| taken),
+        }
+    }
+}
+
+impl Detached {
+    /// [`Sitting::leave`], at `raw`, the lock the sitting was taken at.
+    #[inline]
+    pub(crate) fn leave<R: sealed::HasSeats + ?Sized>(self, raw: &R) {
+        if let Some(taken) = self.taken {
+            give_back(raw.seats(), taken);
+        }
+    }
+}
+
+/// The one way in for every thread that was handed no participant
+/// ([`Lock`](crate::Lock)'s `lock`, `try_lock` and timed locks, the
+/// `raw_mutex` adapters, the per-core handles): takes a seat of `raw` at
+/// `place` and runs `acquire` as its participant, with `patience`; gives the
+/// seat back if `acquire` fails. A lock with no seats (participants
+/// [`Anonymous`](crate::Participants::Anonymous)) admits every thread as
+/// participant 0. `None` if no seat was taken, patience ran out, or
+/// `acquire` failed; re-entry panics or fails as `on_reentry` says.
+///
+/// `acquire` gets the participant and what is left of `patience`; it acts as
+/// that participant, which is the calling thread's until the sitting is left.
+#[track_caller]
 #[inline]
-pub(crate) fn take(seats: &[Seat], patience: &mut impl Patience) -> Result<Taken, NoSeat> {
-    let me = current_token();
-    if let Some(participant) = remembered(seats)
-        && seats[participant].swap(me, me | BUSY)
-    {
-        return Ok(Taken {
-            participant,
-            token: me,
+pub(crate) fn acquire<'s, R: sealed::HasSeats + ?Sized, P: Patience>(
+    raw: &'s R,
+    place: Place,
+    mut patience: P,
+    on_reentry: OnReentry,
+    acquire: impl FnOnce(usize, P) -> bool,
+) -> Option<Sitting<'s>> {
+    let seats = raw.seats();
+    if seats.is_empty() {
+        return acquire(0, patience).then_some(Sitting {
+            participant: 0,
+            seat: None,
         });
     }
-    take_slowly(seats, me, patience)
-}
-
-/// Takes a seat only if one is idle now; never waits.
-#[inline]
-pub(crate) fn try_take(seats: &[Seat]) -> Result<Taken, NoSeat> {
-    take(seats, &mut || true)
-}
-
-/// Runs `acquire` as the participant of a seat taken for it, and gives the
-/// seat back if it fails: an acquisition that may fail (`try_lock`, a timed
-/// wait) keeps its seat only while it holds the lock. `None` if no seat was
-/// taken or the acquisition failed.
-#[inline]
-pub(crate) fn acquire_seated(
-    seats: &[Seat],
-    taken: Result<Taken, NoSeat>,
-    acquire: impl FnOnce(usize) -> bool,
-) -> Option<Taken> {
-    let taken = taken.ok()?;
-    if acquire(taken.participant) {
-        Some(taken)
+    let taken = match place {
+        Place::Any => take(seats, &mut patience),
+        Place::Pinned(participant) => enter_pinned(&seats, participant),
+    };
+    let taken = match (taken, on_reentry) {
+        (Ok(taken), _) => taken,
+        (Err(NoSeat::Reentry), OnReentry::Panic) => reentry_panic::<R>(),
+        (Err(_), _) => return None,
+    };
+    if acquire(taken.participant, patience) {
+        Some(Sitting {
+            participant: taken.participant,
+            seat: Some((seats, taken)),
+        })
     } else {
         give_back(seats, taken);
         None
     }
 }
 
-/// Gives back a seat taken for an acquisition that is over (invariant 2): the
-/// caller has put the seat's registers back to "not interested".
+/// Patience for a try: exhausted at the first look.
+pub(crate) fn at_once() -> impl Patience {
+    || true
+}
+
+#[cold]
+#[track_caller]
+fn reentry_panic<R: ?Sized>() -> ! {
+    panic!(
+        "doorway: this thread already holds this {} (re-entry, or a leaked guard); \
+         it would wait for itself forever",
+        core::any::type_name::<R>()
+    )
+}
+
+/// Takes a seat of `seats` for the calling thread, waiting (past the spin,
+/// asleep until a seat is given back) while every seat is busy or pinned;
+/// asks `patience` between looks.
 #[inline]
-pub(crate) fn give_back(seats: &[Seat], taken: Taken) {
+fn take(seats: Table<'_>, patience: &mut impl Patience) -> Result<Taken, NoSeat> {
+    let token = current_token();
+    if let Some(participant) = remembered(&seats)
+        && seats[participant].swap(token, token | BUSY)
+    {
+        return Ok(Taken { participant, token });
+    }
+    take_slowly(seats, token, patience)
+}
+
+/// Gives back a seat taken for an acquisition that is over (invariant 2): the
+/// caller has put the seat's registers back to "not interested". A pinned
+/// seat stays pinned.
+#[inline]
+fn give_back(seats: Table<'_>, taken: Taken) {
     let seat = &seats[taken.participant];
     // Only the sitter writes a busy seat (invariant 3), so this load sees the
     // sitter's own last store: busy, with or without a pin.
@@ -277,139 +457,139 @@ pub(crate) fn give_back(seats: &[Seat], taken: Taken) {
     );
     #[cfg(loom_hooks)]
     seat.stand(taken.token);
-    seat.0.store(word & !BUSY, GIVE_BACK.order());
-    wake_a_seatless_thread(seats);
+    let left = word & !BUSY;
+    seat.0.store(left, GIVE_BACK.order());
+    // A seat that stays pinned is takeable by its pinning thread only, which
+    // never sleeps for it (it would be re-entry): nobody to wake.
+    if left & PINNED == 0 {
+        wake_a_seatless_thread(seats);
+    }
 }
 
 /// After a seat became takeable: wakes one thread asleep until a seat of
 /// `seats` is, if any.
 #[inline(always)]
-fn wake_a_seatless_thread(seats: &[Seat]) {
-    LOBBY.wake_one(key(seats), |_| true);
+fn wake_a_seatless_thread(seats: Table<'_>) {
+    seats.lobby.wake_one(key(&seats), |_| true);
 }
 
 #[cold]
-fn take_slowly(seats: &[Seat], me: usize, patience: &mut impl Patience) -> Result<Taken, NoSeat> {
+fn take_slowly(
+    seats: Table<'_>,
+    token: usize,
+    patience: &mut impl Patience,
+) -> Result<Taken, NoSeat> {
     if seats
         .iter()
-        .any(|seat| seat.word() == me | BUSY || seat.word() == me | PINNED | BUSY)
+        .any(|seat| seat.word() == token | BUSY || seat.word() == token | PINNED | BUSY)
     {
         return Err(NoSeat::Reentry);
     }
     let mut relax = Relax::new();
     loop {
-        if let Some(participant) = own_seat(seats, me)
-            .or_else(|| free_seat(seats, me))
-            .or_else(|| idle_seat(seats, me))
+        if let Some(participant) = own_seat(&seats, token)
+            .or_else(|| free_seat(&seats, token))
+            .or_else(|| idle_seat(&seats, token))
         {
-            remember(seats, participant);
-            return Ok(Taken {
-                participant,
-                token: me,
-            });
+            remember(&seats, participant);
+            return Ok(Taken { participant, token });
         }
         if patience.exhausted() {
             return Err(NoSeat::GaveUp);
         }
         if relax.turn() == Turn::Sleep {
-            let none_to_take = || !seats.iter().any(|seat| seat.is_takeable_by(me));
-            LOBBY.sleep(key(seats), 0, none_to_take, patience.nap());
+            let none_to_take = || !seats.iter().any(|seat| seat.is_takeable_by(token));
+            seats
+                .lobby
+                .sleep(key(&seats), 0, none_to_take, patience.nap());
         }
     }
 }
 
 /// Takes the seat this thread left idle or holds pinned, if any.
-fn own_seat(seats: &[Seat], me: usize) -> Option<usize> {
+fn own_seat(seats: &[Seat], token: usize) -> Option<usize> {
     seats.iter().position(|seat| {
         let word = seat.word();
-        (word == me || word == me | PINNED) && seat.swap(word, word | BUSY)
+        (word == token || word == token | PINNED) && seat.swap(word, word | BUSY)
     })
 }
 
-fn free_seat(seats: &[Seat], me: usize) -> Option<usize> {
+fn free_seat(seats: &[Seat], token: usize) -> Option<usize> {
     seats
         .iter()
-        .position(|seat| seat.word() == FREE && seat.swap(FREE, me | BUSY))
+        .position(|seat| seat.word() == FREE && seat.swap(FREE, token | BUSY))
 }
 
 /// Takes a seat another thread left idle: its sitter is not inside `lock` or
 /// the critical section, so its registers are free (invariant 3).
-fn idle_seat(seats: &[Seat], me: usize) -> Option<usize> {
+fn idle_seat(seats: &[Seat], token: usize) -> Option<usize> {
     seats.iter().position(|seat| {
         let word = seat.word();
-        word != FREE && word & FLAGS == 0 && seat.swap(word, me | BUSY)
+        word != FREE && word & FLAGS == 0 && seat.swap(word, token | BUSY)
     })
 }
 
 /// Pins seat `participant` for the calling thread: taken from free or idle, and
 /// kept until [`unpin`]. Fails with the seat the thread already sits at or
 /// holds pinned, or with `None` when another thread holds the seat.
-pub(crate) fn pin(seats: &[Seat], participant: usize) -> Result<(), Option<usize>> {
-    let me = current_token();
+pub(crate) fn pin(seats: Table<'_>, participant: usize) -> Result<(), Option<usize>> {
+    let token = current_token();
     if let Some(held) = seats
         .iter()
-        .position(|seat| seat.is_of(me) && seat.word() & FLAGS != 0)
+        .position(|seat| seat.is_of(token) && seat.word() & FLAGS != 0)
     {
         return Err(Some(held));
     }
     let seat = &seats[participant];
     let word = seat.word();
-    if word & FLAGS == 0 && seat.swap(word, me | PINNED) {
+    if word & FLAGS == 0 && seat.swap(word, token | PINNED) {
         // `take`'s fast path tries the remembered seat without the re-entry
         // check: were it an idle seat of this thread's from before, a
         // `Lock::lock` made while the handle holds the lock would take it
         // and wait for its own pinned seat forever. The pinned seat, once
         // remembered, sends a thread that holds it to `take_slowly`, which
         // sees the re-entry.
-        remember(seats, participant);
+        remember(&seats, participant);
         Ok(())
     } else {
         Err(None)
     }
 }
 
-/// Marks a seat pinned by the calling thread busy for one acquisition through
-/// its handle. Panics if the thread already sits there (re-entry through
-/// [`Lock::lock`](crate::Lock::lock)).
-#[track_caller]
-pub(crate) fn enter_pinned(seats: &[Seat], participant: usize) {
+/// Marks seat `participant`, which the calling thread holds pinned, busy for
+/// one acquisition through its handle; re-entry if the thread already sits
+/// there (it holds the lock through [`Lock::lock`](crate::Lock::lock)).
+fn enter_pinned(seats: &[Seat], participant: usize) -> Result<Taken, NoSeat> {
     let seat = &seats[participant];
     let word = seat.word();
-    assert!(
-        word & BUSY == 0,
-        "doorway: this thread already holds this lock through its seat (re-entry)"
-    );
+    debug_assert!(word & PINNED != 0, "a pinned handle's seat is pinned");
+    if word & BUSY != 0 {
+        return Err(NoSeat::Reentry);
+    }
     // Relaxed: only the pinning thread writes a pinned seat (invariant 3),
     // and the flag only keeps this thread's own `Lock::lock` out.
     seat.0.store(word | BUSY, Relaxed);
-}
-
-/// The guard's record of an acquisition through a pinned handle: giving it
-/// back clears the busy flag and keeps the pin.
-pub(crate) fn pinned_guard(seats: &[Seat], participant: usize) -> (&[Seat], Taken) {
-    let token = seats[participant].word() & !FLAGS;
-    (seats, Taken { participant, token })
-}
-
-/// Whether a seat is busy: its sitter is inside `lock` or the critical section.
-pub(crate) fn is_busy(seats: &[Seat], participant: usize) -> bool {
-    seats[participant].word() & BUSY != 0
-}
-
-/// Ends an acquisition through a pinned handle that failed to lock.
-pub(crate) fn leave_pinned(seats: &[Seat], participant: usize) {
-    let seat = &seats[participant];
-    seat.0.store(seat.word() & !BUSY, Relaxed);
+    #[cfg(loom_hooks)]
+    seat.sit(word & !FLAGS);
+    Ok(Taken {
+        participant,
+        token: word & !FLAGS,
+    })
 }
 
 /// Gives back a pinned seat: idle at once, or, while the thread still holds
 /// the lock through this seat by [`Lock::lock`](crate::Lock::lock), busy until
 /// that guard gives it back.
-pub(crate) fn unpin(seats: &[Seat], participant: usize) {
+pub(crate) fn unpin(seats: Table<'_>, participant: usize) {
     let seat = &seats[participant];
-    // Release: as in `give_back`, for a seat left idle.
-    seat.0.store(seat.word() & !PINNED, Release);
-    wake_a_seatless_thread(seats);
+    let left = seat.word() & !PINNED;
+    // As in `give_back` (the same named ordering, so the sweep weakens
+    // both): a seat left idle publishes the pinned thread's last use.
+    seat.0.store(left, GIVE_BACK.order());
+    // Still busy (held through `Lock::lock`): its give-back wakes.
+    if left & BUSY == 0 {
+        wake_a_seatless_thread(seats);
+    }
 }
 
 /// The calling thread's token (invariant 1).

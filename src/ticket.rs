@@ -312,8 +312,8 @@ impl ConstInit for Ticket {
 #[cfg(feature = "std")]
 impl crate::seats::sealed::HasSeats for Ticket {
     #[inline(always)]
-    fn seats(&self) -> &[crate::seats::Seat] {
-        &[]
+    fn seats(&self) -> crate::seats::Table<'_> {
+        crate::seats::Table::none()
     }
 }
 

@@ -107,7 +107,7 @@ struct TournamentRegisters<const N: usize> {
     duels: [Duel; N],
     /// Threads that lock without a participant handle take one of these.
     #[cfg(feature = "std")]
-    seats: [crate::seats::Seat; N],
+    seats: crate::seats::Seats<N>,
 }
 
 impl<const N: usize> TournamentRegisters<N> {
@@ -122,7 +122,7 @@ impl<const N: usize> TournamentRegisters<N> {
             Self {
                 duels: array_of![Duel::new(); N],
                 #[cfg(feature = "std")]
-                seats: array_of![crate::seats::Seat::new(); N],
+                seats: crate::seats::Seats::new(),
             }
         }
     }
@@ -291,8 +291,8 @@ impl<const N: usize> ConstInit for Tournament<N> {
 #[cfg(feature = "std")]
 impl<const N: usize> crate::seats::sealed::HasSeats for Tournament<N> {
     #[inline(always)]
-    fn seats(&self) -> &[crate::seats::Seat] {
-        &self.registers.get().seats
+    fn seats(&self) -> crate::seats::Table<'_> {
+        self.registers.get().seats.table()
     }
 }
 

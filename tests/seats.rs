@@ -191,7 +191,7 @@ mod pinned {
                     assert_eq!(me.core(), core);
                     for _ in 0..rounds {
                         let mut guard = me.lock();
-                        assert_eq!(guard.participant(), core);
+                        assert_eq!(guard.index(), core);
                         *guard += 1;
                     }
                 });
@@ -257,7 +257,7 @@ mod pinned {
         std::thread::scope(|s| {
             s.spawn(|| {
                 let mut handle = lock.pin(core).expect("a free core");
-                assert_eq!(lock.lock().participant(), core);
+                assert_eq!(lock.lock().index(), core);
                 *handle.lock() += 1;
             });
         });
@@ -330,7 +330,7 @@ mod pinned {
             s.spawn(|| {
                 let handle = lock.pin(0).expect("core 0 is free");
                 let guard = lock.lock(); // through the pinned seat: core 0
-                assert_eq!(guard.participant(), 0);
+                assert_eq!(guard.index(), 0);
                 drop(handle);
                 holding.wait();
                 checked.wait();

@@ -252,9 +252,61 @@ fn expecting_panic(f: impl FnOnce()) -> Result<(), String> {
 /// can reach (a model that never executes a fence is not run without it).
 /// List the cheapest models first: a defect counts as caught at the first
 /// model that fails.
+///
+/// Every site a sweep is handed is recorded, and when the `Passing` goes out
+/// of scope (the test's end) it checks that the models executed no fence or
+/// named access of the same algorithm (the same `module:` prefix) that no
+/// sweep was handed: a site added to the code but not to its `FENCES` or
+/// `ORDERINGS` list would otherwise never be weakened, and the sweep would
+/// pass without checking it.
 pub struct Passing {
     runs: Vec<(Model, BTreeSet<&'static str>)>,
     catching_only: Vec<Model>,
+    /// Every fence and access name handed to a sweep so far.
+    swept: RefCell<BTreeSet<&'static str>>,
+}
+
+/// The algorithm a fence or access name belongs to: its `module:` prefix.
+fn algorithm_of(site: &str) -> Option<&str> {
+    site.split_once(": ").map(|(module, _)| module)
+}
+
+impl Passing {
+    /// Executed sites of the swept algorithms that no sweep was handed.
+    fn unswept(&self) -> Vec<&'static str> {
+        let swept = self.swept.borrow();
+        let algorithms: BTreeSet<&str> =
+            swept.iter().filter_map(|site| algorithm_of(site)).collect();
+        let executed = self
+            .runs
+            .iter()
+            .flat_map(|(_, executed)| executed.iter().copied());
+        let unswept: BTreeSet<&'static str> = executed
+            .filter(|site| {
+                algorithm_of(site).is_some_and(|algorithm| algorithms.contains(algorithm))
+                    && !swept.contains(site)
+            })
+            .collect();
+        unswept.into_iter().collect()
+    }
+
+    fn record_swept(&self, names: impl IntoIterator<Item = &'static str>) {
+        self.swept.borrow_mut().extend(names);
+    }
+}
+
+impl Drop for Passing {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let unswept = self.unswept();
+        assert!(
+            unswept.is_empty(),
+            "the models execute sites that no sweep weakens (add them to their \
+             algorithm's FENCES or ORDERINGS): {unswept:?}"
+        );
+    }
 }
 
 impl Passing {
@@ -270,6 +322,7 @@ impl Passing {
         Self {
             runs,
             catching_only: Vec::new(),
+            swept: RefCell::default(),
         }
     }
 
@@ -322,6 +375,7 @@ impl Passing {
     /// Checks that the models execute every fence in `declared`, and that
     /// removing or weakening each one makes at least one of them fail.
     pub fn every_fence_is_necessary(&self, declared: &[FenceSite]) {
+        self.record_swept(declared.iter().map(|site| site.0));
         for &site in declared {
             assert!(
                 self.passing_through(site.0).next().is_some(),
@@ -345,6 +399,7 @@ impl Passing {
     ///
     /// Prints one `ordering |` line per access, the rows of the sweep's table.
     pub fn every_ordering_is_necessary(&self, declared: &[Access], miri: &[(&str, &str)]) {
+        self.record_swept(declared.iter().map(|access| access.name));
         let mut uncaught = Vec::new();
         for access in declared {
             assert!(

@@ -270,7 +270,7 @@ mod sealed {
         fn beds(&self) -> crate::sync::Beds<'_>;
 
         #[cfg(feature = "std")]
-        fn seats(&self) -> &[crate::seats::Seat];
+        fn seats(&self) -> crate::seats::Table<'_>;
     }
 }
 
@@ -285,7 +285,7 @@ pub struct Fixed<const N: usize> {
     registers: [Register; N],
     wake: CachePadded<WakeWords<N>>,
     #[cfg(feature = "std")]
-    seats: [crate::seats::Seat; N],
+    seats: crate::seats::Seats<N>,
 }
 
 impl<const N: usize> Fixed<N> {
@@ -299,7 +299,7 @@ impl<const N: usize> Fixed<N> {
                 registers: array_of![CachePadded::new(AtomicU32::new(0)); N],
                 wake: CachePadded::new(WakeWords::new()),
                 #[cfg(feature = "std")]
-                seats: array_of![crate::seats::Seat::new(); N],
+                seats: crate::seats::Seats::new(),
             }
         }
     }
@@ -318,8 +318,8 @@ impl<const N: usize> sealed::Storage for Fixed<N> {
 
     #[cfg(feature = "std")]
     #[inline(always)]
-    fn seats(&self) -> &[crate::seats::Seat] {
-        &self.seats
+    fn seats(&self) -> crate::seats::Table<'_> {
+        self.seats.table()
     }
 }
 
@@ -857,7 +857,7 @@ impl<const N: usize> ConstInit for PerCoreBakery<Fixed<N>> {
 #[cfg(feature = "std")]
 impl<S: Storage> crate::seats::sealed::HasSeats for PerCoreBakery<S> {
     #[inline(always)]
-    fn seats(&self) -> &[crate::seats::Seat] {
+    fn seats(&self) -> crate::seats::Table<'_> {
         sealed::Storage::seats(&self.shared().cores)
     }
 }

@@ -11,9 +11,9 @@
 
 use super::{PerCoreBakery, Register, Storage, sealed};
 use crate::lock::{Guard, Lock};
-use crate::seats::{self, Seat};
+use crate::seats::{self, OnReentry, Place, Seat, Table};
 use crate::sync::sleep::WakeWord;
-use crate::sync::{AtomicU32, Beds, CachePadded};
+use crate::sync::{AtomicU32, Beds, CachePadded, Forever, Lobby};
 use std::boxed::Box;
 use std::marker::PhantomData;
 
@@ -55,6 +55,8 @@ pub struct Machine {
     asleep: AtomicU32,
     wake: Box<[WakeWord]>,
     seats: Box<[Seat]>,
+    /// Where threads that find every core's seat busy or pinned sleep.
+    lobby: Lobby,
 }
 
 impl sealed::Storage for Machine {
@@ -72,8 +74,8 @@ impl sealed::Storage for Machine {
     }
 
     #[inline(always)]
-    fn seats(&self) -> &[Seat] {
-        &self.seats
+    fn seats(&self) -> Table<'_> {
+        Table::of(&self.seats, &self.lobby)
     }
 }
 
@@ -111,6 +113,7 @@ impl PerCoreBakery<Machine> {
             asleep: AtomicU32::new(0),
             wake: (0..cores).map(|_| WakeWord::new()).collect(),
             seats: (0..cores).map(|_| Seat::new()).collect(),
+            lobby: Lobby::new(),
         };
         Self::with_storage(storage, super::TICKET_LIMIT)
     }
@@ -246,7 +249,7 @@ pub struct Pinned<'a, S: Storage, T: ?Sized> {
 }
 
 impl<S: Storage, T: ?Sized> Pinned<'_, S, T> {
-    fn seats(&self) -> &[Seat] {
+    fn seats(&self) -> Table<'_> {
         crate::seats::sealed::HasSeats::seats(self.lock.raw())
     }
 
@@ -266,37 +269,33 @@ impl<S: Storage, T: ?Sized> Pinned<'_, S, T> {
     #[track_caller]
     #[inline]
     pub fn lock(&mut self) -> Guard<'_, PerCoreBakery<S>, T> {
-        seats::enter_pinned(self.seats(), self.core);
-        // SAFETY: `core` is pinned by this thread until the handle drops (it
-        // cannot drop while the guard borrows it), no other thread's seat can
-        // name it, and `&mut self` keeps calls in turn.
-        unsafe { crate::raw::RawLock::lock(self.lock.raw(), self.core) };
-        Guard::new(
-            self.lock,
-            self.core,
-            Some(seats::pinned_guard(self.seats(), self.core)),
-        )
+        let raw = self.lock.raw();
+        let place = Place::Pinned(self.core);
+        let sitting = seats::acquire(raw, place, Forever, OnReentry::Panic, |core, _| {
+            // SAFETY: `core` is pinned by this thread until the handle drops
+            // (it cannot drop while the guard borrows it), no other thread's
+            // seat can name it, and `&mut self` keeps calls in turn.
+            unsafe { crate::raw::RawLock::lock(raw, core) };
+            true
+        });
+        Guard::seated(self.lock, sitting.expect("a lock that never gives up"))
     }
 
     /// Tries once to lock as this core, without waiting for anyone; `None`
     /// also when this thread holds the lock through [`Lock::lock`].
     #[inline]
     pub fn try_lock(&mut self) -> Option<Guard<'_, PerCoreBakery<S>, T>> {
-        if seats::is_busy(self.seats(), self.core) {
-            return None;
-        }
-        seats::enter_pinned(self.seats(), self.core);
+        let raw = self.lock.raw();
+        let place = Place::Pinned(self.core);
         // SAFETY: as in `lock`.
-        if unsafe { crate::raw::RawLock::try_lock(self.lock.raw(), self.core) } {
-            Some(Guard::new(
-                self.lock,
-                self.core,
-                Some(seats::pinned_guard(self.seats(), self.core)),
-            ))
-        } else {
-            seats::leave_pinned(self.seats(), self.core);
-            None
-        }
+        let sitting = seats::acquire(
+            raw,
+            place,
+            seats::at_once(),
+            OnReentry::Fail,
+            |core, _| unsafe { crate::raw::RawLock::try_lock(raw, core) },
+        )?;
+        Some(Guard::seated(self.lock, sitting))
     }
 
     /// The core this handle holds.

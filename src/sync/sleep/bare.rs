@@ -44,28 +44,22 @@ impl Beds<'_> {
 #[inline(always)]
 pub(crate) fn fence_before_waking() {}
 
-/// Sleepers with no participant of their own: none without `std`. (Only the
-/// ticket lock has a lobby there, where fetch-add exists.)
+/// Nowhere to sleep: a lobby compiles to nothing. (Only the ticket lock
+/// has a lobby there, where fetch-add exists.)
 #[cfg(target_has_atomic = "32")]
-pub(crate) struct Lobby;
+pub(crate) struct Backend;
 
 #[cfg(target_has_atomic = "32")]
-impl Lobby {
-    pub(crate) const fn new() -> Self {
-        Self
+impl super::lobby::LobbyParking for Backend {
+    const SLEEPS: bool = false;
+
+    fn fence_to_sleep(&self) -> bool {
+        true
     }
 
-    /// Never asked: waits never sleep without `std`.
-    pub(crate) fn sleep(
-        &self,
-        _key: usize,
-        _token: usize,
-        _still_blocked: impl FnOnce() -> bool,
-        _nap: Nap,
-    ) {
-    }
+    fn fence_to_wake(&self) {}
 
-    /// Nobody to wake, and no fence.
-    #[inline(always)]
-    pub(crate) fn wake_one(&self, _key: usize, _lets_through: impl FnMut(usize) -> bool) {}
+    fn wait(&self, _key: usize, _token: usize, _still_blocked: impl Fn() -> bool, _nap: Nap) {}
+
+    fn wake(&self, _key: usize, _lets_through: impl FnMut(usize) -> bool) {}
 }

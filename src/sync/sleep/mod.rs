@@ -55,7 +55,10 @@
 //! (`LOBBY_WAKE`), and only if the count is not zero wakes the sleeper its
 //! move lets through (the next ticket), or one sleeper (a freed seat). The
 //! same store buffering as above makes a lost wakeup impossible; the count
-//! keeps a move that nobody waits for at a fence and a load.
+//! keeps a move that nobody waits for at a fence and a load. A lobby is one
+//! per lock, so that count is written only by that lock's sleepers; it is
+//! written once (`lobby.rs`) over each environment's backend, the same code
+//! on threads, in loom's models and (compiled to nothing) on bare targets.
 //!
 //! # Room for async
 //!
@@ -100,9 +103,11 @@ pub(crate) use protocol::{Parking, sleep_on, wake_sleepers_on};
 pub(crate) use words::{Beds, WakeWord, WakeWords, fence_before_waking};
 
 #[cfg(any(std_or_loom, target_has_atomic = "32"))]
-pub(crate) use env::Lobby;
+mod lobby;
 #[cfg(not(std_or_loom))]
 pub(crate) use env::{Beds, WakeWords, fence_before_waking};
+#[cfg(any(std_or_loom, target_has_atomic = "32"))]
+pub(crate) use lobby::Lobby;
 
 /// The protocol's halves over two participants' wake words, for doorway's
 /// loom models of it (with the test hooks): the very code the locks run.

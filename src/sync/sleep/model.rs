@@ -11,6 +11,7 @@
 //! after every unlock would give the models of the locks an edge the real
 //! unlock lacks, and hide a weakened ordering of the lock's own from them.
 
+use super::lobby::LobbyParking;
 use super::protocol::{LOBBY_SLEEP, LOBBY_WAKE, Parking, WAKE};
 use crate::sync::{AtomicU32, FenceSite, Nap, Ordering::*, fence};
 use loom::sync::{Condvar, Mutex};
@@ -70,46 +71,28 @@ impl Backend {
     }
 }
 
-/// Sleepers with no participant of their own (see
-/// [lobbies](super#lobbies-waiters-with-no-participant)), on the model's bed:
-/// a wake wakes every sleeper, and each looks again.
-pub(crate) struct Lobby {
-    sleepers: AtomicU32,
-}
-
-impl Lobby {
-    pub(crate) fn new() -> Self {
-        Self {
-            sleepers: AtomicU32::new(0),
-        }
+/// Lobbies on the model's bed: a wake wakes every sleeper, and each asks
+/// again whether it is still blocked.
+impl LobbyParking for Backend {
+    fn fence_to_sleep(&self) -> bool {
+        fence(SeqCst, LOBBY_SLEEP);
+        true
     }
 
-    /// Sleeps while `still_blocked`, counted.
-    pub(crate) fn sleep(
-        &self,
-        _key: usize,
-        _token: usize,
-        still_blocked: impl Fn() -> bool,
-        _nap: Nap,
-    ) {
-        // Relaxed: as in the threads' lobby.
-        self.sleepers.fetch_add(1, Relaxed);
-        fence(SeqCst, LOBBY_SLEEP);
+    fn fence_to_wake(&self) {
+        fence_to_wake(LOBBY_WAKE);
+    }
+
+    /// Sleeps while `still_blocked`, whatever the nap (see `wait` above).
+    fn wait(&self, _key: usize, _token: usize, still_blocked: impl Fn() -> bool, _nap: Nap) {
         let (lock, sleepers) = &*BED;
         let mut guard = lock.lock().unwrap_or_else(|e| e.into_inner());
         while still_blocked() {
             guard = sleepers.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
-        drop(guard);
-        self.sleepers.fetch_sub(1, Relaxed);
     }
 
-    /// Wakes every sleeper, if any is counted.
-    pub(crate) fn wake_one(&self, _key: usize, _lets_through: impl FnMut(usize) -> bool) {
-        fence_to_wake(LOBBY_WAKE);
-        // Relaxed: as in the threads' lobby.
-        if self.sleepers.load(Relaxed) != 0 {
-            Backend.wake_all();
-        }
+    fn wake(&self, _key: usize, _lets_through: impl FnMut(usize) -> bool) {
+        self.wake_all();
     }
 }

@@ -2,9 +2,9 @@
 //! `parking_lot_core`'s table keyed by their word's address, with
 //! asymmetric fences (see [`membarrier`](super::membarrier)).
 
+use super::lobby::LobbyParking;
 use super::membarrier;
 use super::protocol::{LOBBY_SLEEP, LOBBY_WAKE, Parking, SLEEP, WAKE};
-use crate::sync::wait::LONGEST_NAP;
 use crate::sync::{AtomicU32, Nap, Ordering::*};
 use std::time::Instant;
 
@@ -68,40 +68,23 @@ impl Parking for Backend {
     }
 }
 
-/// Sleepers with no participant of their own, parked on a word of their lock
-/// (see [lobbies](super#lobbies-waiters-with-no-participant)).
-pub(crate) struct Lobby {
-    sleepers: AtomicU32,
-}
-
-impl Lobby {
-    pub(crate) const fn new() -> Self {
-        Self {
-            sleepers: AtomicU32::new(0),
-        }
+impl LobbyParking for Backend {
+    #[inline]
+    fn fence_to_sleep(&self) -> bool {
+        membarrier::heavy(LOBBY_SLEEP)
     }
 
-    /// Sleeps, with `token`, parked on `key` (the address of a word of the
-    /// lock that this lobby alone parks on), if `still_blocked` says so
-    /// after the count, atomically with any wake; at most `nap`.
-    #[cold]
-    pub(crate) fn sleep(
-        &self,
-        key: usize,
-        token: usize,
-        still_blocked: impl FnOnce() -> bool,
-        nap: Nap,
-    ) {
-        // Relaxed: the count's own order is all a mover reads; the fence
-        // orders it before the look.
-        self.sleepers.fetch_add(1, Relaxed);
-        let nap = if membarrier::heavy(LOBBY_SLEEP) {
-            nap
-        } else {
-            nap.at_most(LONGEST_NAP)
-        };
-        // SAFETY: `key` is parked on by this lobby only (the caller's word);
-        // `still_blocked` only loads, and neither panics nor parks.
+    // Inline in a user's crate too: every give-back of a seat and every
+    // ticket unlock runs it.
+    #[inline(always)]
+    fn fence_to_wake(&self) {
+        membarrier::light(LOBBY_WAKE);
+    }
+
+    fn wait(&self, key: usize, token: usize, still_blocked: impl Fn() -> bool, nap: Nap) {
+        // SAFETY: `key` is parked on by one lobby only (the address of a
+        // word of its lock); `still_blocked` only loads, and neither panics
+        // nor parks.
         unsafe {
             parking_lot_core::park(
                 key,
@@ -112,36 +95,27 @@ impl Lobby {
                 timeout(nap),
             );
         }
-        // Relaxed: a mover that still counts this sleeper only wakes nobody.
-        self.sleepers.fetch_sub(1, Relaxed);
     }
 
-    /// After a store that may let a sleeper parked on `key` through: wakes
-    /// the first whose token `lets_through` accepts, if anyone sleeps.
-    #[inline]
-    pub(crate) fn wake_one(&self, key: usize, mut lets_through: impl FnMut(usize) -> bool) {
-        membarrier::light(LOBBY_WAKE);
-        // Relaxed: see `sleep`.
-        if self.sleepers.load(Relaxed) != 0 {
-            let mut woken = false;
-            // SAFETY: as in `sleep`; the filter and callback do nothing but
-            // compare.
-            unsafe {
-                parking_lot_core::unpark_filter(
-                    key,
-                    |token| {
-                        if woken {
-                            parking_lot_core::FilterOp::Stop
-                        } else if lets_through(token.0) {
-                            woken = true;
-                            parking_lot_core::FilterOp::Unpark
-                        } else {
-                            parking_lot_core::FilterOp::Skip
-                        }
-                    },
-                    |_| parking_lot_core::DEFAULT_UNPARK_TOKEN,
-                );
-            }
+    fn wake(&self, key: usize, mut lets_through: impl FnMut(usize) -> bool) {
+        let mut woken = false;
+        // SAFETY: as in `wait`; the filter and callback do nothing but
+        // compare.
+        unsafe {
+            parking_lot_core::unpark_filter(
+                key,
+                |token| {
+                    if woken {
+                        parking_lot_core::FilterOp::Stop
+                    } else if lets_through(token.0) {
+                        woken = true;
+                        parking_lot_core::FilterOp::Unpark
+                    } else {
+                        parking_lot_core::FilterOp::Skip
+                    }
+                },
+                |_| parking_lot_core::DEFAULT_UNPARK_TOKEN,
+            );
         }
     }
 }

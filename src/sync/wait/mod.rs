@@ -127,7 +127,6 @@ pub enum Nap {
 
 impl Nap {
     /// This nap, but no longer than `longest`.
-    #[cfg(std_or_loom)]
     pub(crate) fn at_most(self, longest: Duration) -> Nap {
         match self {
             Nap::AtMost(nap) => Nap::AtMost(nap.min(longest)),
