@@ -88,7 +88,7 @@ mod linux {
         let file = File::open(path)?;
         let mut me = file.join()?;
         daemonize()?;
-        let (pid, participant) = (std::process::id(), me.participant() as u32);
+        let (pid, participant) = (std::process::id(), me.index() as u32);
         if let Some(dead) = me.took_over_from() {
             // One write, so that lines from several processes never mix.
             let line =

@@ -143,7 +143,7 @@ fn a_slot_is_held_while_its_member_lives_and_given_back_on_drop() {
     let file = File::create(&path, &Options::new(2)).unwrap();
     let first = file.join().unwrap();
     let second = file.join().unwrap();
-    assert_eq!((first.participant(), second.participant()), (0, 1));
+    assert_eq!((first.index(), second.index()), (0, 1));
     let me = std::process::id();
     assert_eq!(
         file.participants(),
@@ -158,7 +158,7 @@ fn a_slot_is_held_while_its_member_lives_and_given_back_on_drop() {
     assert_eq!(file.recover_dead().unwrap(), 0, "nobody is dead");
     drop(first);
     assert_eq!(file.participants()[0], ParticipantState::Free);
-    assert_eq!(file.join().unwrap().participant(), 0);
+    assert_eq!(file.join().unwrap().index(), 0);
 }
 
 #[test]
@@ -595,11 +595,11 @@ fn locks_no_member_places_are_named() {
             );
         } else {
             // Participant 1 is free: join takes it.
-            assert_eq!(file.join().unwrap().participant(), 1, "{what}");
+            assert_eq!(file.join().unwrap().index(), 1, "{what}");
         }
         drop(foreign);
         assert_eq!(file.recover_dead().unwrap(), 0, "{what}: gone");
-        assert_eq!(file.join().unwrap().participant(), 0, "{what}: gone");
+        assert_eq!(file.join().unwrap().index(), 0, "{what}: gone");
     }
 }
 

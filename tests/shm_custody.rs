@@ -331,10 +331,10 @@ fn proposer(dir: &Path, closing: Option<&str>) {
                 Err(e) => fail(format!("join_as(0): {e}")),
             }
             let me = file.join().unwrap_or_else(|e| fail(format!("join: {e}")));
-            if me.participant() != 1 || me.took_over_from().is_some() {
+            if me.index() != 1 || me.took_over_from().is_some() {
                 fail(format!(
                     "joined as participant {}, took over from {:?}, beside a live proposer",
-                    me.participant(),
+                    me.index(),
                     me.took_over_from()
                 ));
             }
@@ -615,7 +615,7 @@ fn a_read_lock_on_a_dead_holders_byte_is_named_not_waited_on() {
     let refused = file.recover_dead().unwrap_err();
     assert!(is_the_read_lock(&refused), "recover_dead: {refused}");
     let mut me = file.join().unwrap();
-    assert_eq!(me.participant(), 1, "participant 0 is the dead holder's");
+    assert_eq!(me.index(), 1, "participant 0 is the dead holder's");
     let started = Instant::now();
     let refused = me.lock_checked().map(drop).unwrap_err();
     assert!(is_the_read_lock(&refused), "a waiter: {refused}");

@@ -116,7 +116,7 @@ fn worker() {
             }
         }
         "bakery" => loop {
-            let slot = me.participant() as u64;
+            let slot = me.index() as u64;
             let mut guard = me.lock();
             let mut data = guard.get();
             if guard.owner_died() {

@@ -727,7 +727,7 @@ fn check_types(file: &Layout, mine: &Layout) -> Result<(), Error> {
 }
 
 /// A participant this process owns in a [`Shared`] file: proposer, replica
-/// and bakery participant [`participant()`](Self::participant).
+/// and bakery participant number [`index()`](Self::index).
 ///
 /// It holds its participant through a byte lock on an open file description
 /// of its own, kept by a one-page mapping of it rather than by a descriptor,
@@ -751,10 +751,17 @@ pub struct Member<'f, T, D = (), B = NativeBlock> {
 }
 
 impl<'f, T: Pod, D: Pod, B: BlockCell> Member<'f, T, D, B> {
-    /// This member's participant number: its proposer, replica and bakery
+    /// This member's participant index: its proposer, replica and bakery
     /// number.
-    pub fn participant(&self) -> usize {
+    pub fn index(&self) -> usize {
         self.participant
+    }
+
+    /// This member's participant index; renamed [`index`](Self::index), as
+    /// on every other handle of a participant.
+    #[deprecated(since = "0.2.0", note = "renamed `index`, as on `Participant`")]
+    pub fn participant(&self) -> usize {
+        self.index()
     }
 
     /// The process whose participant this member took over after it stopped (died,
