@@ -266,6 +266,16 @@ impl Conflict {
     pub(crate) fn is_foreign(&self, byte: u64) -> bool {
         !(self.write && self.start == byte && self.len == 1)
     }
+
+    /// The error that names this lock, found in the way of `participant`.
+    pub(crate) fn interference(&self, participant: usize) -> Error {
+        Error::Interference {
+            participant,
+            write: self.write,
+            start: self.start,
+            len: self.len,
+        }
+    }
 }
 
 /// The locks of one description, held by a one-page mapping of it (see the

@@ -179,12 +179,7 @@ impl<'a> Bytes<'a> {
         if let Some(seen) = description.conflict(byte)?
             && seen.is_foreign(byte)
         {
-            self.note(Error::Interference {
-                participant: i,
-                write: seen.write,
-                start: seen.start,
-                len: seen.len,
-            });
+            self.note(seen.interference(i));
         }
         Ok(false)
     }
@@ -658,12 +653,7 @@ impl<T: Pod, D: Pod, B: BlockCell> Shared<T, D, B> {
                 if let Some(seen) = asker.conflict(byte)?
                     && seen.is_foreign(byte)
                 {
-                    custody.note(Error::Interference {
-                        participant: i,
-                        write: seen.write,
-                        start: seen.start,
-                        len: seen.len,
-                    });
+                    custody.note(seen.interference(i));
                 }
             }
         }
