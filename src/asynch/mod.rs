@@ -230,7 +230,10 @@ impl<'a, const N: usize, T: ?Sized> AsyncParticipant<'a, N, T> {
         let r = self.lock.registers.get();
         // The bakery's `try_lock`: a failed try that took a ticket withdraws
         // it through this lock's waking half.
-        crate::bakery::try_lock(r, self.index).then(|| AsyncGuard { participant: self })
+        crate::bakery::try_lock(r, self.index).then(|| AsyncGuard {
+            participant: self,
+            _data: PhantomData,
+        })
     }
 
     /// This participant's index.
@@ -272,6 +275,7 @@ impl<'p, 'a, const N: usize, T: ?Sized> Future for Acquire<'p, 'a, N, T> {
             // and its drop undoes nothing.
             Poll::Ready(()) => Poll::Ready(AsyncGuard {
                 participant: this.participant.take().unwrap_or_else(|| unreachable!()),
+                _data: PhantomData,
             }),
         }
     }
@@ -296,10 +300,38 @@ impl<const N: usize, T: ?Sized> fmt::Debug for Acquire<'_, '_, N, T> {
 }
 
 /// Access to the data of a locked [`AsyncLock`]; unlocks when dropped.
+///
+/// `Send` when `T: Send` (a task holding it may move between threads), and
+/// `Sync` only when `T` is `Send` and `Sync` as well: a shared guard hands
+/// out `&T`, so sharing it shares the data.
+///
+/// ```compile_fail,E0277
+/// use core::cell::Cell;
+/// use doorway::asynch::AsyncLock;
+///
+/// fn shared<T: Sync>(_: &T) {}
+/// let lock: &'static mut AsyncLock<1, Cell<u32>> =
+///     Box::leak(Box::new(AsyncLock::new(Cell::new(0))));
+/// let [mut me] = lock.participants();
+/// let guard = me.try_lock().unwrap();
+/// // Two threads calling `guard.set(..)` at once would race.
+/// shared(&guard);
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct AsyncGuard<'p, 'a, const N: usize, T: ?Sized> {
     participant: &'p mut AsyncParticipant<'a, N, T>,
+    /// Neither `Send` nor `Sync` by itself: the impls below say when.
+    _data: PhantomData<*const T>,
 }
+
+// SAFETY: moving the guard moves the right to `&mut T` to another thread,
+// which `T: Send` allows (as for `Mutex`); the unlock it runs on drop works
+// from any thread (it stores to the participant's own registers).
+unsafe impl<const N: usize, T: ?Sized + Send> Send for AsyncGuard<'_, '_, N, T> {}
+
+// SAFETY: a shared guard only hands out `&T`, to every thread that shares
+// it at once, which needs `T: Sync` (and `T: Send` for the lock itself).
+unsafe impl<const N: usize, T: ?Sized + Send + Sync> Sync for AsyncGuard<'_, '_, N, T> {}
 
 impl<const N: usize, T: ?Sized> AsyncGuard<'_, '_, N, T> {
     /// The index of the participant holding the lock.
@@ -471,6 +503,85 @@ mod tests {
             panic!("b is next")
         };
         assert_eq!(*guard, [1, 2]);
+    }
+
+    /// A waker whose clone panics, as an executor's might.
+    fn clone_panics() -> Waker {
+        use std::task::{RawWaker, RawWakerVTable};
+        fn clone(_: *const ()) -> RawWaker {
+            panic!("this waker cannot be cloned")
+        }
+        fn noop(_: *const ()) {}
+        static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+        // SAFETY: the vtable's functions ignore the data pointer.
+        unsafe { Waker::from_raw(RawWaker::new(core::ptr::null(), &VTABLE)) }
+    }
+
+    #[test]
+    fn a_first_poll_that_panics_and_is_dropped_leaves_no_ticket() {
+        let [mut a, mut b] = participants::<2>();
+        let held = a.try_lock().unwrap();
+        let mut waiting = b.lock();
+        let panicking = clone_panics();
+        // The first poll takes a ticket, then clones the waker to wait.
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = poll(&mut waiting, &panicking);
+        }));
+        assert!(polled.is_err(), "the waker's clone panicked");
+        // As an executor does with a task that panicked.
+        drop(waiting);
+        drop(held);
+        assert!(a.try_lock().is_some(), "b's ticket was left in line");
+        assert!(b.try_lock().is_some());
+    }
+
+    #[test]
+    fn a_waiter_whose_predecessor_withdraws_waits_on_the_next() {
+        let [mut a, mut b, mut c] = participants::<3>();
+        let (c_wakes, c_waker) = counter();
+        let (_, b_waker) = counter();
+        let held = a.try_lock().unwrap();
+        let mut second = b.lock();
+        let mut third = c.lock();
+        assert!(poll(&mut second, &b_waker).is_pending());
+        assert!(poll(&mut third, &c_waker).is_pending());
+        // b was not woken; it gives up in line.
+        drop(second);
+        assert_eq!(c_wakes.0.load(Relaxed), 1, "the withdrawal wakes c");
+        assert!(poll(&mut third, &c_waker).is_pending(), "a still holds");
+        drop(held);
+        assert_eq!(c_wakes.0.load(Relaxed), 2, "a's exit wakes c");
+        assert!(poll(&mut third, &c_waker).is_ready());
+    }
+
+    #[test]
+    #[should_panic(expected = "polled after it completed")]
+    fn a_completed_acquisition_polled_again_panics() {
+        let [mut a] = participants::<1>();
+        let (_, waker) = counter();
+        let mut acquire = a.lock();
+        let Poll::Ready(guard) = poll(&mut acquire, &waker) else {
+            panic!("alone: ready at once")
+        };
+        drop(guard);
+        let _ = poll(&mut acquire, &waker);
+    }
+
+    #[test]
+    fn a_forgotten_waiter_keeps_its_place_and_its_participant_panics() {
+        let [mut a, mut b] = participants::<2>();
+        let (_, waker) = counter();
+        let held = a.try_lock().unwrap();
+        let mut waiting = b.lock();
+        assert!(poll(&mut waiting, &waker).is_pending());
+        core::mem::forget(waiting);
+        drop(held);
+        // Like a thread that never unlocks: b's ticket stays in line.
+        assert!(a.try_lock().is_none());
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = poll(&mut b.lock(), &waker);
+        }));
+        assert!(again.is_err(), "b is already in line: locking again panics");
     }
 
     #[test]
