@@ -293,13 +293,13 @@ fn slot_reused() {
 }
 
 /// The preemption bound: `default`, or `ASYNC_BOUND` from the environment
-/// (for measuring).
+/// (for measuring; `ASYNC_BOUND=exhaustive` for none).
 fn bound(default: usize) -> Bound {
-    let bound = std::env::var("ASYNC_BOUND")
-        .ok()
-        .and_then(|b| b.parse().ok())
-        .unwrap_or(default);
-    Bound::Preemptions(bound)
+    match std::env::var("ASYNC_BOUND").ok().as_deref() {
+        Some("exhaustive") => Bound::Exhaustive,
+        Some(b) => Bound::Preemptions(b.parse().expect("ASYNC_BOUND: a number or `exhaustive`")),
+        None => Bound::Preemptions(default),
+    }
 }
 
 fn models() -> Vec<Model> {
