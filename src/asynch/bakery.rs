@@ -91,6 +91,19 @@ impl<const N: usize> AsyncRegisters<N> {
     }
 }
 
+#[cfg(all(test, not(loom)))]
+impl<const N: usize> AsyncRegisters<N> {
+    /// Tickets stop at `limit`, so that tests reach the limit quickly.
+    pub(crate) fn with_ticket_limit(limit: u32) -> Self {
+        Self {
+            bakery: BakeryRegisters::new(limit),
+            marks: array_of![Mark::new(); N],
+            slots: array_of![Slot::new(); N],
+            readers: array_of![Reader::new(); N],
+        }
+    }
+}
+
 impl<const N: usize> Registers for AsyncRegisters<N> {
     #[inline(always)]
     fn len(&self) -> usize {

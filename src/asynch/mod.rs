@@ -33,7 +33,15 @@
 //! never come: before its first poll it wrote nothing; in line, or woken
 //! and not yet polled again, it withdraws its ticket, and its withdrawal
 //! wakes the task that waited on it, so no wake is swallowed. Timeouts come
-//! from this: wrap the future in your runtime's timeout.
+//! from this: wrap the future in your runtime's timeout. A poll that panics
+//! (in the executor's waker) and is then dropped, as a runtime drops a task
+//! that panicked, is a cancellation like any other.
+//!
+//! Forgetting instead of dropping (`mem::forget` of a future in line, or of
+//! a guard) is safe but, like a thread that never unlocks, keeps that
+//! participant's place: everyone behind it waits for good, and locking
+//! again through the same participant panics (it is still in line).
+//! Polling a future again after it returned its guard panics.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -126,6 +134,16 @@ impl<const N: usize, T> AsyncLock<N, T> {
         }
     }
 
+    /// A lock whose tickets stop at `limit`, so that tests reach the
+    /// bakery's ticket limit quickly.
+    #[cfg(all(test, not(loom)))]
+    fn with_ticket_limit(value: T, limit: u32) -> Self {
+        Self {
+            registers: crate::sync::Lazy::new(AsyncRegisters::with_ticket_limit(limit)),
+            data: UnsafeCell::new(value),
+        }
+    }
+
     /// Consumes the lock and returns the data.
     pub fn into_inner(self) -> T {
         self.data.into_inner()
@@ -163,7 +181,11 @@ impl<const N: usize, T: ?Sized> AsyncLock<N, T> {
     /// # Safety
     ///
     /// While the returned participant lives, no other participant with the
-    /// same `index` may exist for this lock.
+    /// same `index` may exist for this lock: not one from
+    /// [`participants`](Self::participants), nor another from this
+    /// function, in any task or thread. Two participants with one index
+    /// write the same single-writer registers (the ticket, the waker
+    /// cells), which breaks mutual exclusion and races on the wakers.
     #[track_caller]
     pub unsafe fn participant_unchecked(&self, index: usize) -> AsyncParticipant<'_, N, T> {
         assert!(
@@ -582,6 +604,38 @@ mod tests {
             let _ = poll(&mut b.lock(), &waker);
         }));
         assert!(again.is_err(), "b is already in line: locking again panics");
+    }
+
+    #[test]
+    fn at_the_ticket_limit_a_task_yields_until_the_line_drains() {
+        let [mut a, mut b, mut c] =
+            AsyncLock::<3, u32>::with_ticket_limit(0, 2).into_participants();
+        let (b_wakes, b_waker) = counter();
+        let (c_wakes, c_waker) = counter();
+        let held = a.try_lock().unwrap(); // ticket 1
+        let mut second = b.lock();
+        assert!(poll(&mut second, &b_waker).is_pending()); // ticket 2, the limit
+        let mut third = c.lock();
+        assert!(poll(&mut third, &c_waker).is_pending(), "no ticket left");
+        assert_eq!(c_wakes.0.load(Relaxed), 1, "it yields instead of sleeping");
+        // Dropped without a ticket, it leaves nothing; a new one tries again.
+        drop(third);
+        let mut third = c.lock();
+        assert!(poll(&mut third, &c_waker).is_pending());
+        drop(held);
+        assert_eq!(b_wakes.0.load(Relaxed), 1);
+        assert!(
+            poll(&mut third, &c_waker).is_pending(),
+            "ticket 2 is in use"
+        );
+        let Poll::Ready(guard) = poll(&mut second, &b_waker) else {
+            panic!("b is next")
+        };
+        drop(guard);
+        assert!(
+            poll(&mut third, &c_waker).is_ready(),
+            "the line drained: numbering restarts"
+        );
     }
 
     #[test]
