@@ -639,6 +639,13 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "3 participants requested from an AsyncLock of 2")]
+    fn more_participants_than_the_lock_has_panics() {
+        let mut lock = AsyncLock::<2, u32>::new(0);
+        let _ = lock.participants::<3>();
+    }
+
+    #[test]
     fn a_failed_try_lock_leaves_the_lock_as_it_was() {
         let [mut a, mut b] = participants::<2>();
         let held = a.try_lock().unwrap();
