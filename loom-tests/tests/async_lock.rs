@@ -17,6 +17,8 @@
 //! - a woken waiter dropped before it runs again, with a third task behind
 //!   it (3 tasks, bounded);
 //! - `try_lock` against `lock`;
+//! - in every schedule (no preemption bound, a test of its own): 2 tasks ×
+//!   1 acquisition, and the waker slot alone with a cell reused;
 //! - the sweep: every fence of the waker slot removed and weakened, and
 //!   every named ordering weakened, must be caught by one of these.
 #![cfg(loom)]
@@ -267,23 +269,25 @@ fn try_against_lock() {
     holder.join().unwrap();
 }
 
-/// The waker slot alone: participant 1 publishes three wakers in a row
-/// (cells 0, 1, 0 again) and retires; participant 0 wakes it twice. A cell
-/// rewritten while the mover clones it, or emptied, is a race loom reports.
-fn slot_reused() {
+/// The waker slot alone: participant 1 publishes `wakers` wakers in a row
+/// (cells 0, 1, 0 again, ...) and retires; participant 0 wakes it `wakes`
+/// times. A cell rewritten while the mover clones it, or emptied, is a race
+/// loom reports.
+fn slot_reused(wakers: usize, wakes: usize) {
     let pair = Arc::new(doorway::__private::waker_slot::Pair::new());
     let mover = {
         let pair = pair.clone();
         thread::spawn(move || {
-            pair.wake(1, 0);
-            pair.wake(1, 0);
+            for _ in 0..wakes {
+                pair.wake(1, 0);
+            }
         })
     };
     let task = Arc::new(Task {
         notify: Notify::new(),
         wakes: AtomicUsize::new(0),
     });
-    for _ in 0..3 {
+    for _ in 0..wakers {
         let waker = Waker::from(Arc::new(Fresh(Arc::clone(&task))));
         // A busy cell is skipped: the lock's task would try on its next poll.
         let _ = pair.sleep_on(1, 0, &waker);
@@ -293,13 +297,13 @@ fn slot_reused() {
 }
 
 /// The preemption bound: `default`, or `ASYNC_BOUND` from the environment
-/// (for measuring).
+/// (for measuring; `ASYNC_BOUND=exhaustive` for none).
 fn bound(default: usize) -> Bound {
-    let bound = std::env::var("ASYNC_BOUND")
-        .ok()
-        .and_then(|b| b.parse().ok())
-        .unwrap_or(default);
-    Bound::Preemptions(bound)
+    match std::env::var("ASYNC_BOUND").ok().as_deref() {
+        Some("exhaustive") => Bound::Exhaustive,
+        Some(b) => Bound::Preemptions(b.parse().expect("ASYNC_BOUND: a number or `exhaustive`")),
+        None => Bound::Preemptions(default),
+    }
 }
 
 fn models() -> Vec<Model> {
@@ -307,7 +311,7 @@ fn models() -> Vec<Model> {
         Model::new(
             "async: the waker slot, 3 wakers in a row, woken twice",
             bound(3),
-            slot_reused,
+            || slot_reused(3, 2),
         ),
         Model::new("async: 2 tasks x 1 acquisition", bound(3), || {
             exclusion(1, false)
@@ -349,6 +353,38 @@ fn models() -> Vec<Model> {
             .collect(),
         Err(_) => models,
     }
+}
+
+/// Two participants in every schedule (no preemption bound): the lock with
+/// one acquisition each, and the waker slot with a cell reused. A test of
+/// their own, so that `.ci/loom` runs them beside the sweeps; the sweeps
+/// need not reach them (the bounded models catch every mutation).
+fn every_schedule() -> Vec<Model> {
+    vec![
+        Model::new(
+            "async: 2 tasks x 1 acquisition (every schedule)",
+            Bound::Exhaustive,
+            || exclusion(1, false),
+        ),
+        Model::new(
+            "async: the waker slot, 2 wakers in a row, woken once (every schedule)",
+            Bound::Exhaustive,
+            || slot_reused(2, 1),
+        ),
+    ]
+}
+
+#[test]
+fn async_models_in_every_schedule() {
+    let models = every_schedule();
+    // `ASYNC_ONLY=<part of a name>`: only the matching models (for measuring).
+    let only = std::env::var("ASYNC_ONLY").unwrap_or_default();
+    Passing::check(
+        models
+            .into_iter()
+            .filter(|m| m.name.contains(&only))
+            .collect(),
+    );
 }
 
 #[test]

@@ -45,7 +45,9 @@
 //!    invariant 4). A woken task that is still blocked sleeps again on
 //!    whoever blocks it now.
 //! 4. **Cancelling leaves no trace**: a dropped future that holds a ticket
-//!    retires its slot and withdraws (bakery invariant 6); the withdrawal
+//!    (its state says so from the doorway on, before any code of the
+//!    executor's runs, so a poll that panics and is dropped is a cancel
+//!    too) retires its slot and withdraws (bakery invariant 6); the withdrawal
 //!    runs the waking half, so a task that waited on it looks again, and a
 //!    wake this task received and did not use is passed on to whoever
 //!    waits on it. A future dropped before its first poll wrote nothing.
@@ -85,6 +87,19 @@ impl<const N: usize> AsyncRegisters<N> {
                 slots: array_of![Slot::new(); N],
                 readers: array_of![Reader::new(); N],
             }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+impl<const N: usize> AsyncRegisters<N> {
+    /// Tickets stop at `limit`, so that tests reach the limit quickly.
+    pub(crate) fn with_ticket_limit(limit: u32) -> Self {
+        Self {
+            bakery: BakeryRegisters::new(limit),
+            marks: array_of![Mark::new(); N],
+            slots: array_of![Slot::new(); N],
+            readers: array_of![Reader::new(); N],
         }
     }
 }
@@ -155,9 +170,16 @@ impl<const N: usize> AsyncRegisters<N> {
             Waiting::InLine { ticket, next } => (ticket, next),
             Waiting::Done => unreachable!("a completed acquisition is not polled"),
         };
+        // Recorded before the scan, which runs the task's waker (code of the
+        // executor's, which may panic): a future dropped while that panic
+        // unwinds then withdraws its ticket (invariant 4). A scan resumed
+        // from an earlier `next` only looks at more participants again.
+        *at = Waiting::InLine { ticket, next };
         let outcome = self.scan(me, ticket, &mut next, cx);
         *at = match outcome {
             Poll::Ready(()) => {
+                // A panic here (dropping a waker) leaves `InLine`: the drop
+                // that follows withdraws, which is an exit.
                 self.slots[me].retire(me, &self.marks[me], &self.readers);
                 Waiting::Done
             }

@@ -33,7 +33,15 @@
 //! never come: before its first poll it wrote nothing; in line, or woken
 //! and not yet polled again, it withdraws its ticket, and its withdrawal
 //! wakes the task that waited on it, so no wake is swallowed. Timeouts come
-//! from this: wrap the future in your runtime's timeout.
+//! from this: wrap the future in your runtime's timeout. A poll that panics
+//! (in the executor's waker) and is then dropped, as a runtime drops a task
+//! that panicked, is a cancellation like any other.
+//!
+//! Forgetting instead of dropping (`mem::forget` of a future in line, or of
+//! a guard) is safe but, like a thread that never unlocks, keeps that
+//! participant's place: everyone behind it waits for good, and locking
+//! again through the same participant panics (it is still in line).
+//! Polling a future again after it returned its guard panics.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -126,6 +134,16 @@ impl<const N: usize, T> AsyncLock<N, T> {
         }
     }
 
+    /// A lock whose tickets stop at `limit`, so that tests reach the
+    /// bakery's ticket limit quickly.
+    #[cfg(all(test, not(loom)))]
+    fn with_ticket_limit(value: T, limit: u32) -> Self {
+        Self {
+            registers: crate::sync::Lazy::new(AsyncRegisters::with_ticket_limit(limit)),
+            data: UnsafeCell::new(value),
+        }
+    }
+
     /// Consumes the lock and returns the data.
     pub fn into_inner(self) -> T {
         self.data.into_inner()
@@ -163,7 +181,11 @@ impl<const N: usize, T: ?Sized> AsyncLock<N, T> {
     /// # Safety
     ///
     /// While the returned participant lives, no other participant with the
-    /// same `index` may exist for this lock.
+    /// same `index` may exist for this lock: not one from
+    /// [`participants`](Self::participants), nor another from this
+    /// function, in any task or thread. Two participants with one index
+    /// write the same single-writer registers (the ticket, the waker
+    /// cells), which breaks mutual exclusion and races on the wakers.
     #[track_caller]
     pub unsafe fn participant_unchecked(&self, index: usize) -> AsyncParticipant<'_, N, T> {
         assert!(
@@ -230,7 +252,10 @@ impl<'a, const N: usize, T: ?Sized> AsyncParticipant<'a, N, T> {
         let r = self.lock.registers.get();
         // The bakery's `try_lock`: a failed try that took a ticket withdraws
         // it through this lock's waking half.
-        crate::bakery::try_lock(r, self.index).then(|| AsyncGuard { participant: self })
+        crate::bakery::try_lock(r, self.index).then(|| AsyncGuard {
+            participant: self,
+            _data: PhantomData,
+        })
     }
 
     /// This participant's index.
@@ -272,6 +297,7 @@ impl<'p, 'a, const N: usize, T: ?Sized> Future for Acquire<'p, 'a, N, T> {
             // and its drop undoes nothing.
             Poll::Ready(()) => Poll::Ready(AsyncGuard {
                 participant: this.participant.take().unwrap_or_else(|| unreachable!()),
+                _data: PhantomData,
             }),
         }
     }
@@ -296,10 +322,38 @@ impl<const N: usize, T: ?Sized> fmt::Debug for Acquire<'_, '_, N, T> {
 }
 
 /// Access to the data of a locked [`AsyncLock`]; unlocks when dropped.
+///
+/// `Send` when `T: Send` (a task holding it may move between threads), and
+/// `Sync` only when `T` is `Send` and `Sync` as well: a shared guard hands
+/// out `&T`, so sharing it shares the data.
+///
+/// ```compile_fail,E0277
+/// use core::cell::Cell;
+/// use doorway::asynch::AsyncLock;
+///
+/// fn shared<T: Sync>(_: &T) {}
+/// let lock: &'static mut AsyncLock<1, Cell<u32>> =
+///     Box::leak(Box::new(AsyncLock::new(Cell::new(0))));
+/// let [mut me] = lock.participants();
+/// let guard = me.try_lock().unwrap();
+/// // Two threads calling `guard.set(..)` at once would race.
+/// shared(&guard);
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct AsyncGuard<'p, 'a, const N: usize, T: ?Sized> {
     participant: &'p mut AsyncParticipant<'a, N, T>,
+    /// Neither `Send` nor `Sync` by itself: the impls below say when.
+    _data: PhantomData<*const T>,
 }
+
+// SAFETY: moving the guard moves the right to `&mut T` to another thread,
+// which `T: Send` allows (as for `Mutex`); the unlock it runs on drop works
+// from any thread (it stores to the participant's own registers).
+unsafe impl<const N: usize, T: ?Sized + Send> Send for AsyncGuard<'_, '_, N, T> {}
+
+// SAFETY: a shared guard only hands out `&T`, to every thread that shares
+// it at once, which needs `T: Sync` (and `T: Send` for the lock itself).
+unsafe impl<const N: usize, T: ?Sized + Send + Sync> Sync for AsyncGuard<'_, '_, N, T> {}
 
 impl<const N: usize, T: ?Sized> AsyncGuard<'_, '_, N, T> {
     /// The index of the participant holding the lock.
@@ -471,6 +525,124 @@ mod tests {
             panic!("b is next")
         };
         assert_eq!(*guard, [1, 2]);
+    }
+
+    /// A waker whose clone panics, as an executor's might.
+    fn clone_panics() -> Waker {
+        use std::task::{RawWaker, RawWakerVTable};
+        fn clone(_: *const ()) -> RawWaker {
+            panic!("this waker cannot be cloned")
+        }
+        fn noop(_: *const ()) {}
+        static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+        // SAFETY: the vtable's functions ignore the data pointer.
+        unsafe { Waker::from_raw(RawWaker::new(core::ptr::null(), &VTABLE)) }
+    }
+
+    #[test]
+    fn a_first_poll_that_panics_and_is_dropped_leaves_no_ticket() {
+        let [mut a, mut b] = participants::<2>();
+        let held = a.try_lock().unwrap();
+        let mut waiting = b.lock();
+        let panicking = clone_panics();
+        // The first poll takes a ticket, then clones the waker to wait.
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = poll(&mut waiting, &panicking);
+        }));
+        assert!(polled.is_err(), "the waker's clone panicked");
+        // As an executor does with a task that panicked.
+        drop(waiting);
+        drop(held);
+        assert!(a.try_lock().is_some(), "b's ticket was left in line");
+        assert!(b.try_lock().is_some());
+    }
+
+    #[test]
+    fn a_waiter_whose_predecessor_withdraws_waits_on_the_next() {
+        let [mut a, mut b, mut c] = participants::<3>();
+        let (c_wakes, c_waker) = counter();
+        let (_, b_waker) = counter();
+        let held = a.try_lock().unwrap();
+        let mut second = b.lock();
+        let mut third = c.lock();
+        assert!(poll(&mut second, &b_waker).is_pending());
+        assert!(poll(&mut third, &c_waker).is_pending());
+        // b was not woken; it gives up in line.
+        drop(second);
+        assert_eq!(c_wakes.0.load(Relaxed), 1, "the withdrawal wakes c");
+        assert!(poll(&mut third, &c_waker).is_pending(), "a still holds");
+        drop(held);
+        assert_eq!(c_wakes.0.load(Relaxed), 2, "a's exit wakes c");
+        assert!(poll(&mut third, &c_waker).is_ready());
+    }
+
+    #[test]
+    #[should_panic(expected = "polled after it completed")]
+    fn a_completed_acquisition_polled_again_panics() {
+        let [mut a] = participants::<1>();
+        let (_, waker) = counter();
+        let mut acquire = a.lock();
+        let Poll::Ready(guard) = poll(&mut acquire, &waker) else {
+            panic!("alone: ready at once")
+        };
+        drop(guard);
+        let _ = poll(&mut acquire, &waker);
+    }
+
+    #[test]
+    fn a_forgotten_waiter_keeps_its_place_and_its_participant_panics() {
+        let [mut a, mut b] = participants::<2>();
+        let (_, waker) = counter();
+        let held = a.try_lock().unwrap();
+        let mut waiting = b.lock();
+        assert!(poll(&mut waiting, &waker).is_pending());
+        core::mem::forget(waiting);
+        drop(held);
+        // Like a thread that never unlocks: b's ticket stays in line.
+        assert!(a.try_lock().is_none());
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = poll(&mut b.lock(), &waker);
+        }));
+        assert!(again.is_err(), "b is already in line: locking again panics");
+    }
+
+    #[test]
+    fn at_the_ticket_limit_a_task_yields_until_the_line_drains() {
+        let [mut a, mut b, mut c] =
+            AsyncLock::<3, u32>::with_ticket_limit(0, 2).into_participants();
+        let (b_wakes, b_waker) = counter();
+        let (c_wakes, c_waker) = counter();
+        let held = a.try_lock().unwrap(); // ticket 1
+        let mut second = b.lock();
+        assert!(poll(&mut second, &b_waker).is_pending()); // ticket 2, the limit
+        let mut third = c.lock();
+        assert!(poll(&mut third, &c_waker).is_pending(), "no ticket left");
+        assert_eq!(c_wakes.0.load(Relaxed), 1, "it yields instead of sleeping");
+        // Dropped without a ticket, it leaves nothing; a new one tries again.
+        drop(third);
+        let mut third = c.lock();
+        assert!(poll(&mut third, &c_waker).is_pending());
+        drop(held);
+        assert_eq!(b_wakes.0.load(Relaxed), 1);
+        assert!(
+            poll(&mut third, &c_waker).is_pending(),
+            "ticket 2 is in use"
+        );
+        let Poll::Ready(guard) = poll(&mut second, &b_waker) else {
+            panic!("b is next")
+        };
+        drop(guard);
+        assert!(
+            poll(&mut third, &c_waker).is_ready(),
+            "the line drained: numbering restarts"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "3 participants requested from an AsyncLock of 2")]
+    fn more_participants_than_the_lock_has_panics() {
+        let mut lock = AsyncLock::<2, u32>::new(0);
+        let _ = lock.participants::<3>();
     }
 
     #[test]

@@ -64,6 +64,14 @@
 //!    until the next publication replaces them, one stale waker per cell
 //!    at most.
 //!
+//! A waker that panics (an executor's bug) breaks no invariant above but
+//! costs liveness: a clone that panics in a mover leaves `reading[m]`
+//! naming its cell until `m`'s next wake (the waiter yields instead of
+//! reusing that cell, and retiring leaves the cells full), and the panic
+//! ends the mover's waking half, so a task whose mark names `m` further on
+//! is not woken by this move. The waiter's side is cancel-safe under such
+//! a panic (see `bakery.rs`, invariant 4).
+//!
 //! # Memory ordering
 //!
 //! `SLEEP_TASK` and `WAKE_TASKS` are the store buffering of invariant 4
