@@ -143,7 +143,7 @@ const CLOSE: FenceSite = FenceSite("fastbakery: close the gate (Y) before re-rea
 const SLOW: FenceSite = FenceSite("fastbakery: raise S before reading Y");
 
 /// Every fence in this lock, for doorway's loom mutation tests (the bakery's
-/// own are in [`bakery::FENCES`](crate::bakery::FENCES)).
+/// own are in [`bakery::FENCES`]).
 #[cfg(hooks)]
 pub const FENCES: [FenceSite; 3] = [ARRIVE, CLOSE, SLOW];
 

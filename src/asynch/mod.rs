@@ -356,8 +356,8 @@ unsafe impl<const N: usize, T: ?Sized + Send> Send for AsyncGuard<'_, '_, N, T> 
 unsafe impl<const N: usize, T: ?Sized + Send + Sync> Sync for AsyncGuard<'_, '_, N, T> {}
 
 impl<const N: usize, T: ?Sized> AsyncGuard<'_, '_, N, T> {
-    /// The index of the participant holding the lock.
-    pub fn participant(&self) -> usize {
+    /// The participant index of the holder.
+    pub fn index(&self) -> usize {
         self.participant.index
     }
 }

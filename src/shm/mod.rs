@@ -353,7 +353,7 @@ impl From<io::Error> for Error {
 #[cfg(hooks)]
 #[doc(hidden)]
 pub mod decode {
-    /// [`Block::checked_from_fields`](crate::paxos::ballot::Block): the
+    /// `Block::checked_from_fields` (crate-private): the
     /// re-encoded fields of a block proposer `owner` of `n` could have
     /// written, or `None`.
     pub fn block(fields: [u32; 3], owner: usize, n: usize) -> Option<[u32; 3]> {
