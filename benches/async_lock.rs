@@ -17,11 +17,10 @@
 
 use doorway::asynch::{AsyncLock, AsyncParticipant};
 use doorway_harness::bench::stats::{Table, machine};
+use doorway_harness::fifo::{FirstPoll, overtakes};
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 5;
@@ -36,45 +35,6 @@ const CROWD_TIME: Duration = Duration::from_millis(300);
 struct Data {
     count: u64,
     entries: Vec<(u64, u64)>,
-}
-
-/// Stamps from one clock around a future's first poll.
-struct Stamped<F> {
-    inner: F,
-    clock: &'static AtomicU64,
-    stamps: Option<(u64, u64)>,
-}
-
-impl<F: Future + Unpin> Future for Stamped<F> {
-    type Output = (F::Output, (u64, u64));
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let first = self.stamps.is_none();
-        let start = if first {
-            self.clock.fetch_add(1, SeqCst)
-        } else {
-            0
-        };
-        let outcome = Pin::new(&mut self.inner).poll(cx);
-        if first {
-            let end = self.clock.fetch_add(1, SeqCst);
-            self.stamps = Some((start, end));
-        }
-        let stamps = self.stamps.unwrap();
-        outcome.map(|output| (output, stamps))
-    }
-}
-
-fn overtakes(entries: &[(u64, u64)]) -> usize {
-    let mut latest_start = None;
-    let mut count = 0;
-    for &(start, end) in entries {
-        if latest_start.is_some_and(|latest| end < latest) {
-            count += 1;
-        }
-        latest_start = latest_start.max(Some(start));
-    }
-    count
 }
 
 static CLOCK: AtomicU64 = AtomicU64::new(0);
@@ -104,12 +64,7 @@ macro_rules! shared_contender {
             }
             async fn once(h: &mut Self::Handle, audit: bool) {
                 if audit {
-                    let stamped = Stamped {
-                        inner: Box::pin(h.$lock()),
-                        clock: &CLOCK,
-                        stamps: None,
-                    };
-                    let (mut guard, stamps) = stamped.await;
+                    let (mut guard, stamps) = FirstPoll::new(Box::pin(h.$lock()), &CLOCK).await;
                     guard.count += 1;
                     guard.entries.push(stamps);
                 } else {
@@ -171,12 +126,7 @@ impl Contender for Doorway {
     }
     async fn once(h: &mut Self::Handle, audit: bool) {
         if audit {
-            let stamped = Stamped {
-                inner: h.lock(),
-                clock: &CLOCK,
-                stamps: None,
-            };
-            let (mut guard, stamps) = stamped.await;
+            let (mut guard, stamps) = FirstPoll::new(h.lock(), &CLOCK).await;
             guard.count += 1;
             guard.entries.push(stamps);
         } else {

@@ -4,10 +4,10 @@
 //! hanging). Under Miri (`.ci/run`'s `miri`) the same tests run small.
 
 use doorway::asynch::{AsyncLock, AsyncParticipant};
+use doorway_harness::fifo::{FirstPoll, overtakes};
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
 /// A test's lock, leaked for `'static` participants (a static cell would do
@@ -90,49 +90,6 @@ fn mutual_exclusion_on_a_non_atomic_counter() {
     assert_eq!(*me.try_lock().unwrap(), TASKS as u64 * ROUNDS);
 }
 
-/// Stamps from one counter around an acquisition's first poll: if one
-/// acquisition's first poll ended before another's began, it must enter
-/// first.
-struct Stamped<F> {
-    inner: Pin<Box<F>>,
-    clock: &'static AtomicU64,
-    stamps: Option<(u64, u64)>,
-}
-
-impl<F: Future> Future for Stamped<F> {
-    type Output = (F::Output, (u64, u64));
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let first = self.stamps.is_none();
-        let start = if first {
-            self.clock.fetch_add(1, SeqCst)
-        } else {
-            0
-        };
-        let outcome = self.inner.as_mut().poll(cx);
-        if first {
-            let end = self.clock.fetch_add(1, SeqCst);
-            self.stamps = Some((start, end));
-        }
-        let stamps = self.stamps.unwrap();
-        outcome.map(|output| (output, stamps))
-    }
-}
-
-/// How many entries went in before an entry whose first poll had ended
-/// before theirs began.
-fn overtakes(entries: &[(u64, u64)]) -> usize {
-    let mut latest_start = None;
-    let mut count = 0;
-    for &(start, end) in entries {
-        if latest_start.is_some_and(|latest| end < latest) {
-            count += 1;
-        }
-        latest_start = latest_start.max(Some(start));
-    }
-    count
-}
-
 #[test]
 fn fifo_audit_no_overtakes() {
     const TASKS: usize = if cfg!(miri) { 3 } else { 8 };
@@ -145,12 +102,7 @@ fn fifo_audit_no_overtakes() {
             .map(|mut me| {
                 tokio::spawn(async move {
                     for _ in 0..ROUNDS {
-                        let stamped = Stamped {
-                            inner: Box::pin(me.lock()),
-                            clock: &CLOCK,
-                            stamps: None,
-                        };
-                        let (mut guard, stamps) = stamped.await;
+                        let (mut guard, stamps) = FirstPoll::new(Box::pin(me.lock()), &CLOCK).await;
                         guard.push(stamps);
                         drop(guard);
                         tokio::task::yield_now().await;
@@ -164,13 +116,6 @@ fn fifo_audit_no_overtakes() {
     let entries = me.try_lock().unwrap().clone();
     assert_eq!(entries.len(), TASKS * ROUNDS);
     assert_eq!(overtakes(&entries), 0, "a later arrival entered first");
-}
-
-/// The audit itself can fail.
-#[test]
-fn the_audit_sees_an_overtake() {
-    assert_eq!(overtakes(&[(0, 1), (2, 3)]), 0);
-    assert_eq!(overtakes(&[(2, 3), (0, 1)]), 1);
 }
 
 /// Small deterministic noise for the storms.
