@@ -126,7 +126,10 @@ pub enum Nap {
 }
 
 impl Nap {
-    /// This nap, but no longer than `longest`.
+    /// This nap, but no longer than `longest`. (Its callers, the sleeping
+    /// protocol and the lobby, exist only where a waiter can sleep or a
+    /// lobby is built.)
+    #[cfg(any(std_or_loom, target_has_atomic = "32"))]
     pub(crate) fn at_most(self, longest: Duration) -> Nap {
         match self {
             Nap::AtMost(nap) => Nap::AtMost(nap.min(longest)),
