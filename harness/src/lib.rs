@@ -12,14 +12,13 @@
 //! - [`bench`] (not under loom): the pinned thread pool, the lineup of locks
 //!   (doorway's and the baselines), calibrated work, fairness figures and
 //!   tables, for the criterion benches and the `contention` demo.
-//! - [`fifo`] (not under loom): the FIFO audit of async acquisitions, by
+//! - [`fifo`]: the FIFO audit of async acquisitions, by
 //!   stamps around each one's first poll.
 
 mod sync;
 
 #[cfg(not(loom))]
 pub mod bench;
-#[cfg(not(loom))]
 pub mod fifo;
 pub mod locks;
 #[cfg(feature = "hooks")]
